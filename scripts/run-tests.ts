@@ -1,0 +1,43 @@
+/**
+ * `npm test`: every test file under test/ through node's own runner. Checks Redis first: under CI an
+ * unreachable Redis fails the run; elsewhere the Redis suites are skipped and this says so.
+ */
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function redisReachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const sock = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 6379) });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(2000, () => done(false));
+    sock.on('error', () => done(false));
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => done(d.toString().startsWith('+PONG') || d.toString().startsWith('-NOAUTH')));
+  });
+}
+
+const env = { ...process.env, REDIS_URL: redisUrl };
+if (!(await redisReachable(redisUrl))) {
+  if (process.env.CI === 'true') {
+    console.error(`Redis is not reachable at ${redisUrl}; CI needs it for the scale-out suites. Failing.`);
+    process.exit(1);
+  }
+  env.TETHER_SKIP_REDIS = '1';
+  console.warn(`Redis is not reachable at ${redisUrl}: the Redis broker and multi-node suites will be SKIPPED.`);
+}
+
+const patterns = process.argv.slice(2);
+const args = [
+  '--test',
+  `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+  '--test-timeout=240000',
+  ...(patterns.length ? patterns : ['test/**/*.test.ts']),
+];
+const child = spawn(process.execPath, args, { stdio: 'inherit', env });
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,88 @@
+/**
+ * The scale-out seam. A server node publishes broadcasts and presence changes through a Broker and receives
+ * what every node (itself included) published on the topics it subscribes to. `memory` is the embedded
+ * single-process default; `redis` spreads one logical server over many processes and machines.
+ *
+ * Every method that crosses a network is async; delivery order per topic is publish order.
+ */
+import type { Payload } from '../protocol/frame.ts';
+
+/** A position in a topic's history stream. The epoch changes whenever the history is lost. */
+export interface StreamPosition {
+  epoch: string;
+  offset: number;
+}
+
+/** Retention for a history-enabled topic: at least one of the two limits. */
+export interface HistoryPolicy {
+  maxMessages?: number;
+  ttlMs?: number;
+}
+
+export interface BrokerMessage {
+  topic: string;
+  event: string;
+  payload: Payload;
+  /** The node that published it. */
+  origin: string;
+  /** A connection id on the origin node that must not receive it (`broadcastFrom`). */
+  exclude?: string;
+  /** Set when the topic keeps history: the message's place in the stream. */
+  position?: StreamPosition;
+}
+
+export interface HistoryEntry {
+  offset: number;
+  event: string;
+  payload: Payload;
+}
+
+export type RecoveryResult =
+  | { recovered: true; entries: HistoryEntry[]; position: StreamPosition }
+  | { recovered: false; reason: 'epoch_changed' | 'gap_too_large' | 'unavailable'; position: StreamPosition };
+
+export interface HistoryStore {
+  /** Appends and returns the new entry's position; offsets increase by one within an epoch. */
+  append(topic: string, event: string, payload: Payload, policy: HistoryPolicy): Promise<StreamPosition>;
+  /** Everything after `since`, in order, or a plain statement that the gap cannot be filled. */
+  range(topic: string, since: StreamPosition): Promise<RecoveryResult>;
+  /** The latest position (offset 0 and a fresh epoch for a topic with no history yet). */
+  position(topic: string): Promise<StreamPosition>;
+}
+
+/** A presence change replicated between nodes; `ref` is the meta's `phx_ref`. */
+export interface PresenceChange {
+  topic: string;
+  key: string;
+  node: string;
+  kind: 'join' | 'leave';
+  meta: Record<string, unknown> & { phx_ref: string };
+}
+
+export interface BrokerEvents {
+  message: (message: BrokerMessage) => void;
+  presence: (change: PresenceChange) => void;
+  /** Messages on these topics may have been missed (e.g. the broker connection dropped and came back). */
+  gap: (topics: string[]) => void;
+  /** A node stopped heartbeating; its presences must be announced as leaves. */
+  nodeDown: (node: string) => void;
+  /** Connected or reconnected and subscriptions restored. */
+  ready: () => void;
+  error: (error: Error) => void;
+}
+
+export interface Broker {
+  readonly nodeId: string;
+  readonly history: HistoryStore;
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** True while connected and able to publish. */
+  isReady(): boolean;
+  /** Publishes to every subscriber on every node; with a history policy the message is appended first. */
+  publish(message: Omit<BrokerMessage, 'origin' | 'position'>, history?: HistoryPolicy): Promise<BrokerMessage>;
+  subscribe(topics: string[]): Promise<void>;
+  unsubscribe(topics: string[]): Promise<void>;
+  publishPresence(change: Omit<PresenceChange, 'node'>): Promise<void>;
+  on<E extends keyof BrokerEvents>(event: E, listener: BrokerEvents[E]): this;
+  off<E extends keyof BrokerEvents>(event: E, listener: BrokerEvents[E]): this;
+}
