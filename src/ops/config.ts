@@ -1,0 +1,115 @@
+/**
+ * The one typed options object of `tether serve`: its schema, documented defaults, presets and the
+ * environment variable of each key. Loading and precedence live in config-load.ts.
+ */
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const PRESET_NAMES = ['standard', 'high-throughput', 'low-memory'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+const count = z.int().positive();
+const millis = z.int().positive();
+
+/** Every key `tether serve` accepts. Strict: an unknown key is an error, never silently ignored. */
+export const serveConfigSchema = z.strictObject({
+  preset: z.enum(PRESET_NAMES),
+  port: z.int().min(0).max(65535),
+  host: z.string().min(1),
+  mount: z.string().regex(/^\/[^?#\s]*$/, 'must be a path that starts with "/"'),
+  token: z.string().min(1).optional(),
+  adminToken: z.string().min(1).optional(),
+  redisUrl: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  logLevel: z.enum(LOG_LEVELS),
+  allowedOrigins: z.array(z.string().min(1)).optional(),
+  maxConnections: count,
+  maxFrameBytes: count,
+  maxChannelsPerConnection: count,
+  idleTimeoutMs: millis,
+  outboundBudgetBytes: count,
+  metrics: z.boolean(),
+  dashboard: z.boolean(),
+});
+
+export type ServeConfig = z.infer<typeof serveConfigSchema>;
+export type ConfigKey = keyof ServeConfig;
+export const CONFIG_KEYS = Object.keys(serveConfigSchema.shape) as ConfigKey[];
+
+const MiB = 1024 * 1024;
+
+/** The `standard` preset: what `tether serve` runs with when nothing is configured. */
+export const DEFAULTS: ServeConfig = {
+  preset: 'standard',
+  port: 4000,
+  host: '127.0.0.1',
+  mount: '/socket',
+  logLevel: 'info',
+  maxConnections: 10_000,
+  maxFrameBytes: MiB,
+  maxChannelsPerConnection: 100,
+  idleTimeoutMs: 60_000,
+  outboundBudgetBytes: MiB,
+  metrics: true,
+  dashboard: true,
+};
+
+/** What each preset changes relative to DEFAULTS (see docs/operations.md for the reasoning). */
+export const PRESETS: Record<PresetName, Partial<ServeConfig>> = {
+  standard: {},
+  'high-throughput': {
+    // Fan-out bursts briefly back up healthy consumers; a larger budget keeps them connected.
+    outboundBudgetBytes: 4 * MiB,
+    maxConnections: 100_000,
+    // Keeps every info-level line (joins, closes) off the busy path.
+    logLevel: 'warn',
+  },
+  'low-memory': {
+    // Bounds the worst-case memory per connection: one frame in, one budget out.
+    outboundBudgetBytes: 256 * 1024,
+    maxFrameBytes: 64 * 1024,
+    maxChannelsPerConnection: 25,
+    maxConnections: 2_000,
+    // Reclaims the state of silent peers sooner (still above two 15 s heartbeats).
+    idleTimeoutMs: 45_000,
+  },
+};
+
+/** The environment variable read for each key. */
+export const ENV_VARS: Record<ConfigKey, string> = {
+  preset: 'TETHER_PRESET',
+  port: 'PORT',
+  host: 'HOST',
+  mount: 'TETHER_MOUNT',
+  token: 'TETHER_TOKEN',
+  adminToken: 'TETHER_ADMIN_TOKEN',
+  redisUrl: 'REDIS_URL',
+  logLevel: 'LOG_LEVEL',
+  allowedOrigins: 'TETHER_ALLOWED_ORIGINS',
+  maxConnections: 'TETHER_MAX_CONNECTIONS',
+  maxFrameBytes: 'TETHER_MAX_FRAME_BYTES',
+  maxChannelsPerConnection: 'TETHER_MAX_CHANNELS_PER_CONNECTION',
+  idleTimeoutMs: 'TETHER_IDLE_TIMEOUT_MS',
+  outboundBudgetBytes: 'TETHER_OUTBOUND_BUDGET_BYTES',
+  metrics: 'TETHER_METRICS',
+  dashboard: 'TETHER_DASHBOARD',
+};
+
+/** The command-line flag of a key: `maxFrameBytes` -> `--max-frame-bytes`. */
+export function flagName(key: ConfigKey): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** The value type a key takes, so strings from the environment and flags can be converted before validation. */
+export type ValueKind = 'number' | 'boolean' | 'list' | 'string';
+
+export function valueKind(key: ConfigKey): ValueKind {
+  let field: z.core.$ZodType = serveConfigSchema.shape[key];
+  while (field._zod.def.type === 'optional') field = (field as z.ZodOptional)._zod.def.innerType;
+  const type = field._zod.def.type;
+  if (type === 'number') return 'number';
+  if (type === 'boolean') return 'boolean';
+  if (type === 'array') return 'list';
+  return 'string';
+}

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { CONFIG_KEYS, DEFAULTS, ENV_VARS, PRESETS, flagName } from '../../src/ops/config.ts';
+import { ConfigError, loadServeConfig, resolveServeConfig } from '../../src/ops/config-load.ts';
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+async function configErrorAsync(fn: () => Promise<unknown>): Promise<ConfigError> {
+  try {
+    await fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('resolveServeConfig', () => {
+  test('no input gives the documented defaults', () => {
+    const { config, origins } = resolveServeConfig({});
+    assert.deepEqual(config, DEFAULTS);
+    assert.ok(CONFIG_KEYS.every((k) => origins[k] === 'default'));
+  });
+
+  test('precedence: flags > env > file > preset > defaults', () => {
+    const { config, origins } = resolveServeConfig({
+      file: {
+        path: '/app/tether.config.json',
+        values: { preset: 'low-memory', port: 1111, host: '0.0.0.0', maxChannelsPerConnection: 7 },
+      },
+      env: { PORT: '2222', LOG_LEVEL: 'debug' },
+      flags: { port: '3333' },
+    });
+    assert.equal(config.port, 3333);
+    assert.equal(origins.port, 'flag');
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(origins.logLevel, 'env');
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.maxChannelsPerConnection, 7, 'file beats preset');
+    assert.equal(origins.maxChannelsPerConnection, 'file');
+    assert.equal(config.maxFrameBytes, PRESETS['low-memory'].maxFrameBytes, 'preset beats default');
+    assert.equal(origins.maxFrameBytes, 'preset');
+    assert.equal(config.mount, DEFAULTS.mount);
+  });
+
+  test('the preset is chosen by the highest layer that names one', () => {
+    const file = { path: 'tether.config.json', values: { preset: 'low-memory' } };
+    assert.equal(resolveServeConfig({ file }).config.outboundBudgetBytes, PRESETS['low-memory'].outboundBudgetBytes);
+    const viaEnv = resolveServeConfig({ file, env: { TETHER_PRESET: 'high-throughput' } }).config;
+    assert.equal(viaEnv.preset, 'high-throughput');
+    assert.equal(viaEnv.outboundBudgetBytes, PRESETS['high-throughput'].outboundBudgetBytes);
+    assert.equal(viaEnv.maxFrameBytes, DEFAULTS.maxFrameBytes, 'nothing of the file-named preset remains');
+  });
+
+  test('environment strings convert to numbers, booleans and lists', () => {
+    const { config } = resolveServeConfig({
+      env: {
+        TETHER_IDLE_TIMEOUT_MS: '15000',
+        TETHER_DASHBOARD: 'off',
+        TETHER_ALLOWED_ORIGINS: 'https://a.example, https://b.example,',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        TETHER_ADMIN_TOKEN: 'adm',
+        PORT: '',
+      },
+    });
+    assert.equal(config.idleTimeoutMs, 15000);
+    assert.equal(config.dashboard, false);
+    assert.deepEqual(config.allowedOrigins, ['https://a.example', 'https://b.example']);
+    assert.equal(config.redisUrl, 'redis://127.0.0.1:6379');
+    assert.equal(config.adminToken, 'adm');
+    assert.equal(config.port, DEFAULTS.port, 'an empty variable counts as unset');
+  });
+
+  test('flags that are not config keys are ignored, undefined flags do not override', () => {
+    const { config } = resolveServeConfig({ env: { PORT: '5000' }, flags: { config: 'x.json', port: undefined } });
+    assert.equal(config.port, 5000);
+  });
+
+  test('an unknown key is named, with a suggestion and the allowed keys', () => {
+    const err = configError(() =>
+      resolveServeConfig({ file: { path: '/app/tether.config.json', values: { maxConections: 5 } } }),
+    );
+    assert.equal(err.issues.length, 1);
+    assert.deepEqual(
+      { source: err.issues[0].source, key: err.issues[0].key },
+      { source: 'tether.config.json', key: 'maxConections' },
+    );
+    assert.match(err.issues[0].message, /unknown key \(did you mean "maxConnections"\?\)/);
+    assert.match(err.issues[0].message, /allowed keys: preset, port, host/);
+  });
+
+  test('an enum error lists the allowed values and names the source of the bad value', () => {
+    const err = configError(() => resolveServeConfig({ env: { LOG_LEVEL: 'loud' }, flags: { preset: 'fast' } }));
+    const env = err.issues.find((i) => i.source === 'environment');
+    assert.equal(env?.key, 'LOG_LEVEL');
+    assert.match(env?.message ?? '', /must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" \(got "loud"\)/);
+    const flag = err.issues.find((i) => i.source === 'flags');
+    assert.equal(flag?.key, '--preset');
+    assert.match(flag?.message ?? '', /"standard", "high-throughput", "low-memory"/);
+    assert.match(err.message, /^Invalid configuration:\n {2}environment: LOG_LEVEL:/);
+  });
+
+  test('every issue across layers is reported at once', () => {
+    const err = configError(() =>
+      resolveServeConfig({
+        file: { path: 'tether.config.json', values: { port: 70000, redisUrl: 'http://x', maxFrameBytes: 0 } },
+        env: { PORT: 'abc', TETHER_METRICS: 'maybe' },
+      }),
+    );
+    const got = err.issues.map((i) => `${i.source} ${i.key}`).sort();
+    assert.deepEqual(got, [
+      'environment PORT',
+      'environment TETHER_METRICS',
+      'tether.config.json maxFrameBytes',
+      'tether.config.json port',
+      'tether.config.json redisUrl',
+    ]);
+    assert.match(err.issues.find((i) => i.key === 'port')?.message ?? '', /at most 65535 \(got 70000\)/);
+    assert.match(err.issues.find((i) => i.key === 'PORT')?.message ?? '', /expected a number \(got "abc"\)/);
+  });
+
+  test('a bad token value is reported without echoing it', () => {
+    const err = configError(() => resolveServeConfig({ file: { path: 'c.json', values: { token: 12345 } } }));
+    assert.equal(err.issues[0].key, 'token');
+    assert.doesNotMatch(err.message, /12345/);
+  });
+
+  test('every key has an environment variable and a flag, and presets only name real keys', () => {
+    for (const key of CONFIG_KEYS) {
+      assert.match(ENV_VARS[key], /^[A-Z_]+$/);
+      assert.match(flagName(key), /^--[a-z-]+$/);
+    }
+    for (const preset of Object.values(PRESETS)) {
+      for (const key of Object.keys(preset)) assert.ok(CONFIG_KEYS.includes(key as never), key);
+    }
+  });
+});
+
+describe('loadServeConfig (config files)', () => {
+  const dirs: string[] = [];
+  const dir = (files: Record<string, string>) => {
+    const d = mkdtempSync(join(tmpdir(), 'tether-config-'));
+    dirs.push(d);
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
+    return d;
+  };
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('reads tether.config.json from the working directory', async () => {
+    const cwd = dir({ 'tether.config.json': JSON.stringify({ port: 4100, preset: 'high-throughput' }) });
+    const { config, file, origins } = await loadServeConfig({ cwd, env: {} });
+    assert.equal(config.port, 4100);
+    assert.equal(config.logLevel, 'warn');
+    assert.equal(origins.port, 'file');
+    assert.equal(file, join(cwd, 'tether.config.json'));
+  });
+
+  test('reads a TypeScript config exporting a typed object', async () => {
+    const cwd = dir({
+      'tether.config.ts': `import type { ServeConfig } from ${JSON.stringify(join(process.cwd(), 'src/ops/config.ts'))};\n` +
+        `const config: Partial<ServeConfig> = { mount: '/live', maxChannelsPerConnection: 12 };\nexport default config;\n`,
+    });
+    const { config } = await loadServeConfig({ cwd, env: {} });
+    assert.equal(config.mount, '/live');
+    assert.equal(config.maxChannelsPerConnection, 12);
+  });
+
+  test('reads a JavaScript config exporting an async function; --config picks a file by path', async () => {
+    const cwd = dir({ 'ops.mjs': 'export default async () => ({ host: "0.0.0.0" });\n' });
+    const { config } = await loadServeConfig({ cwd, env: {}, flags: { config: 'ops.mjs' } });
+    assert.equal(config.host, '0.0.0.0');
+  });
+
+  test('no file is fine; a missing --config path, two candidate files, bad JSON and a non-object are errors', async () => {
+    assert.equal((await loadServeConfig({ cwd: dir({}), env: {} })).file, undefined);
+    const missing = await configErrorAsync(() => loadServeConfig({ cwd: dir({}), env: {}, flags: { config: 'nope.json' } }));
+    assert.equal(missing.issues[0].key, '--config');
+    const two = await configErrorAsync(() =>
+      loadServeConfig({ cwd: dir({ 'tether.config.json': '{}', 'tether.config.js': 'export default {}' }), env: {} }),
+    );
+    assert.match(two.message, /tether\.config\.js, tether\.config\.json; keep one or pass --config/);
+    const bad = await configErrorAsync(() => loadServeConfig({ cwd: dir({ 'tether.config.json': '{port: 1' }), env: {} }));
+    assert.match(bad.message, /tether\.config\.json: \(file\): cannot be read/);
+    const arr = await configErrorAsync(() => loadServeConfig({ cwd: dir({ 'tether.config.json': '[1]' }), env: {} }));
+    assert.match(arr.message, /must contain a JSON object/);
+  });
+
+  test('a file value is still overridden by the environment', async () => {
+    const cwd = dir({ 'tether.config.json': JSON.stringify({ port: 4100 }) });
+    const { config } = await loadServeConfig({ cwd, env: { PORT: '4200' } });
+    assert.equal(config.port, 4200);
+  });
+});
