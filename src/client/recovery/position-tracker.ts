@@ -1,0 +1,65 @@
+/**
+ * The client's memory of where it stands in each history-enabled topic: the last `(epoch, offset)` it
+ * delivered. Every positioned message is checked against it, so a duplicate is never delivered twice and a
+ * gap is noticed at the first message after it (the channel then rejoins from the last good position and
+ * the server replays the gap, or answers `recovered: false`).
+ */
+import type { FrameMeta } from '../../protocol/frame.ts';
+
+export interface StreamPosition {
+  epoch: string;
+  offset: number;
+}
+
+export type PositionCheck =
+  /** Next in sequence (or the first positioned message seen): deliver it; the position advanced. */
+  | { kind: 'next' }
+  /** At or before the last delivered offset: drop it. */
+  | { kind: 'duplicate'; last: StreamPosition }
+  /** Offsets were skipped: do not deliver; recover from `last`. */
+  | { kind: 'gap'; last: StreamPosition; received: StreamPosition }
+  /** The stream was reset on the server (history lost): deliver it; the position now follows the new epoch. */
+  | { kind: 'epoch_changed'; last: StreamPosition; received: StreamPosition };
+
+export class PositionTracker {
+  readonly #positions = new Map<string, StreamPosition>();
+
+  get(topic: string): StreamPosition | undefined {
+    return this.#positions.get(topic);
+  }
+
+  /** Sets the position outright, from a join reply. */
+  set(topic: string, position: StreamPosition): void {
+    this.#positions.set(topic, { epoch: position.epoch, offset: position.offset });
+  }
+
+  forget(topic: string): void {
+    this.#positions.delete(topic);
+  }
+
+  /** Checks a live message at `received` against the topic's last position and advances on `next`. */
+  check(topic: string, received: StreamPosition): PositionCheck {
+    const last = this.#positions.get(topic);
+    if (last === undefined) {
+      this.set(topic, received);
+      return { kind: 'next' };
+    }
+    if (received.epoch !== last.epoch) {
+      const before = { epoch: last.epoch, offset: last.offset };
+      last.epoch = received.epoch;
+      last.offset = received.offset;
+      return { kind: 'epoch_changed', last: before, received };
+    }
+    if (received.offset <= last.offset) return { kind: 'duplicate', last: { ...last } };
+    if (received.offset !== last.offset + 1) return { kind: 'gap', last: { ...last }, received };
+    last.offset = received.offset;
+    return { kind: 'next' };
+  }
+}
+
+/** The position a message's meta carries (`{o, e}`), or undefined for an unpositioned message. */
+export function positionOf(meta: FrameMeta | undefined): StreamPosition | undefined {
+  if (meta === undefined) return undefined;
+  const { o, e } = meta;
+  return typeof o === 'number' && typeof e === 'string' ? { epoch: e, offset: o } : undefined;
+}
