@@ -1,0 +1,243 @@
+/**
+ * Prometheus metrics for a Tether server, fed by a ServerObserver. Per-message hooks only add to plain
+ * numbers (no label lookup, no prom-client call); those totals are copied into their counters when the
+ * registry is scraped. Labelled series keep one pre-bound child per label value.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Broker } from '../broker/types.ts';
+import type { ServerObserver } from '../server/observer.ts';
+
+/**
+ * Hooks beyond the server's observer contract, for the delivery-guarantees work to call: a push that carries
+ * an outbox id, and a resend answered from the de-duplication window.
+ */
+export interface DeliveryObserver {
+  outboxPush?(info: { topic: string }): void;
+  dedupHit?(info: { topic: string }): void;
+}
+
+/** What a server exposes for the gauges read at scrape time. */
+export interface ServerGaugeSource {
+  readonly connectionCount: number;
+  topics(): Map<string, number>;
+}
+
+export interface MetricsOptions {
+  /** Default: a new registry. */
+  registry?: Registry;
+  /** Process and Node.js metrics (CPU, memory, GC, event-loop lag). Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** Plain running totals, readable without touching prom-client (the dashboard samples them every second). */
+export interface MetricTotals {
+  connectionsOpened: number;
+  connectionsClosed: number;
+  connectionsRejected: number;
+  connections: number;
+  channels: number;
+  joins: number;
+  joinsRejected: number;
+  messagesIn: number;
+  bytesIn: number;
+  messagesOut: number;
+  bytesOut: number;
+  broadcasts: number;
+  deliveries: number;
+  heartbeats: number;
+  idleTimeouts: number;
+  slowConsumers: number;
+  errors: number;
+  outboxPushes: number;
+  dedupHits: number;
+}
+
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const FANOUT_BUCKETS = [0, 1, 10, 100, 1_000, 10_000, 100_000];
+const REPLY_STATUSES = ['ok', 'error', 'noreply', 'crash'] as const;
+
+export class ServerMetrics {
+  readonly registry: Registry;
+  readonly totals: MetricTotals = {
+    connectionsOpened: 0, connectionsClosed: 0, connectionsRejected: 0, connections: 0, channels: 0, joins: 0,
+    joinsRejected: 0, messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, broadcasts: 0, deliveries: 0,
+    heartbeats: 0, idleTimeouts: 0, slowConsumers: 0, errors: 0, outboxPushes: 0, dedupHits: 0,
+  };
+  /** The observer to pass to `server.observe()`. */
+  readonly observer: ServerObserver & DeliveryObserver;
+  readonly handlerLatency: Histogram<'pattern'>;
+  readonly brokerPublishLatency: Histogram;
+  readonly #brokerPublishErrors: Counter;
+  #gaugeSource: ServerGaugeSource | undefined;
+
+  constructor(options: MetricsOptions = {}) {
+    const registry = (this.registry = options.registry ?? new Registry());
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+    const t = this.totals;
+    const total = (name: string, help: string, read: () => number) =>
+      new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+
+    new Gauge({ name: 'tether_connections', help: 'Open WebSocket connections.', registers: [registry],
+      collect() { this.set(t.connections); } });
+    total('tether_connections_opened_total', 'Connections accepted.', () => t.connectionsOpened);
+    const closed = new Counter({ name: 'tether_connections_closed_total', help: 'Connections closed, by close code.',
+      labelNames: ['code'], registers: [registry] });
+    const rejected = new Counter({ name: 'tether_connections_rejected_total',
+      help: 'Upgrades refused before the WebSocket opened, by HTTP status and reason.',
+      labelNames: ['status', 'reason'], registers: [registry] });
+    const joins = new Counter({ name: 'tether_joins_total', help: 'Channel joins accepted, by topic pattern.',
+      labelNames: ['pattern'], registers: [registry] });
+    const joinsRejected = new Counter({ name: 'tether_joins_rejected_total',
+      help: 'Channel joins refused, by topic pattern ("unmatched" when no route).', labelNames: ['pattern'],
+      registers: [registry] });
+    const leaves = new Counter({ name: 'tether_channel_leaves_total', help: 'Channels that ended, by reason.',
+      labelNames: ['reason'], registers: [registry] });
+    new Gauge({ name: 'tether_channels', help: 'Joined channels on this node.', registers: [registry],
+      collect() { this.set(t.channels); } });
+    total('tether_messages_in_total', 'Frames received.', () => t.messagesIn);
+    total('tether_bytes_in_total', 'Bytes received in frames.', () => t.bytesIn);
+    total('tether_messages_out_total', 'Frames sent (a broadcast counts once per recipient).', () => t.messagesOut);
+    total('tether_bytes_out_total', 'Bytes sent in frames.', () => t.bytesOut);
+    total('tether_broadcasts_total', 'Broadcasts fanned out on this node.', () => t.broadcasts);
+    total('tether_broadcast_deliveries_total', 'Broadcast frames delivered to local subscribers.', () => t.deliveries);
+    const fanout = new Histogram({ name: 'tether_broadcast_fanout', help: 'Local recipients per broadcast.',
+      buckets: FANOUT_BUCKETS, registers: [registry] });
+    this.handlerLatency = new Histogram({ name: 'tether_handler_duration_seconds',
+      help: 'Time in channel handlers (join and handle-in), by topic pattern.', labelNames: ['pattern'],
+      buckets: LATENCY_BUCKETS, registers: [registry] });
+    const replies = new Counter({ name: 'tether_replies_total', help: 'Handled pushes by outcome.',
+      labelNames: ['status'], registers: [registry] });
+    total('tether_heartbeats_total', 'Heartbeats received.', () => t.heartbeats);
+    total('tether_idle_timeouts_total', 'Connections closed for sending nothing within idleTimeoutMs.',
+      () => t.idleTimeouts);
+    total('tether_slow_consumer_disconnects_total', 'Connections closed for staying over the outbound byte budget.',
+      () => t.slowConsumers);
+    const errors = new Counter({ name: 'tether_errors_total', help: 'Server errors, by where they happened.',
+      labelNames: ['context'], registers: [registry] });
+    total('tether_outbox_pushes_total', 'Pushes that carried a client outbox id.', () => t.outboxPushes);
+    total('tether_dedup_hits_total', 'Resent pushes answered from the de-duplication window.', () => t.dedupHits);
+    this.brokerPublishLatency = new Histogram({ name: 'tether_broker_publish_duration_seconds',
+      help: 'Time for the broker to accept a publish.', buckets: LATENCY_BUCKETS, registers: [registry] });
+    this.#brokerPublishErrors = new Counter({ name: 'tether_broker_publish_errors_total',
+      help: 'Broker publishes that failed.', registers: [registry] });
+    const gaugeSource = () => this.#gaugeSource;
+    new Gauge({ name: 'tether_topics', help: 'Topics with at least one local subscriber.', registers: [registry],
+      collect() { const source = gaugeSource(); if (source) this.set(source.topics().size); } });
+
+    const closedBy = children((code) => closed.labels(code));
+    const rejectedBy = children((key) => rejected.labels(...(key.split('\u0000') as [string, string])));
+    const joinsBy = children((pattern) => joins.labels(pattern));
+    const joinsRejectedBy = children((pattern) => joinsRejected.labels(pattern));
+    const leavesBy = children((reason) => leaves.labels(reason));
+    const latencyBy = children((pattern) => this.handlerLatency.labels(pattern));
+    const errorsBy = children((context) => errors.labels(context));
+    const repliesBy = Object.fromEntries(REPLY_STATUSES.map((s) => [s, replies.labels(s)]));
+
+    this.observer = {
+      connectionOpened() {
+        t.connectionsOpened++;
+        t.connections++;
+      },
+      connectionClosed(info) {
+        t.connectionsClosed++;
+        t.connections--;
+        closedBy(String(info.code)).inc();
+      },
+      connectionRejected(info) {
+        t.connectionsRejected++;
+        rejectedBy(`${info.status}\u0000${info.reason}`).inc();
+      },
+      channelJoined(info) {
+        t.joins++;
+        t.channels++;
+        joinsBy(info.pattern).inc();
+      },
+      joinRejected(info) {
+        t.joinsRejected++;
+        joinsRejectedBy(info.pattern ?? 'unmatched').inc();
+      },
+      channelLeft(info) {
+        t.channels--;
+        leavesBy(info.reason).inc();
+      },
+      frameIn(info) {
+        t.messagesIn++;
+        t.bytesIn += info.bytes;
+      },
+      frameOut(bytes, frames) {
+        t.messagesOut += frames;
+        t.bytesOut += bytes;
+      },
+      handled(info) {
+        latencyBy(info.pattern).observe(info.durationMs / 1000);
+        repliesBy[info.status].inc();
+      },
+      broadcast(info) {
+        t.broadcasts++;
+        t.deliveries += info.recipients;
+        fanout.observe(info.recipients);
+      },
+      heartbeat() {
+        t.heartbeats++;
+      },
+      idleTimeout() {
+        t.idleTimeouts++;
+      },
+      slowConsumer() {
+        t.slowConsumers++;
+      },
+      error(_err, context) {
+        t.errors++;
+        errorsBy(context).inc();
+      },
+      outboxPush() {
+        t.outboxPushes++;
+      },
+      dedupHit() {
+        t.dedupHits++;
+      },
+    };
+  }
+
+  /** Reads the current topic count from the server at each scrape. */
+  bindServer(source: ServerGaugeSource): void {
+    this.#gaugeSource = source;
+  }
+
+  /**
+   * Times every `broker.publish` into `tether_broker_publish_duration_seconds` by wrapping the method on this
+   * broker instance. Returns a function that restores the original.
+   */
+  instrumentBroker(broker: Broker): () => void {
+    const original = broker.publish;
+    const histogram = this.brokerPublishLatency;
+    const errors = this.#brokerPublishErrors;
+    broker.publish = function (this: Broker, ...args: Parameters<Broker['publish']>) {
+      const start = performance.now();
+      const done = original.apply(this, args);
+      done.then(
+        () => histogram.observe((performance.now() - start) / 1000),
+        () => errors.inc(),
+      );
+      return done;
+    };
+    return () => {
+      broker.publish = original;
+    };
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** A memoised child lookup, so a label set is resolved once and each later call is one Map read. */
+function children<C>(create: (key: string) => C): (key: string) => C {
+  const cache = new Map<string, C>();
+  return (key) => {
+    let child = cache.get(key);
+    if (child === undefined) cache.set(key, (child = create(key)));
+    return child;
+  };
+}
