@@ -239,6 +239,8 @@ function convert(kind: ReturnType<typeof valueKind>, raw: string): unknown {
       if (/^(false|0|no|off)$/i.test(raw)) return false;
       return raw;
     case 'list':
+      // Only allowedOrigins is a list; "false" (or "off") turns the origin check off.
+      if (/^(false|off)$/i.test(raw)) return false;
       return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
     case 'string':
       return raw;

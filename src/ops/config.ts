@@ -23,12 +23,18 @@ export const serveConfigSchema = z.strictObject({
   adminToken: z.string().min(1).optional(),
   redisUrl: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   logLevel: z.enum(LOG_LEVELS),
-  allowedOrigins: z.array(z.string().min(1)).optional(),
+  allowedOrigins: z.union([z.array(z.string().min(1)), z.literal(false)]).optional(),
   maxConnections: count,
   maxFrameBytes: count,
   maxChannelsPerConnection: count,
   idleTimeoutMs: millis,
   outboundBudgetBytes: count,
+  slowConsumerGraceMs: z.int().nonnegative(),
+  sweepIntervalMs: millis,
+  presenceBatchMs: z.int().nonnegative(),
+  drainBatchSize: count,
+  drainIntervalMs: z.int().nonnegative(),
+  drainTimeoutMs: z.int().nonnegative(),
   metrics: z.boolean(),
   dashboard: z.boolean(),
 });
@@ -39,18 +45,27 @@ export const CONFIG_KEYS = Object.keys(serveConfigSchema.shape) as ConfigKey[];
 
 const MiB = 1024 * 1024;
 
-/** The `standard` preset: what `tether serve` runs with when nothing is configured. */
+/**
+ * The `standard` preset: what `tether serve` runs with when nothing is configured. The server limits equal
+ * createServer's own defaults, so the CLI and the library behave alike.
+ */
 export const DEFAULTS: ServeConfig = {
   preset: 'standard',
   port: 4000,
   host: '127.0.0.1',
   mount: '/socket',
   logLevel: 'info',
-  maxConnections: 10_000,
+  maxConnections: 100_000,
   maxFrameBytes: MiB,
   maxChannelsPerConnection: 100,
   idleTimeoutMs: 60_000,
-  outboundBudgetBytes: MiB,
+  outboundBudgetBytes: 4 * MiB,
+  slowConsumerGraceMs: 5_000,
+  sweepIntervalMs: 1_000,
+  presenceBatchMs: 0,
+  drainBatchSize: 500,
+  drainIntervalMs: 50,
+  drainTimeoutMs: 5_000,
   metrics: true,
   dashboard: true,
 };
@@ -59,19 +74,27 @@ export const DEFAULTS: ServeConfig = {
 export const PRESETS: Record<PresetName, Partial<ServeConfig>> = {
   standard: {},
   'high-throughput': {
-    // Fan-out bursts briefly back up healthy consumers; a larger budget keeps them connected.
-    outboundBudgetBytes: 4 * MiB,
-    maxConnections: 100_000,
-    // Keeps every info-level line (joins, closes) off the busy path.
+    // Fan-out bursts briefly back up healthy consumers; a larger budget and grace keep them connected.
+    outboundBudgetBytes: 16 * MiB,
+    slowConsumerGraceMs: 10_000,
+    // One presence_diff per 100 ms instead of one per change: large rooms stop flooding their members.
+    presenceBatchMs: 100,
+    maxConnections: 250_000,
+    // Keeps every info-level line (each connection open and close) off the busy path.
     logLevel: 'warn',
+    drainBatchSize: 1_000,
   },
   'low-memory': {
     // Bounds the worst-case memory per connection: one frame in, one budget out.
-    outboundBudgetBytes: 256 * 1024,
+    outboundBudgetBytes: 512 * 1024,
     maxFrameBytes: 64 * 1024,
     maxChannelsPerConnection: 25,
-    maxConnections: 2_000,
-    // Reclaims the state of silent peers sooner (still above two 15 s heartbeats).
+    maxConnections: 10_000,
+    // Releases a slow consumer's buffers sooner.
+    slowConsumerGraceMs: 2_000,
+    // Fewer presence frames queued per connection in busy rooms.
+    presenceBatchMs: 50,
+    // Reclaims the state of silent peers sooner (still above one 30 s heartbeat interval).
     idleTimeoutMs: 45_000,
   },
 };
@@ -92,6 +115,12 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   maxChannelsPerConnection: 'TETHER_MAX_CHANNELS_PER_CONNECTION',
   idleTimeoutMs: 'TETHER_IDLE_TIMEOUT_MS',
   outboundBudgetBytes: 'TETHER_OUTBOUND_BUDGET_BYTES',
+  slowConsumerGraceMs: 'TETHER_SLOW_CONSUMER_GRACE_MS',
+  sweepIntervalMs: 'TETHER_SWEEP_INTERVAL_MS',
+  presenceBatchMs: 'TETHER_PRESENCE_BATCH_MS',
+  drainBatchSize: 'TETHER_DRAIN_BATCH_SIZE',
+  drainIntervalMs: 'TETHER_DRAIN_INTERVAL_MS',
+  drainTimeoutMs: 'TETHER_DRAIN_TIMEOUT_MS',
   metrics: 'TETHER_METRICS',
   dashboard: 'TETHER_DASHBOARD',
 };
@@ -110,6 +139,22 @@ export function valueKind(key: ConfigKey): ValueKind {
   const type = field._zod.def.type;
   if (type === 'number') return 'number';
   if (type === 'boolean') return 'boolean';
-  if (type === 'array') return 'list';
+  if (type === 'array' || type === 'union') return 'list';
   return 'string';
+}
+
+/** The keys that createServer takes as they are. */
+export const SERVER_OPTION_KEYS = [
+  'port', 'host', 'mount', 'allowedOrigins', 'maxConnections', 'maxFrameBytes', 'maxChannelsPerConnection',
+  'idleTimeoutMs', 'outboundBudgetBytes', 'slowConsumerGraceMs', 'sweepIntervalMs', 'presenceBatchMs',
+  'drainBatchSize', 'drainIntervalMs', 'drainTimeoutMs',
+] as const satisfies readonly ConfigKey[];
+
+export type ServerLimits = Pick<ServeConfig, (typeof SERVER_OPTION_KEYS)[number]>;
+
+/** The part of the configuration that goes to createServer unchanged (spread it into the options). */
+export function serverOptions(config: ServeConfig): ServerLimits {
+  const out: Record<string, unknown> = {};
+  for (const key of SERVER_OPTION_KEYS) if (config[key] !== undefined) out[key] = config[key];
+  return out as ServerLimits;
 }

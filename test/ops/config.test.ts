@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CONFIG_KEYS, DEFAULTS, ENV_VARS, PRESETS, flagName } from '../../src/ops/config.ts';
+import { CONFIG_KEYS, DEFAULTS, ENV_VARS, PRESETS, flagName, serverOptions } from '../../src/ops/config.ts';
 import { ConfigError, loadServeConfig, resolveServeConfig } from '../../src/ops/config-load.ts';
 
 function configError(fn: () => unknown): ConfigError {
@@ -80,6 +80,15 @@ describe('resolveServeConfig', () => {
     assert.equal(config.redisUrl, 'redis://127.0.0.1:6379');
     assert.equal(config.adminToken, 'adm');
     assert.equal(config.port, DEFAULTS.port, 'an empty variable counts as unset');
+  });
+
+  test('TETHER_ALLOWED_ORIGINS=false turns the origin check off; serverOptions passes the server keys only', () => {
+    const { config } = resolveServeConfig({ env: { TETHER_ALLOWED_ORIGINS: 'false', TETHER_TOKEN: 't' } });
+    assert.equal(config.allowedOrigins, false);
+    const options = serverOptions(config);
+    assert.equal(options.allowedOrigins, false);
+    assert.equal(options.maxFrameBytes, DEFAULTS.maxFrameBytes);
+    assert.ok(!('token' in options) && !('logLevel' in options) && !('preset' in options));
   });
 
   test('flags that are not config keys are ignored, undefined flags do not override', () => {
