@@ -1,0 +1,271 @@
+/**
+ * One joined topic on one connection: runs the definition's callbacks in order, turns their results into
+ * Phoenix replies, and ends with Phoenix's exact frames (phx_close on graceful ends, phx_error on a crash).
+ */
+import { Events, ReplyReasons } from '../protocol/events.ts';
+import type { Frame, JsonObject, Payload } from '../protocol/frame.ts';
+import { closeFrame, crashFrame } from '../protocol/replies.ts';
+import type { ChannelSocket, HandleInResult, LeaveReason, Reply, SocketRef } from './channel.ts';
+import type { Connection } from './connection.ts';
+import type { Subscriber } from './fanout.ts';
+import type { Presence } from './presence.ts';
+import type { Route } from './router.ts';
+import type { SharedFrame } from './transport.ts';
+
+type State = 'joining' | 'joined' | 'closed';
+
+function isThenable<T>(value: unknown): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === 'function';
+}
+
+export class ChannelInstance implements ChannelSocket, Subscriber {
+  readonly topic: string;
+  readonly joinRef: string | null;
+  readonly assigns: Record<string, unknown>;
+  readonly intercepts: ReadonlySet<string> | null;
+  readonly route: Route;
+  state: State = 'joining';
+  readonly #conn: Connection;
+  /** Frames that arrived while a join or an async handler was still running. */
+  #queue: Frame[] = [];
+  #busy = true;
+  #currentRef: string | null | undefined;
+
+  constructor(conn: Connection, route: Route, topic: string, joinRef: string | null) {
+    this.#conn = conn;
+    this.route = route;
+    this.topic = topic;
+    this.joinRef = joinRef;
+    this.assigns = { ...conn.assigns };
+    const intercept = route.definition.intercept;
+    this.intercepts = intercept && intercept.length > 0 ? new Set(intercept) : null;
+  }
+
+  get connectionId(): string {
+    return this.#conn.id;
+  }
+  get id(): string | null {
+    return this.#conn.socketId;
+  }
+  get vsn(): 1 | 2 {
+    return this.#conn.vsn;
+  }
+  get connectParams(): Readonly<Record<string, string>> {
+    return this.#conn.connectParams;
+  }
+  get presence(): Presence {
+    return this.#conn.core.presence;
+  }
+
+  push(event: string, payload: Payload): void {
+    if (this.state !== 'closed') this.#conn.send({ joinRef: this.joinRef, ref: null, topic: this.topic, event, payload });
+  }
+
+  broadcast(event: string, payload: Payload): void {
+    this.#conn.core.publish(this.topic, event, payload, undefined);
+  }
+
+  broadcastFrom(event: string, payload: Payload): void {
+    this.#conn.core.publish(this.topic, event, payload, this.#conn.id);
+  }
+
+  socketRef(): SocketRef {
+    if (this.#currentRef === undefined) {
+      throw new Error('socketRef() is only available while handleIn runs (call it before the first await)');
+    }
+    return Object.freeze({ topic: this.topic, joinRef: this.joinRef, ref: this.#currentRef });
+  }
+
+  reply(ref: SocketRef, reply: Reply): void {
+    this.#conn.sendReply(ref.joinRef, ref.ref, ref.topic, reply);
+  }
+
+  sendShared(frame: SharedFrame): void {
+    this.#conn.transport.sendShared(frame);
+  }
+
+  handleOut(event: string, payload: Payload): void {
+    const handleOut = this.route.definition.handleOut;
+    if (!handleOut) {
+      this.push(event, payload);
+      return;
+    }
+    try {
+      const result = handleOut(event, payload, this);
+      if (isThenable(result)) result.then(undefined, (err: unknown) => this.crash(err, `handleOut ${event}`));
+    } catch (err) {
+      this.crash(err, `handleOut ${event}`);
+    }
+  }
+
+  /** Runs the definition's join; `afterReply` runs once the reply is written (duplicate join's old close). */
+  join(params: JsonObject, ref: string | null, afterReply: (() => void) | null): void {
+    const started = this.#conn.core.clock.now();
+    let result: ReturnType<ChannelInstance['route']['definition']['join']>;
+    try {
+      result = this.route.definition.join(this.topic, params, this);
+    } catch (err) {
+      this.#joinCrashed(err, ref, afterReply);
+      return;
+    }
+    if (isThenable<Reply | undefined | void>(result)) {
+      result.then(
+        (r) => this.#joined(r, ref, afterReply, started),
+        (err: unknown) => this.#joinCrashed(err, ref, afterReply),
+      );
+    } else {
+      this.#joined(result, ref, afterReply, started);
+    }
+  }
+
+  #joined(result: Reply | undefined | void, ref: string | null, afterReply: (() => void) | null, started: number): void {
+    if (this.state === 'closed') return;
+    const reply = result ?? { status: 'ok', response: {} };
+    const hooks = this.#conn.core.observers.hooks;
+    hooks.handled?.({ pattern: this.route.pattern, event: Events.join, durationMs: this.#conn.core.clock.now() - started, status: reply.status === 'ok' ? 'ok' : 'error' });
+    if (reply.status !== 'ok') {
+      this.state = 'closed';
+      this.#conn.forget(this);
+      this.#conn.sendReply(this.joinRef, ref, this.topic, reply);
+      const reason = (reply.response as { reason?: unknown }).reason;
+      hooks.joinRejected?.({ connectionId: this.#conn.id, topic: this.topic, pattern: this.route.pattern, reason: typeof reason === 'string' ? reason : reply.status });
+      afterReply?.();
+      return;
+    }
+    const subscribed = this.#conn.core.fanout.subscribe(this);
+    const finish = () => {
+      if (this.state === 'closed') return;
+      this.state = 'joined';
+      this.#conn.sendReply(this.joinRef, ref, this.topic, reply);
+      hooks.channelJoined?.({ connectionId: this.#conn.id, topic: this.topic, pattern: this.route.pattern });
+      afterReply?.();
+      this.#afterJoin();
+    };
+    if (subscribed === null) finish();
+    else subscribed.then(finish, (err: unknown) => this.crash(err, 'broker.subscribe'));
+  }
+
+  #afterJoin(): void {
+    const afterJoin = this.route.definition.afterJoin;
+    if (!afterJoin) {
+      this.#idle();
+      return;
+    }
+    try {
+      const result = afterJoin(this);
+      if (isThenable(result)) {
+        result.then(() => this.#idle(), (err: unknown) => this.crash(err, 'afterJoin'));
+        return;
+      }
+    } catch (err) {
+      this.crash(err, 'afterJoin');
+      return;
+    }
+    this.#idle();
+  }
+
+  #joinCrashed(err: unknown, ref: string | null, afterReply: (() => void) | null): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.#conn.forget(this);
+    this.#conn.sendReply(this.joinRef, ref, this.topic, { status: 'error', response: { reason: ReplyReasons.joinCrashed } });
+    const hooks = this.#conn.core.observers.hooks;
+    hooks.error?.(asError(err), `join ${this.route.pattern} ${this.topic}`);
+    hooks.joinRejected?.({ connectionId: this.#conn.id, topic: this.topic, pattern: this.route.pattern, reason: ReplyReasons.joinCrashed });
+    afterReply?.();
+  }
+
+  /** A client message for this channel (join_ref already checked): handled now, or queued behind a running one. */
+  handle(frame: Frame): void {
+    if (this.#busy) this.#queue.push(frame);
+    else this.#run(frame);
+  }
+
+  #run(frame: Frame): void {
+    if (frame.event === Events.leave) {
+      this.#conn.sendReply(this.joinRef, frame.ref, this.topic, { status: 'ok', response: {} });
+      this.stop('leave', true);
+      return;
+    }
+    const handleIn = this.route.definition.handleIn;
+    if (!handleIn) {
+      this.#conn.sendReply(this.joinRef, frame.ref, this.topic, { status: 'error', response: { reason: `no handleIn on ${this.route.pattern}` } });
+      return;
+    }
+    const started = this.#conn.core.clock.now();
+    let result: HandleInResult | Promise<HandleInResult>;
+    this.#currentRef = frame.ref;
+    try {
+      result = handleIn(frame.event, frame.payload as Payload, this);
+    } catch (err) {
+      this.crash(err, `handleIn ${frame.event}`);
+      return;
+    } finally {
+      this.#currentRef = undefined;
+    }
+    if (isThenable<HandleInResult>(result)) {
+      this.#busy = true;
+      result.then(
+        (r) => {
+          this.#replied(r, frame, started);
+          this.#idle();
+        },
+        (err: unknown) => this.crash(err, `handleIn ${frame.event}`),
+      );
+    } else {
+      this.#replied(result, frame, started);
+    }
+  }
+
+  #replied(result: HandleInResult, frame: Frame, started: number): void {
+    if (this.state === 'closed') return;
+    const hooks = this.#conn.core.observers.hooks;
+    if (result) this.#conn.sendReply(this.joinRef, frame.ref, this.topic, result);
+    hooks.handled?.({
+      pattern: this.route.pattern,
+      event: frame.event,
+      durationMs: this.#conn.core.clock.now() - started,
+      status: !result ? 'noreply' : result.status === 'ok' ? 'ok' : 'error',
+    });
+  }
+
+  #idle(): void {
+    this.#busy = false;
+    while (!this.#busy && this.state !== 'closed' && this.#queue.length > 0) this.#run(this.#queue.shift()!);
+  }
+
+  /** A handler threw: the client gets phx_error, the push gets no reply, the connection lives on. */
+  crash(err: unknown, context: string): void {
+    if (this.state === 'closed') return;
+    const hooks = this.#conn.core.observers.hooks;
+    hooks.error?.(asError(err), `channel ${this.route.pattern} ${this.topic} ${context}`);
+    hooks.handled?.({ pattern: this.route.pattern, event: context, durationMs: 0, status: 'crash' });
+    this.stop('crash', false);
+    this.#conn.send(crashFrame(this.joinRef, this.topic));
+  }
+
+  /** Ends the channel; a graceful end (`notifyClose`) tells the client with phx_close. */
+  stop(reason: LeaveReason, notifyClose: boolean): void {
+    if (this.state === 'closed') return;
+    const wasJoined = this.state === 'joined';
+    this.state = 'closed';
+    this.#queue = [];
+    this.#conn.forget(this);
+    const core = this.#conn.core;
+    core.fanout.unsubscribe(this);
+    core.presence.untrackAll(this);
+    if (wasJoined) {
+      try {
+        this.route.definition.terminate?.(reason, this);
+      } catch (err) {
+        core.observers.hooks.error?.(asError(err), `terminate ${this.route.pattern} ${this.topic}`);
+      }
+      core.observers.hooks.channelLeft?.({ connectionId: this.#conn.id, topic: this.topic, pattern: this.route.pattern, reason });
+    }
+    if (notifyClose) this.#conn.send(closeFrame(this.joinRef, this.topic));
+  }
+}
+
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,183 @@
+/**
+ * Per-socket state and the routing of every client frame: heartbeat, join, leave, and events for joined
+ * channels, with Phoenix's exact answers for the unmatched, the stale and the duplicate.
+ */
+import { CloseCodes } from '../protocol/close-codes.ts';
+import { ProtocolError } from '../protocol/errors.ts';
+import { Events, HEARTBEAT_TOPIC, ReplyReasons } from '../protocol/events.ts';
+import { isJsonObject, type Frame, type Payload } from '../protocol/frame.ts';
+import { closeFrame, heartbeatReply, replyFrame, unmatchedTopicReply } from '../protocol/replies.ts';
+import type { Serializer } from '../protocol/serializer.ts';
+import type { Reply } from './channel.ts';
+import { asError, ChannelInstance } from './channel-instance.ts';
+import type { ServerCore } from './core.ts';
+import type { TransportSocket } from './transport.ts';
+
+export interface ConnectionInit {
+  id: string;
+  socketId: string | null;
+  serializer: Serializer;
+  transport: TransportSocket;
+  assigns: Record<string, unknown>;
+  connectParams: Readonly<Record<string, string>>;
+  remoteAddress: string;
+}
+
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** Close reasons must fit a close frame: at most 123 UTF-8 bytes. */
+export function closeReason(text: string): string {
+  if (Buffer.byteLength(text) <= MAX_CLOSE_REASON_BYTES) return text;
+  let cut = text.slice(0, MAX_CLOSE_REASON_BYTES);
+  while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES - 3) cut = cut.slice(0, -1);
+  return `${cut}...`;
+}
+
+export class Connection {
+  readonly id: string;
+  readonly socketId: string | null;
+  readonly vsn: 1 | 2;
+  readonly transport: TransportSocket;
+  readonly assigns: Record<string, unknown>;
+  readonly connectParams: Readonly<Record<string, string>>;
+  readonly remoteAddress: string;
+  readonly core: ServerCore;
+  readonly openedAt: number;
+  lastSeen: number;
+  /** When the outbound buffer was first seen over budget in the current stretch; 0 when under it. */
+  overBudgetSince = 0;
+  closing = false;
+  /** How this connection's channels see its end (`disconnect` after `server.disconnect(id)`). */
+  channelEndReason: 'close' | 'disconnect' = 'close';
+  readonly #serializer: Serializer;
+  readonly #channels = new Map<string, ChannelInstance>();
+
+  constructor(core: ServerCore, init: ConnectionInit) {
+    this.core = core;
+    this.id = init.id;
+    this.socketId = init.socketId;
+    this.#serializer = init.serializer;
+    this.vsn = init.serializer.version;
+    this.transport = init.transport;
+    this.assigns = init.assigns;
+    this.connectParams = init.connectParams;
+    this.remoteAddress = init.remoteAddress;
+    this.openedAt = this.lastSeen = core.clock.now();
+  }
+
+  get channelCount(): number {
+    return this.#channels.size;
+  }
+
+  /** One frame from the client, as text or (V2 binary) bytes. */
+  receive(data: string | Uint8Array): void {
+    if (this.closing) return;
+    this.lastSeen = this.core.clock.now();
+    const hooks = this.core.observers.hooks;
+    if (hooks.frameIn) hooks.frameIn({ connectionId: this.id, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength });
+    let frame: Frame;
+    try {
+      frame = this.#serializer.decode(data);
+    } catch (err) {
+      const e = asError(err);
+      hooks.error?.(e, `decode ${this.id}`);
+      const name = e instanceof ProtocolError ? `ProtocolError ${e.code}` : e.name;
+      this.close(CloseCodes.invalidFrame, `Invalid frame (${name}): ${e.message}`);
+      return;
+    }
+    this.#route(frame);
+  }
+
+  #route(frame: Frame): void {
+    const { topic, event } = frame;
+    if (event === Events.heartbeat && topic === HEARTBEAT_TOPIC) {
+      this.send(heartbeatReply(frame.ref));
+      this.core.observers.hooks.heartbeat?.({ connectionId: this.id });
+      return;
+    }
+    if (event === Events.join) {
+      this.#join(frame);
+      return;
+    }
+    const channel = this.#channels.get(topic);
+    if (channel === undefined) {
+      if (event === Events.leave) this.sendReply(frame.joinRef, frame.ref, topic, { status: 'ok', response: {} });
+      else this.send(unmatchedTopicReply(frame.ref, topic));
+      return;
+    }
+    // Phoenix drops messages meant for an earlier instance of this channel; a null join_ref is accepted.
+    if (frame.joinRef !== null && frame.joinRef !== channel.joinRef) return;
+    channel.handle(frame);
+  }
+
+  #join(frame: Frame): void {
+    const { topic } = frame;
+    const hooks = this.core.observers.hooks;
+    const route = this.core.router.match(topic);
+    if (route === null) {
+      this.send(unmatchedTopicReply(frame.ref, topic));
+      hooks.joinRejected?.({ connectionId: this.id, topic, pattern: null, reason: ReplyReasons.unmatchedTopic });
+      return;
+    }
+    const existing = this.#channels.get(topic);
+    if (existing === undefined && this.#channels.size >= this.core.limits.maxChannelsPerConnection) {
+      this.send(replyFrame(frame.joinRef, frame.ref, topic, 'error', { reason: ReplyReasons.tooManyChannels }));
+      hooks.joinRejected?.({ connectionId: this.id, topic, pattern: route.pattern, reason: ReplyReasons.tooManyChannels });
+      return;
+    }
+    if (!isJsonObject(frame.payload)) {
+      this.send(replyFrame(frame.joinRef, frame.ref, topic, 'error', { reason: 'join params must be a JSON object' }));
+      hooks.joinRejected?.({ connectionId: this.id, topic, pattern: route.pattern, reason: 'invalid join params' });
+      return;
+    }
+    // Phoenix stops the old instance first, but its phx_close reaches the client after the new join's reply.
+    let afterReply: (() => void) | null = null;
+    if (existing !== undefined) {
+      existing.stop('duplicate_join', false);
+      afterReply = () => this.send(closeFrame(existing.joinRef, topic));
+    }
+    const channel = new ChannelInstance(this, route, topic, frame.joinRef);
+    this.#channels.set(topic, channel);
+    channel.join(frame.payload, frame.ref, afterReply);
+  }
+
+  /** Removes a channel that ended (only if it is still the current instance of its topic). */
+  forget(channel: ChannelInstance): void {
+    if (this.#channels.get(channel.topic) === channel) this.#channels.delete(channel.topic);
+  }
+
+  send(frame: Frame): void {
+    if (this.closing) return;
+    let data: string | Uint8Array;
+    try {
+      data = this.#serializer.encode(frame);
+    } catch (err) {
+      this.core.observers.hooks.error?.(asError(err), `encode ${frame.topic} ${frame.event} for ${this.id}`);
+      return;
+    }
+    this.transport.send(data);
+    const frameOut = this.core.observers.hooks.frameOut;
+    if (frameOut) frameOut(typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, 1);
+  }
+
+  sendReply(joinRef: string | null, ref: string | null, topic: string, reply: Reply): void {
+    // V1 cannot carry bytes: answer with an error the client can read instead of dropping the reply.
+    const response: Payload =
+      this.vsn === 1 && reply.response instanceof Uint8Array ? { reason: 'binary_unsupported' } : reply.response;
+    const status = response === reply.response ? reply.status : 'error';
+    this.send(replyFrame(joinRef, ref, topic, status, response));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.transport.close(code, closeReason(reason));
+  }
+
+  /** The transport closed (for any reason): end every channel and forget the connection. */
+  closed(code: number, reason: string): void {
+    this.closing = true;
+    for (const channel of [...this.#channels.values()]) channel.stop(this.channelEndReason, false);
+    this.core.connectionClosed(this, code, reason);
+  }
+}

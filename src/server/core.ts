@@ -1,0 +1,265 @@
+/**
+ * The runtime-free server core: admission (vsn, origin, capacity, connect hook), the set of live
+ * connections, fan-out through the broker, presence, the liveness/budget sweep and draining. A WebSocket
+ * adapter (ws-adapter.ts) supplies sockets and frames; nothing here touches a socket library.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Broker } from '../broker/types.ts';
+import { CloseCodes } from '../protocol/close-codes.ts';
+import type { Payload } from '../protocol/frame.ts';
+import { createSerializer, negotiateVersion, type ProtocolVersion } from '../protocol/serializer.ts';
+import { asError } from './channel-instance.ts';
+import type { Clock } from './clock.ts';
+import { Connection } from './connection.ts';
+import { Fanout } from './fanout.ts';
+import { ObserverSet } from './observer.ts';
+import type { ConnectHook, ResolvedOptions } from './options.ts';
+import { Presence } from './presence.ts';
+import { Router } from './router.ts';
+import type { TransportSocket } from './transport.ts';
+import { isLoopbackHost, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
+
+export interface UpgradeRequest {
+  /** The query string, with or without the leading `?`. */
+  search: string;
+  headers: IncomingHttpHeaders;
+  remoteAddress: string;
+}
+
+export type Admission =
+  | { ok: false; status: number; reason: string }
+  | {
+      ok: true;
+      vsn: ProtocolVersion;
+      params: Record<string, string>;
+      assigns: Record<string, unknown>;
+      socketId: string | null;
+      /** Subprotocol to echo in the handshake (`phoenix` when the client sent an authToken), or null. */
+      protocol: string | null;
+      remoteAddress: string;
+    };
+
+export interface Limits {
+  maxChannelsPerConnection: number;
+}
+
+export class ServerCore {
+  readonly router: Router;
+  readonly observers = new ObserverSet();
+  readonly fanout: Fanout;
+  readonly presence: Presence;
+  readonly clock: Clock;
+  readonly limits: Limits;
+  readonly broker: Broker;
+  readonly #options: ResolvedOptions;
+  readonly #origins: OriginPolicy;
+  readonly #connect: ConnectHook | undefined;
+  readonly #connections = new Set<Connection>();
+  readonly #bySocketId = new Map<string, Set<Connection>>();
+  /** Upgrades admitted but not yet open; they count against maxConnections. */
+  #pending = 0;
+  #nextId = 0;
+  #sweepTimer: unknown = null;
+  #draining = false;
+  #drained: (() => void) | null = null;
+
+  constructor(options: ResolvedOptions, broker: Broker, clock: Clock) {
+    this.#options = options;
+    this.broker = broker;
+    this.clock = clock;
+    this.router = new Router(options.channels);
+    this.limits = { maxChannelsPerConnection: options.maxChannelsPerConnection };
+    this.#connect = options.connect;
+    const origins = options.allowedOrigins;
+    this.#origins =
+      origins === undefined ? (options.httpServer === undefined && isLoopbackHost(options.host) ? OriginPolicy.off() : new OriginPolicy(null)) : new OriginPolicy(origins);
+    this.presence = new Presence({
+      broker,
+      clock,
+      batchMs: options.presenceBatchMs,
+      deliver: (topic, event, payload) => this.fanout.deliverToTopic(topic, event, payload),
+      onError: this.#reportError,
+    });
+    this.fanout = new Fanout(broker, this.observers, (topic) => this.presence.forgetRemote(topic));
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  start(): void {
+    this.broker.on('message', this.fanout.deliver);
+    this.broker.on('presence', this.presence.applyRemote);
+    this.broker.on('nodeDown', this.presence.nodeDown);
+    this.broker.on('error', this.#reportError);
+    this.#sweepTimer = this.clock.setInterval(this.sweep, this.#options.sweepIntervalMs);
+  }
+
+  stop(): void {
+    this.broker.off('message', this.fanout.deliver);
+    this.broker.off('presence', this.presence.applyRemote);
+    this.broker.off('nodeDown', this.presence.nodeDown);
+    this.broker.off('error', this.#reportError);
+    if (this.#sweepTimer !== null) this.clock.clearInterval(this.#sweepTimer);
+    this.#sweepTimer = null;
+  }
+
+  readonly #reportError = (err: Error, context = 'broker'): void => {
+    this.observers.hooks.error?.(err, context);
+  };
+
+  /**
+   * Decides whether an upgrade may proceed. On `ok: true` the caller must call `open` (or `abandon` if the
+   * handshake fails) exactly once.
+   */
+  async admit(request: UpgradeRequest): Promise<Admission> {
+    const refuse = (status: number, reason: string): Admission => {
+      this.observers.hooks.connectionRejected?.({ status, reason });
+      return { ok: false, status, reason };
+    };
+    if (this.#draining) return refuse(503, 'server is shutting down');
+    if (this.#connections.size + this.#pending >= this.#options.maxConnections) {
+      return refuse(503, `too many connections (maxConnections ${this.#options.maxConnections})`);
+    }
+    const params = parseQuery(request.search);
+    const vsn = negotiateVersion(params.vsn);
+    if (vsn === null) return refuse(403, `unsupported vsn "${params.vsn}" (use 1.0.0 or 2.0.0)`);
+    const origin = request.headers.origin;
+    if (!this.#origins.allows(origin, request.headers.host)) return refuse(403, `origin ${origin} is not allowed`);
+    const { authToken, echo } = readProtocols(request.headers['sec-websocket-protocol']);
+    this.#pending++;
+    let result: Awaited<ReturnType<ConnectHook>> = true;
+    try {
+      if (this.#connect) {
+        result = await this.#connect({ params, headers: request.headers, authToken, remoteAddress: request.remoteAddress });
+      }
+    } catch (err) {
+      this.#pending--;
+      this.#reportError(asError(err), 'connect hook');
+      return refuse(500, 'connect hook failed');
+    }
+    if (result === false || this.#draining) {
+      this.#pending--;
+      return refuse(result === false ? 403 : 503, result === false ? 'connect hook refused' : 'server is shutting down');
+    }
+    const accepted = result === true ? {} : result;
+    return {
+      ok: true,
+      vsn,
+      params,
+      assigns: { ...accepted.assigns },
+      socketId: accepted.id ?? null,
+      protocol: echo,
+      remoteAddress: request.remoteAddress,
+    };
+  }
+
+  /** The handshake of an admitted upgrade failed. */
+  abandon(): void {
+    this.#pending--;
+  }
+
+  open(transport: TransportSocket, admission: Extract<Admission, { ok: true }>): Connection {
+    this.#pending--;
+    const conn = new Connection(this, {
+      id: `c${(++this.#nextId).toString(36)}`,
+      socketId: admission.socketId,
+      serializer: createSerializer(admission.vsn, 'server'),
+      transport,
+      assigns: admission.assigns,
+      connectParams: admission.params,
+      remoteAddress: admission.remoteAddress,
+    });
+    this.#connections.add(conn);
+    if (conn.socketId !== null) {
+      let set = this.#bySocketId.get(conn.socketId);
+      if (!set) this.#bySocketId.set(conn.socketId, (set = new Set()));
+      set.add(conn);
+    }
+    this.observers.hooks.connectionOpened?.({ id: conn.id, vsn: conn.vsn, remoteAddress: conn.remoteAddress });
+    return conn;
+  }
+
+  connectionClosed(conn: Connection, code: number, reason: string): void {
+    if (!this.#connections.delete(conn)) return;
+    if (conn.socketId !== null) {
+      const set = this.#bySocketId.get(conn.socketId);
+      set?.delete(conn);
+      if (set?.size === 0) this.#bySocketId.delete(conn.socketId);
+    }
+    this.observers.hooks.connectionClosed?.({ id: conn.id, code, reason, durationMs: this.clock.now() - conn.openedAt });
+    if (this.#connections.size === 0) this.#drained?.();
+  }
+
+  publish(topic: string, event: string, payload: Payload, exclude: string | undefined): void {
+    this.broker
+      .publish(exclude === undefined ? { topic, event, payload } : { topic, event, payload, exclude })
+      .catch((err: Error) => this.#reportError(err, `broker.publish ${topic}`));
+  }
+
+  /** Closes every connection whose connect hook returned this id, with 1001 so clients reconnect. */
+  disconnect(socketId: string): number {
+    const set = this.#bySocketId.get(socketId);
+    if (!set) return 0;
+    const conns = [...set];
+    for (const conn of conns) {
+      conn.channelEndReason = 'disconnect';
+      conn.close(CloseCodes.goingAway, 'disconnected by the server');
+    }
+    return conns.length;
+  }
+
+  /** The single liveness and budget pass over all connections. */
+  readonly sweep = (): void => {
+    const now = this.clock.now();
+    const { idleTimeoutMs, outboundBudgetBytes, slowConsumerGraceMs } = this.#options;
+    const hooks = this.observers.hooks;
+    for (const conn of this.#connections) {
+      if (conn.closing) continue;
+      if (now - conn.lastSeen >= idleTimeoutMs) {
+        hooks.idleTimeout?.({ connectionId: conn.id });
+        conn.close(CloseCodes.idleTimeout, `idle timeout: no frame received for ${idleTimeoutMs} ms`);
+        continue;
+      }
+      const buffered = conn.transport.bufferedAmount;
+      if (buffered <= outboundBudgetBytes) {
+        conn.overBudgetSince = 0;
+      } else if (conn.overBudgetSince === 0) {
+        conn.overBudgetSince = now;
+      } else if (now - conn.overBudgetSince >= slowConsumerGraceMs) {
+        hooks.slowConsumer?.({ connectionId: conn.id, bufferedBytes: buffered });
+        conn.close(CloseCodes.slowConsumer, `slow consumer: over ${outboundBudgetBytes} buffered bytes for ${slowConsumerGraceMs} ms`);
+      }
+    }
+  };
+
+  /** Stops admitting and closes every connection with 1012, `drainBatchSize` at a time; resolves when all closed. */
+  drain(): Promise<void> {
+    this.#draining = true;
+    const { drainBatchSize, drainIntervalMs, drainTimeoutMs } = this.#options;
+    const queue = [...this.#connections];
+    return new Promise<void>((resolve) => {
+      let timeout: unknown = null;
+      const finish = () => {
+        this.#drained = null;
+        if (timeout !== null) this.clock.clearTimeout(timeout);
+        resolve();
+      };
+      if (this.#connections.size === 0) {
+        finish();
+        return;
+      }
+      this.#drained = finish;
+      const step = () => {
+        for (const conn of queue.splice(0, drainBatchSize)) conn.close(CloseCodes.serviceRestart, 'server restart');
+        if (queue.length > 0) this.clock.setTimeout(step, drainIntervalMs);
+        else timeout = this.clock.setTimeout(finish, drainTimeoutMs);
+      };
+      step();
+    });
+  }
+
+  topics(): Map<string, number> {
+    return this.fanout.counts();
+  }
+}

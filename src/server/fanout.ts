@@ -1,0 +1,158 @@
+/**
+ * Local fan-out: which channels on this node subscribe to which topic, and delivery of one broadcast to all of
+ * them. A broadcast is encoded at most once per wire format (V1 JSON, V2 JSON, V2 binary) and the resulting
+ * SharedFrame object is handed to every subscriber, so the per-subscriber cost is a lookup and a write.
+ */
+import { encodeBinary } from '../protocol/codec-binary.ts';
+import { encodeV1JsonRaw, encodeV2JsonRaw } from '../protocol/codec-json.ts';
+import type { Payload } from '../protocol/frame.ts';
+import type { Broker, BrokerMessage } from '../broker/types.ts';
+import type { ObserverSet } from './observer.ts';
+import { sharedFrame, type SharedFrame } from './transport.ts';
+
+/** What fan-out needs from a joined channel. */
+export interface Subscriber {
+  readonly topic: string;
+  readonly connectionId: string;
+  readonly vsn: 1 | 2;
+  /** Events this subscriber's channel intercepts, or null when it intercepts none. */
+  readonly intercepts: ReadonlySet<string> | null;
+  sendShared(frame: SharedFrame): void;
+  handleOut(event: string, payload: Payload): void;
+}
+
+/** The per-format encodings of one broadcast, each built on first use. */
+export class EncodedBroadcast {
+  readonly topic: string;
+  readonly event: string;
+  readonly payload: Payload;
+  #json: string | undefined;
+  #v1: SharedFrame | null | undefined;
+  #v2: SharedFrame | undefined;
+
+  constructor(topic: string, event: string, payload: Payload) {
+    this.topic = topic;
+    this.event = event;
+    this.payload = payload;
+  }
+
+  /** Null when the format cannot carry the payload (binary over V1). */
+  v1(): SharedFrame | null {
+    if (this.#v1 !== undefined) return this.#v1;
+    if (this.payload instanceof Uint8Array) return (this.#v1 = null);
+    return (this.#v1 = sharedFrame(encodeV1JsonRaw({ joinRef: null, ref: null, topic: this.topic, event: this.event }, this.#payloadJson(), 'server->client')));
+  }
+
+  v2(): SharedFrame {
+    if (this.#v2 !== undefined) return this.#v2;
+    const data =
+      this.payload instanceof Uint8Array
+        ? encodeBinary({ joinRef: null, ref: null, topic: this.topic, event: this.event, payload: this.payload }, 'server->client')
+        : encodeV2JsonRaw(null, null, this.topic, this.event, this.#payloadJson());
+    return (this.#v2 = sharedFrame(data));
+  }
+
+  #payloadJson(): string {
+    return (this.#json ??= JSON.stringify(this.payload));
+  }
+}
+
+export class Fanout {
+  readonly #topics = new Map<string, Set<Subscriber>>();
+  readonly #broker: Broker;
+  readonly #observers: ObserverSet;
+  readonly #onTopicEmpty: (topic: string) => void;
+
+  constructor(broker: Broker, observers: ObserverSet, onTopicEmpty: (topic: string) => void) {
+    this.#broker = broker;
+    this.#observers = observers;
+    this.#onTopicEmpty = onTopicEmpty;
+  }
+
+  /**
+   * Adds the subscriber at once (local broadcasts reach it immediately). Returns the broker's subscribe
+   * promise when this is the topic's first local subscriber, so the join reply can wait until remote
+   * broadcasts flow too; null otherwise.
+   */
+  subscribe(sub: Subscriber): Promise<void> | null {
+    let subs = this.#topics.get(sub.topic);
+    if (subs) {
+      subs.add(sub);
+      return null;
+    }
+    subs = new Set([sub]);
+    this.#topics.set(sub.topic, subs);
+    return this.#broker.subscribe([sub.topic]);
+  }
+
+  unsubscribe(sub: Subscriber): void {
+    const subs = this.#topics.get(sub.topic);
+    if (!subs || !subs.delete(sub) || subs.size > 0) return;
+    this.#topics.delete(sub.topic);
+    this.#broker.unsubscribe([sub.topic]).catch((err: Error) => this.#observers.hooks.error?.(err, `broker.unsubscribe ${sub.topic}`));
+    this.#onTopicEmpty(sub.topic);
+  }
+
+  /** Delivers a message from the broker to this node's subscribers (skipping `exclude` if it came from here). */
+  readonly deliver = (message: BrokerMessage): void => {
+    const subs = this.#topics.get(message.topic);
+    if (subs === undefined) return;
+    const exclude = message.origin === this.#broker.nodeId ? message.exclude : undefined;
+    this.deliverLocal(subs, new EncodedBroadcast(message.topic, message.event, message.payload), exclude);
+  };
+
+  /** Delivers to this node only (presence diffs, which every node computes for itself). */
+  deliverToTopic(topic: string, event: string, payload: Payload): void {
+    const subs = this.#topics.get(topic);
+    if (subs !== undefined) this.deliverLocal(subs, new EncodedBroadcast(topic, event, payload), undefined);
+  }
+
+  deliverLocal(subs: Set<Subscriber>, out: EncodedBroadcast, exclude: string | undefined): void {
+    const event = out.event;
+    let v1Count = 0;
+    let v2Count = 0;
+    let skipped = 0;
+    let intercepted = 0;
+    for (const sub of subs) {
+      if (sub.connectionId === exclude) continue;
+      if (sub.intercepts !== null && sub.intercepts.has(event)) {
+        sub.handleOut(event, out.payload);
+        intercepted++;
+      } else if (sub.vsn === 2) {
+        sub.sendShared(out.v2());
+        v2Count++;
+      } else {
+        const frame = out.v1();
+        if (frame === null) {
+          skipped++;
+          continue;
+        }
+        sub.sendShared(frame);
+        v1Count++;
+      }
+    }
+    const hooks = this.#observers.hooks;
+    if (hooks.broadcast) hooks.broadcast({ topic: out.topic, event, recipients: v1Count + v2Count + intercepted });
+    if (hooks.frameOut && v1Count + v2Count > 0) {
+      const bytes = (v1Count > 0 ? v1Count * out.v1()!.byteLength : 0) + (v2Count > 0 ? v2Count * out.v2().byteLength : 0);
+      hooks.frameOut(bytes, v1Count + v2Count);
+    }
+    if (skipped > 0) {
+      hooks.error?.(
+        new Error(`binary broadcast "${event}" on ${out.topic} cannot reach ${skipped} V1 (vsn 1.0.0) connection(s)`),
+        'broadcast',
+      );
+    }
+  }
+
+  has(topic: string): boolean {
+    return this.#topics.has(topic);
+  }
+
+  /** Topic -> number of local subscribers. */
+  counts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [topic, subs] of this.#topics) out.set(topic, subs.size);
+    return out;
+  }
+}

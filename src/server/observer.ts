@@ -1,0 +1,78 @@
+/**
+ * Instrumentation hooks. Every member is optional and called synchronously on the server's own path, so an
+ * implementation must be cheap; the server skips a hook entirely when no observer implements it.
+ */
+export interface ServerObserver {
+  connectionOpened?(info: { id: string; vsn: 1 | 2; remoteAddress: string }): void;
+  connectionClosed?(info: { id: string; code: number; reason: string; durationMs: number }): void;
+  /** 403 auth, origin or vsn; 503 max connections or draining. */
+  connectionRejected?(info: { status: number; reason: string }): void;
+  channelJoined?(info: { connectionId: string; topic: string; pattern: string }): void;
+  joinRejected?(info: { connectionId: string; topic: string; pattern: string | null; reason: string }): void;
+  channelLeft?(info: {
+    connectionId: string;
+    topic: string;
+    pattern: string;
+    reason: 'leave' | 'close' | 'crash' | 'duplicate_join' | 'disconnect';
+  }): void;
+  frameIn?(info: { connectionId: string; bytes: number }): void;
+  /** Called once per send: a broadcast reports its total bytes and its number of frames in one call. */
+  frameOut?(bytes: number, frames: number): void;
+  handled?(info: { pattern: string; event: string; durationMs: number; status: 'ok' | 'error' | 'noreply' | 'crash' }): void;
+  broadcast?(info: { topic: string; event: string; recipients: number }): void;
+  heartbeat?(info: { connectionId: string }): void;
+  idleTimeout?(info: { connectionId: string }): void;
+  slowConsumer?(info: { connectionId: string; bufferedBytes: number }): void;
+  error?(err: Error, context: string): void;
+}
+
+type Hooks = Required<ServerObserver>;
+type HookName = keyof Hooks;
+
+const HOOKS: readonly HookName[] = [
+  'connectionOpened', 'connectionClosed', 'connectionRejected', 'channelJoined', 'joinRejected', 'channelLeft',
+  'frameIn', 'frameOut', 'handled', 'broadcast', 'heartbeat', 'idleTimeout', 'slowConsumer', 'error',
+];
+
+/**
+ * The observers attached to one server, composed into one object whose members are undefined unless some
+ * observer implements them, so call sites read `observers.hooks.frameOut?.(…)` and pay nothing otherwise.
+ * A throwing observer is reported through the others' `error` hook and never breaks the server.
+ */
+export class ObserverSet {
+  hooks: ServerObserver = {};
+  readonly #observers: ServerObserver[] = [];
+
+  add(observer: ServerObserver): () => void {
+    this.#observers.push(observer);
+    this.#compose();
+    return () => {
+      const i = this.#observers.indexOf(observer);
+      if (i >= 0) {
+        this.#observers.splice(i, 1);
+        this.#compose();
+      }
+    };
+  }
+
+  #compose(): void {
+    const hooks: Record<string, unknown> = {};
+    for (const name of HOOKS) {
+      const implementers = this.#observers.filter((o) => typeof o[name] === 'function');
+      if (implementers.length > 0) hooks[name] = this.#fanOut(name, implementers);
+    }
+    this.hooks = hooks as ServerObserver;
+  }
+
+  #fanOut(name: HookName, implementers: ServerObserver[]): (...args: unknown[]) => void {
+    return (...args: unknown[]) => {
+      for (const o of implementers) {
+        try {
+          (o[name] as (...a: unknown[]) => void).apply(o, args);
+        } catch (err) {
+          if (name !== 'error') this.hooks.error?.(err as Error, `observer.${name}`);
+        }
+      }
+    };
+  }
+}

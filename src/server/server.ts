@@ -1,0 +1,129 @@
+/** The public server: createServer(options) -> TetherServer (HTTP server + ws adapter + core). */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MemoryBroker } from '../broker/memory.ts';
+import type { Broker } from '../broker/types.ts';
+import type { Payload } from '../protocol/frame.ts';
+import { systemClock } from './clock.ts';
+import { ServerCore } from './core.ts';
+import type { ServerObserver } from './observer.ts';
+import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.ts';
+import type { Presence } from './presence.ts';
+import { attachWs, type WsAdapter } from './ws-adapter.ts';
+
+export interface ListenInfo {
+  port: number;
+  /** What a Phoenix client takes: `ws://host:port${mount}` (it appends `/websocket`). */
+  url: string;
+  /** The HTTP base, `http://host:port`. */
+  httpUrl: string;
+}
+
+export class TetherServer {
+  readonly #options: ResolvedOptions;
+  readonly #core: ServerCore;
+  readonly #http: HttpServer;
+  readonly #ownsHttp: boolean;
+  readonly #ownsBroker: boolean;
+  #adapter: WsAdapter | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: ServerOptions) {
+    this.#options = resolveOptions(options);
+    this.#ownsBroker = this.#options.broker === undefined;
+    const broker: Broker = this.#options.broker ?? new MemoryBroker();
+    this.#core = new ServerCore(this.#options, broker, this.#options.clock ?? systemClock);
+    this.#ownsHttp = this.#options.httpServer === undefined;
+    this.#http = this.#options.httpServer ?? createHttpServer(this.#answerPlainHttp);
+  }
+
+  /** Starts the broker (when not already running) and listens; with `httpServer`, listens only if it is not. */
+  async listen(): Promise<ListenInfo> {
+    if (this.#adapter === null) {
+      if (!this.#core.broker.isReady()) await this.#core.broker.start();
+      this.#core.start();
+      this.#adapter = attachWs(this.#http, this.#core, {
+        path: `${this.#options.mount}/websocket`,
+        maxFrameBytes: this.#options.maxFrameBytes,
+        refuseOtherPaths: this.#ownsHttp,
+      });
+    }
+    if (!this.#http.listening) {
+      await new Promise<void>((resolve, reject) => {
+        this.#http.once('error', reject);
+        this.#http.listen(this.#options.port, this.#options.host, () => {
+          this.#http.off('error', reject);
+          resolve();
+        });
+      });
+    }
+    const address = this.#http.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return { port: address.port, url: `ws://${host}:${address.port}${this.#options.mount}`, httpUrl: `http://${host}:${address.port}` };
+  }
+
+  /** Sends an event to every subscriber of a topic on every node. */
+  broadcast(topic: string, event: string, payload: Payload): void {
+    this.#core.publish(topic, event, payload, undefined);
+  }
+
+  /** Closes every socket whose connect hook returned this id (code 1001); returns how many. */
+  disconnect(id: string): number {
+    return this.#core.disconnect(id);
+  }
+
+  observe(observer: ServerObserver): () => void {
+    return this.#core.observers.add(observer);
+  }
+
+  get connectionCount(): number {
+    return this.#core.connectionCount;
+  }
+
+  /** Topic -> number of subscribers on this node. */
+  topics(): Map<string, number> {
+    return this.#core.topics();
+  }
+
+  get presence(): Presence {
+    return this.#core.presence;
+  }
+
+  get broker(): Broker {
+    return this.#core.broker;
+  }
+
+  get httpServer(): HttpServer {
+    return this.#http;
+  }
+
+  /** Drains (1012, in batches), then stops; the HTTP server and broker are closed only if the server made them. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    await this.#core.drain();
+    this.#adapter?.close();
+    this.#core.stop();
+    if (this.#ownsHttp && this.#http.listening) {
+      await new Promise<void>((resolve) => {
+        this.#http.close(() => resolve());
+        this.#http.closeAllConnections();
+      });
+    }
+    if (this.#ownsBroker) await this.#core.broker.close();
+  }
+
+  readonly #answerPlainHttp = (req: { url?: string }, res: import('node:http').ServerResponse): void => {
+    const endpoint = `${this.#options.mount}/websocket`;
+    res.statusCode = req.url === '/' ? 200 : 404;
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    res.end(req.url === '/' ? `Tether: connect a Phoenix Channels client to ${endpoint}\n` : 'Not found\n');
+  };
+}
+
+export function createServer(options: ServerOptions): TetherServer {
+  return new TetherServer(options);
+}

@@ -1,0 +1,28 @@
+/**
+ * The seam between the runtime-free server core and a WebSocket implementation. An adapter (see
+ * ws-adapter.ts) wraps each accepted socket in a TransportSocket and feeds the core its frames.
+ */
+
+/**
+ * One encoded frame shared by every recipient of a broadcast. `framed` belongs to the adapter: it may cache
+ * the fully framed wire bytes there the first time it sends the frame, so later recipients cost one write.
+ */
+export interface SharedFrame {
+  /** Text frames are strings; V2 binary frames are bytes. */
+  readonly data: string | Uint8Array;
+  readonly byteLength: number;
+  framed: unknown;
+}
+
+export interface TransportSocket {
+  send(data: string | Uint8Array): void;
+  sendShared(frame: SharedFrame): void;
+  /** Bytes accepted by `send` but not yet handed to the OS. */
+  readonly bufferedAmount: number;
+  /** `reason` must fit a close frame (123 bytes); the core truncates it. */
+  close(code: number, reason: string): void;
+}
+
+export function sharedFrame(data: string | Uint8Array): SharedFrame {
+  return { data, byteLength: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, framed: undefined };
+}
