@@ -1,0 +1,94 @@
+/** What every workload gets from the runner: options, the load workers, and target lifecycle helpers. */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConnectResult, Endpoint, StatsResult, TargetKind } from './messages.ts';
+import type { Options } from './options.ts';
+import { LoadWorker, TargetProcess } from './processes.ts';
+import { Histogram } from './histogram.ts';
+import { sampleProcess } from './proc-stats.ts';
+
+/** Source addresses for client sockets: each has its own ephemeral port range. */
+export const LOCAL_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
+
+/** A server can hold this many client sockets: its fd hard limit minus a margin for its own files. */
+export const FD_LIMIT = Number(execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 1024;
+export const MAX_SERVER_CONNECTIONS = FD_LIMIT - 100;
+
+export class BenchContext {
+  readonly options: Options;
+  readonly workers: LoadWorker[];
+  readonly profileDir: string;
+
+  constructor(options: Options) {
+    this.options = options;
+    this.workers = Array.from({ length: options.workers }, () => new LoadWorker());
+    this.profileDir = join(options.outDir, 'profiles');
+  }
+
+  log(message: string): void {
+    process.stderr.write(`[bench] ${message}\n`);
+  }
+
+  /** Runs `body` against a fresh server process of `kind`, then closes every client and stops the server. */
+  async withTarget<T>(kind: TargetKind, label: string, body: (target: TargetProcess, endpoint: Endpoint) => Promise<T>): Promise<T> {
+    const nodeArgs: string[] = [];
+    if (this.options.cpuProfile && kind === 'tether') {
+      mkdirSync(this.profileDir, { recursive: true });
+      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${this.profileDir}`, `--cpu-prof-name=tether-${label}.cpuprofile`);
+    }
+    const target = new TargetProcess(kind, nodeArgs);
+    try {
+      const port = await target.ready();
+      return await body(target, { kind, port });
+    } finally {
+      await Promise.all(this.workers.map((w) => w.request({ op: 'closeAll' })));
+      await target.stop();
+    }
+  }
+
+  /** Opens `count` joined connections split evenly over the workers; `topic` may contain `{i}`. */
+  async connect(endpoint: Endpoint, count: number, topic: string, firstIndex = 0): Promise<ConnectResult> {
+    const share = Math.ceil(count / this.workers.length);
+    const results = await Promise.all(
+      this.workers.map((worker, w) => {
+        const n = Math.max(0, Math.min(share, count - w * share));
+        return worker.request<ConnectResult>({
+          op: 'connect',
+          endpoint,
+          count: n,
+          topic,
+          firstIndex: firstIndex + w * share,
+          localAddresses: LOCAL_ADDRESSES,
+          concurrency: 100,
+        });
+      }),
+    );
+    return {
+      connected: results.reduce((s, r) => s + r.connected, 0),
+      failed: results.reduce((s, r) => s + r.failed, 0),
+      firstError: results.find((r) => r.firstError)?.firstError,
+    };
+  }
+
+  async resetStats(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.request({ op: 'resetStats' })));
+  }
+
+  async stats(): Promise<{ received: number; latency: Histogram }> {
+    const all = await Promise.all(this.workers.map((w) => w.request<StatsResult>({ op: 'stats' })));
+    const latency = new Histogram();
+    for (const s of all) latency.merge(s.latency);
+    return { received: all.reduce((s, r) => s + r.received, 0), latency };
+  }
+
+  /** Server RSS and V8 heap after a forced full GC, and its CPU time so far. */
+  async settledSample(target: TargetProcess): Promise<{ rssBytes: number; cpuMicros: number; heapUsed: number }> {
+    const heapUsed = await target.gc();
+    return { ...sampleProcess(target.pid), heapUsed };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+  }
+}

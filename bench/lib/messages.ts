@@ -1,0 +1,67 @@
+/** The IPC vocabulary between the runner and its load workers (one request, one reply, matched by id). */
+import type { HistogramSnapshot } from './histogram.ts';
+
+export const TARGET_KINDS = ['ws', 'socketio', 'tether'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+export interface Endpoint {
+  kind: TargetKind;
+  port: number;
+}
+
+export type WorkerCommand =
+  | {
+      op: 'connect';
+      endpoint: Endpoint;
+      count: number;
+      /** Topic of connection i; `{i}` is replaced by the connection's global index. */
+      topic: string;
+      firstIndex: number;
+      localAddresses: string[];
+      concurrency: number;
+    }
+  | { op: 'resetStats' }
+  | { op: 'stats' }
+  | { op: 'publish'; endpoint: Endpoint; topic: string; perSecond: number; durationMs: number; bodyBytes: number }
+  | { op: 'reqreply'; endpoint: Endpoint; clients: number; durationMs: number; localAddresses: string[] }
+  | { op: 'churn'; endpoint: Endpoint; cycles: number; concurrency: number; localAddresses: string[] }
+  | { op: 'closeAll' };
+
+export type WorkerRequest = WorkerCommand & { id: number };
+
+export interface ConnectResult {
+  connected: number;
+  failed: number;
+  firstError?: string;
+}
+
+export interface StatsResult {
+  received: number;
+  latency: HistogramSnapshot;
+}
+
+export interface PublishResult {
+  sent: number;
+  acked: number;
+}
+
+export interface ReqReplyResult {
+  roundTrips: number;
+  latency: HistogramSnapshot;
+}
+
+export interface ChurnResult {
+  cycles: number;
+  failed: number;
+  firstError?: string;
+}
+
+export interface WorkerReply {
+  id: number;
+  ok: boolean;
+  error?: string;
+  result?: unknown;
+}
+
+/** What a target server process understands on its IPC channel. */
+export type TargetCommand = { op: 'gc' };

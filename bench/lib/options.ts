@@ -1,0 +1,138 @@
+/** Command-line flags of `npm run bench` (documented in docs/benchmarks.md). */
+import { parseArgs } from 'node:util';
+import { TARGET_KINDS, type TargetKind } from './messages.ts';
+
+export const WORKLOADS = ['capacity', 'fanout', 'reqreply', 'churn'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+export interface Options {
+  mode: 'full' | 'quick' | 'tiny';
+  workloads: Workload[];
+  targets: TargetKind[];
+  /** Idle joined connections held, ascending; levels above the fd limit are capped and say so. */
+  capacity: number[];
+  fanoutSubscribers: number[];
+  /** Offered deliveries per second (publishes/s = this / subscribers). */
+  fanoutRates: number[];
+  stepMs: number;
+  bodyBytes: number;
+  reqreplyClients: number;
+  reqreplyMs: number;
+  churnCycles: number;
+  churnConcurrency: number;
+  workers: number;
+  outDir: string;
+  cpuProfile: boolean;
+}
+
+const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'targets' | 'outDir' | 'cpuProfile'>> = {
+  full: {
+    capacity: [1_000, 10_000, 20_000, 50_000],
+    fanoutSubscribers: [1_000, 5_000],
+    fanoutRates: [10_000, 25_000, 50_000, 100_000],
+    stepMs: 3_000,
+    bodyBytes: 48,
+    reqreplyClients: 100,
+    reqreplyMs: 5_000,
+    churnCycles: 100_000,
+    churnConcurrency: 32,
+    workers: 2,
+  },
+  quick: {
+    capacity: [1_000, 5_000],
+    fanoutSubscribers: [1_000],
+    fanoutRates: [10_000, 50_000],
+    stepMs: 2_000,
+    bodyBytes: 48,
+    reqreplyClients: 100,
+    reqreplyMs: 2_000,
+    churnCycles: 5_000,
+    churnConcurrency: 32,
+    workers: 2,
+  },
+  tiny: {
+    capacity: [50],
+    fanoutSubscribers: [50],
+    fanoutRates: [1_000],
+    stepMs: 600,
+    bodyBytes: 48,
+    reqreplyClients: 10,
+    reqreplyMs: 500,
+    churnCycles: 100,
+    churnConcurrency: 8,
+    workers: 1,
+  },
+};
+
+const USAGE = `usage: npm run bench -- [--quick | --tiny] [--only capacity,fanout,reqreply,churn] [--targets ws,socketio,tether]
+  [--capacity 1000,10000] [--subscribers 1000,5000] [--rates 10000,50000] [--step-ms 3000]
+  [--clients 100] [--reqreply-ms 5000] [--cycles 100000] [--workers 2] [--out DIR] [--cpu-prof]`;
+
+function list(value: string | undefined): string[] | undefined {
+  return value?.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function numbers(value: string | undefined, flag: string): number[] | undefined {
+  const parts = list(value);
+  if (!parts) return undefined;
+  return parts.map((p) => {
+    const n = Number(p.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag}: "${p}" is not a positive integer\n${USAGE}`);
+    return n;
+  });
+}
+
+function oneOf<T extends string>(values: string[] | undefined, allowed: readonly T[], flag: string): T[] | undefined {
+  for (const v of values ?? []) {
+    if (!allowed.includes(v as T)) throw new Error(`--${flag}: "${v}" is not one of ${allowed.join(', ')}\n${USAGE}`);
+  }
+  return values as T[] | undefined;
+}
+
+export function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      quick: { type: 'boolean' },
+      tiny: { type: 'boolean' },
+      only: { type: 'string' },
+      targets: { type: 'string' },
+      capacity: { type: 'string' },
+      subscribers: { type: 'string' },
+      rates: { type: 'string' },
+      'step-ms': { type: 'string' },
+      clients: { type: 'string' },
+      'reqreply-ms': { type: 'string' },
+      cycles: { type: 'string' },
+      workers: { type: 'string' },
+      out: { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const mode = values.tiny ? 'tiny' : values.quick ? 'quick' : 'full';
+  const preset = PRESETS[mode];
+  const single = (v: string | undefined, flag: string): number | undefined => numbers(v, flag)?.[0];
+  return {
+    mode,
+    workloads: oneOf(list(values.only), WORKLOADS, 'only') ?? [...WORKLOADS],
+    targets: oneOf(list(values.targets), TARGET_KINDS, 'targets') ?? [...TARGET_KINDS],
+    capacity: numbers(values.capacity, 'capacity') ?? preset.capacity,
+    fanoutSubscribers: numbers(values.subscribers, 'subscribers') ?? preset.fanoutSubscribers,
+    fanoutRates: numbers(values.rates, 'rates') ?? preset.fanoutRates,
+    stepMs: single(values['step-ms'], 'step-ms') ?? preset.stepMs,
+    bodyBytes: preset.bodyBytes,
+    reqreplyClients: single(values.clients, 'clients') ?? preset.reqreplyClients,
+    reqreplyMs: single(values['reqreply-ms'], 'reqreply-ms') ?? preset.reqreplyMs,
+    churnCycles: single(values.cycles, 'cycles') ?? preset.churnCycles,
+    churnConcurrency: preset.churnConcurrency,
+    workers: single(values.workers, 'workers') ?? preset.workers,
+    outDir: values.out ?? new URL('../results/', import.meta.url).pathname,
+    cpuProfile: values['cpu-prof'] ?? false,
+  };
+}

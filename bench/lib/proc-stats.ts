@@ -1,0 +1,20 @@
+/** Reads a process's resident memory and CPU time from /proc (Linux only, like the bench itself). */
+import { readFileSync } from 'node:fs';
+
+// USER_HZ is 100 on every mainstream Linux build; /proc/<pid>/stat counts in those ticks.
+const TICK_MICROS = 10_000;
+
+export interface ProcSample {
+  rssBytes: number;
+  cpuMicros: number;
+}
+
+export function sampleProcess(pid: number): ProcSample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the whole line.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { rssBytes: rss ? Number(rss[1]) * 1024 : 0, cpuMicros: ticks * TICK_MICROS };
+}

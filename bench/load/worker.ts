@@ -1,0 +1,191 @@
+/**
+ * A load-generator process. The runner forks several; each holds up to ~19,000 client sockets (the per-process
+ * fd limit), answers one IPC command at a time, and exits when the runner goes away.
+ */
+import { Histogram, nowMicros } from '../lib/histogram.ts';
+import type {
+  ChurnResult,
+  ConnectResult,
+  Endpoint,
+  PublishResult,
+  ReqReplyResult,
+  StatsResult,
+  WorkerCommand,
+  WorkerReply,
+  WorkerRequest,
+} from '../lib/messages.ts';
+import { createClient, isTetherClient, type BenchClient } from './clients.ts';
+
+const HEARTBEAT_MS = 25_000;
+
+const held: BenchClient[] = [];
+const latency = new Histogram();
+let received = 0;
+let publisher: BenchClient | null = null;
+
+function onBroadcast(sentAtMicros: number): void {
+  received++;
+  latency.record(nowMicros() - sentAtMicros);
+}
+
+/** Runs `task(i)` for i in [0, count) with at most `limit` in flight. */
+async function pool(count: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
+}
+
+/** Runs `work`; on failure ends the client and counts the failure (keeping the first message). */
+async function attempt(tally: { failed: number; firstError?: string }, client: BenchClient, work: () => Promise<void>): Promise<boolean> {
+  try {
+    await work();
+    return true;
+  } catch (err) {
+    client.terminate();
+    tally.failed++;
+    tally.firstError ??= (err as Error).message;
+    return false;
+  }
+}
+
+async function connect(cmd: Extract<WorkerCommand, { op: 'connect' }>): Promise<ConnectResult> {
+  const result: ConnectResult = { connected: 0, failed: 0 };
+  await pool(cmd.count, cmd.concurrency, async (i) => {
+    const index = cmd.firstIndex + i;
+    const client = createClient(cmd.endpoint);
+    client.onBroadcast = onBroadcast;
+    const joined = await attempt(result, client, async () => {
+      await client.open(cmd.endpoint.port, cmd.localAddresses[index % cmd.localAddresses.length]);
+      await client.join(cmd.topic.replace('{i}', String(index)));
+    });
+    if (joined) {
+      held.push(client);
+      result.connected++;
+    }
+  });
+  return result;
+}
+
+function payload(seq: number, body: string): string {
+  return `{"ts":${nowMicros()},"seq":${seq},"body":"${body}"}`;
+}
+
+/** Publishes at a steady rate in 10 ms ticks, then waits for the outstanding acknowledgements. */
+async function publish(cmd: Extract<WorkerCommand, { op: 'publish' }>): Promise<PublishResult> {
+  if (!publisher) {
+    publisher = createClient(cmd.endpoint);
+    await publisher.open(cmd.endpoint.port, '127.0.0.1');
+  }
+  const client = publisher;
+  const body = 'x'.repeat(cmd.bodyBytes);
+  const result: PublishResult = { sent: 0, acked: 0 };
+  const acks: Promise<void>[] = [];
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const elapsed = performance.now() - started;
+      const due = Math.min(Math.floor((elapsed / 1000) * cmd.perSecond), Math.floor((cmd.durationMs / 1000) * cmd.perSecond));
+      while (result.sent < due) {
+        acks.push(client.publish(cmd.topic, payload(result.sent, body)).then(() => void result.acked++));
+        result.sent++;
+      }
+      if (elapsed >= cmd.durationMs) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 10);
+  });
+  await Promise.allSettled(acks);
+  return result;
+}
+
+async function openClients(endpoint: Endpoint, count: number, localAddresses: string[]): Promise<BenchClient[]> {
+  const clients: BenchClient[] = [];
+  await pool(count, 50, async (i) => {
+    const client = createClient(endpoint);
+    await client.open(endpoint.port, localAddresses[i % localAddresses.length]);
+    clients.push(client);
+  });
+  return clients;
+}
+
+/** Each client keeps exactly one request outstanding for the duration. */
+async function reqreply(cmd: Extract<WorkerCommand, { op: 'reqreply' }>): Promise<ReqReplyResult> {
+  const clients = await openClients(cmd.endpoint, cmd.clients, cmd.localAddresses);
+  await Promise.all(clients.map((c) => c.request())); // warm-up: joins Tether's control topic
+  const hist = new Histogram();
+  let roundTrips = 0;
+  const deadline = performance.now() + cmd.durationMs;
+  await Promise.all(
+    clients.map(async (client) => {
+      while (performance.now() < deadline) {
+        const t0 = nowMicros();
+        await client.request();
+        hist.record(nowMicros() - t0);
+        roundTrips++;
+      }
+    }),
+  );
+  await Promise.all(clients.map((c) => c.close()));
+  return { roundTrips, latency: hist.toJSON() };
+}
+
+/** Connect, join, leave, disconnect (with the close handshake) as fast as `concurrency` lanes allow. */
+async function churn(cmd: Extract<WorkerCommand, { op: 'churn' }>): Promise<ChurnResult> {
+  const result: ChurnResult = { cycles: 0, failed: 0 };
+  await pool(cmd.cycles, cmd.concurrency, async (i) => {
+    const client = createClient(cmd.endpoint);
+    const topic = `bench:churn:${i}`;
+    const done = await attempt(result, client, async () => {
+      await client.open(cmd.endpoint.port, cmd.localAddresses[i % cmd.localAddresses.length]);
+      await client.join(topic);
+      await client.leave(topic);
+      await client.close();
+    });
+    if (done) result.cycles++;
+  });
+  return result;
+}
+
+async function closeAll(): Promise<void> {
+  for (const client of held) client.terminate();
+  held.length = 0;
+  publisher?.terminate();
+  publisher = null;
+}
+
+async function handle(cmd: WorkerCommand): Promise<unknown> {
+  switch (cmd.op) {
+    case 'connect':
+      return connect(cmd);
+    case 'resetStats':
+      received = 0;
+      latency.reset();
+      return null;
+    case 'stats':
+      return { received, latency: latency.toJSON() } satisfies StatsResult;
+    case 'publish':
+      return publish(cmd);
+    case 'reqreply':
+      return reqreply(cmd);
+    case 'churn':
+      return churn(cmd);
+    case 'closeAll':
+      return closeAll();
+  }
+}
+
+// Tether closes sockets that stay silent past its idle timeout, as Phoenix does; stock clients heartbeat.
+setInterval(() => {
+  for (const client of held) if (isTetherClient(client)) client.heartbeat();
+}, HEARTBEAT_MS).unref();
+
+process.on('message', (request: WorkerRequest) => {
+  handle(request).then(
+    (result) => process.send!({ id: request.id, ok: true, result } satisfies WorkerReply),
+    (err: Error) => process.send!({ id: request.id, ok: false, error: err.stack ?? err.message } satisfies WorkerReply),
+  );
+});
+process.on('disconnect', () => process.exit(0));

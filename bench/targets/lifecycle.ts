@@ -1,0 +1,23 @@
+/**
+ * What every target server process shares with the runner: it prints `READY <port>` on stdout once it listens,
+ * runs a full GC when asked over IPC (the runner starts it with --expose-gc), and exits when the runner goes.
+ */
+import type { TargetCommand } from '../lib/messages.ts';
+
+export function announceReady(port: number, close: () => unknown): void {
+  process.stdout.write(`READY ${port}\n`);
+  process.on('message', (cmd: TargetCommand) => {
+    if (cmd.op !== 'gc') return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    // Two passes: the first can leave objects whose finalizers only release memory on the next.
+    gc?.();
+    gc?.();
+    process.send!({ op: 'gc', done: gc !== undefined, heapUsed: process.memoryUsage().heapUsed });
+  });
+  const exit = async (): Promise<void> => {
+    await Promise.race([close(), new Promise((r) => setTimeout(r, 2000))]);
+    process.exit(0);
+  };
+  process.on('disconnect', exit);
+  process.on('SIGTERM', exit);
+}

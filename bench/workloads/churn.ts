@@ -1,0 +1,71 @@
+/**
+ * Churn: connect, join, leave, disconnect cycles as fast as the lanes allow. The server's RSS and heap are read
+ * after a forced full GC before (after a warm-up) and after the cycles: growth means something per connection
+ * (timer, map entry, presence entry) is not released.
+ */
+import type { BenchContext } from '../lib/context.ts';
+import { LOCAL_ADDRESSES } from '../lib/context.ts';
+import type { ChurnResult, Endpoint } from '../lib/messages.ts';
+import type { Row, Table } from '../lib/report.ts';
+
+const WARMUP_CYCLES = 1_000;
+
+async function cycles(ctx: BenchContext, endpoint: Endpoint, total: number): Promise<ChurnResult> {
+  const share = Math.ceil(total / ctx.workers.length);
+  const results = await Promise.all(
+    ctx.workers.map((worker, w) =>
+      worker.request<ChurnResult>({
+        op: 'churn',
+        endpoint,
+        cycles: Math.max(0, Math.min(share, total - w * share)),
+        concurrency: ctx.options.churnConcurrency,
+        localAddresses: LOCAL_ADDRESSES,
+      }),
+    ),
+  );
+  return {
+    cycles: results.reduce((s, r) => s + r.cycles, 0),
+    failed: results.reduce((s, r) => s + r.failed, 0),
+    firstError: results.find((r) => r.firstError)?.firstError,
+  };
+}
+
+export async function runChurn(ctx: BenchContext): Promise<Table> {
+  const total = ctx.options.churnCycles;
+  const scenario = `${total.toLocaleString('en-US')} cycles`;
+  const row = (metric: string): Row => ({ scenario, metric, values: {}, notes: {} });
+  const rate = row('cycles/s');
+  const failed = row('failed cycles');
+  const before = row('server RSS before MiB');
+  const after = row('server RSS after MiB');
+  const growth = row('RSS growth KiB/1k cycles');
+  const heapGrowth = row('heap growth KiB/1k cycles');
+  for (const kind of ctx.options.targets) {
+    await ctx.withTarget(kind, 'churn', async (target, endpoint) => {
+      await cycles(ctx, endpoint, Math.min(WARMUP_CYCLES, total));
+      const s0 = await ctx.settledSample(target);
+      const t0 = performance.now();
+      const result = await cycles(ctx, endpoint, total);
+      const seconds = (performance.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, 200)); // let the server finish its last close handshakes
+      const s1 = await ctx.settledSample(target);
+      rate.values[kind] = result.cycles / seconds;
+      failed.values[kind] = result.failed;
+      if (result.firstError) failed.notes![kind] = result.firstError;
+      before.values[kind] = s0.rssBytes / 2 ** 20;
+      after.values[kind] = s1.rssBytes / 2 ** 20;
+      growth.values[kind] = (s1.rssBytes - s0.rssBytes) / 1024 / (total / 1000);
+      heapGrowth.values[kind] = (s1.heapUsed - s0.heapUsed) / 1024 / (total / 1000);
+      ctx.log(`${kind} churn: ${rate.values[kind]!.toFixed(0)} cycles/s, RSS ${before.values[kind]!.toFixed(1)} -> ${after.values[kind]!.toFixed(1)} MiB, heap ${(s0.heapUsed / 2 ** 20).toFixed(1)} -> ${(s1.heapUsed / 2 ** 20).toFixed(1)} MiB`);
+    });
+  }
+  return {
+    workload: 'churn',
+    title: 'Churn: connect, join, leave, disconnect',
+    rows: [rate, failed, before, after, growth, heapGrowth],
+    footnotes: [
+      `${ctx.workers.length} workers x ${ctx.options.churnConcurrency} lanes; each cycle opens a socket, joins a fresh topic, leaves it and closes with the close handshake`,
+      `memory sampled after a forced full GC, before (after ${WARMUP_CYCLES} warm-up cycles) and after; heap = V8 heapUsed reported by the server`,
+    ],
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Fan-out: S subscribers on one topic; a publisher connection asks the server to broadcast at stepped rates.
+ * Per step: deliveries per second achieved, end-to-end latency (publisher send to subscriber receive),
+ * loss, and server CPU microseconds per delivered message (from /proc utime+stime).
+ */
+import type { BenchContext } from '../lib/context.ts';
+import type { Histogram } from '../lib/histogram.ts';
+import type { Endpoint, PublishResult, TargetKind } from '../lib/messages.ts';
+import type { Row, Table } from '../lib/report.ts';
+import { sampleProcess } from '../lib/proc-stats.ts';
+import type { TargetProcess } from '../lib/processes.ts';
+
+const TOPIC = 'bench:fanout';
+const DRAIN_IDLE_MS = 1_000;
+const DRAIN_MAX_MS = 10_000;
+/** A step this bad means the server is past saturation; higher rates are not attempted. */
+const SATURATED_P99_MS = 2_000;
+
+interface StepResult {
+  delivered: number;
+  expected: number;
+  seconds: number;
+  cpuMicros: number;
+  latency: Histogram;
+}
+
+/** Waits until every expected delivery arrived or none arrived for DRAIN_IDLE_MS. */
+async function drain(ctx: BenchContext, expected: number): Promise<{ received: number; latency: Histogram }> {
+  const started = performance.now();
+  let last = -1;
+  let lastChange = started;
+  for (;;) {
+    const stats = await ctx.stats();
+    const now = performance.now();
+    if (stats.received !== last) lastChange = now;
+    last = stats.received;
+    if (stats.received >= expected || now - lastChange > DRAIN_IDLE_MS || now - started > DRAIN_MAX_MS) return stats;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function step(ctx: BenchContext, target: TargetProcess, endpoint: Endpoint, subscribers: number, rate: number): Promise<StepResult> {
+  await ctx.resetStats();
+  const cpu0 = sampleProcess(target.pid).cpuMicros;
+  const t0 = performance.now();
+  const published = await ctx.workers[0].request<PublishResult>({
+    op: 'publish',
+    endpoint,
+    topic: TOPIC,
+    perSecond: rate / subscribers,
+    durationMs: ctx.options.stepMs,
+    bodyBytes: ctx.options.bodyBytes,
+  });
+  const expected = published.acked * subscribers;
+  const { received, latency } = await drain(ctx, expected);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpuMicros = sampleProcess(target.pid).cpuMicros - cpu0;
+  return { delivered: received, expected, seconds, cpuMicros, latency };
+}
+
+export async function runFanout(ctx: BenchContext): Promise<Table> {
+  const rows: Row[] = [];
+  const row = (scenario: string, metric: string): Row => {
+    const r: Row = { scenario, metric, values: {}, notes: {} };
+    rows.push(r);
+    return r;
+  };
+  const plan = ctx.options.fanoutSubscribers.flatMap((subscribers) =>
+    ctx.options.fanoutRates.map((rate) => {
+      const scenario = `${subscribers.toLocaleString('en-US')} subs @ ${rate.toLocaleString('en-US')}/s`;
+      return {
+        subscribers,
+        rate,
+        delivered: row(scenario, 'delivered/s'),
+        p50: row(scenario, 'p50 ms'),
+        p95: row(scenario, 'p95 ms'),
+        p99: row(scenario, 'p99 ms'),
+        max: row(scenario, 'max ms'),
+        loss: row(scenario, 'loss %'),
+        cpu: row(scenario, 'server CPU µs/delivery'),
+      };
+    }),
+  );
+  for (const subscribers of ctx.options.fanoutSubscribers) {
+    for (const kind of ctx.options.targets) {
+      await ctx.withTarget(kind, `fanout-${subscribers}`, async (target, endpoint) => {
+        const joined = await ctx.connect(endpoint, subscribers, TOPIC);
+        if (joined.failed) throw new Error(`${kind}: ${joined.failed} subscribers failed to join: ${joined.firstError}`);
+        await step(ctx, target, endpoint, subscribers, Math.min(...ctx.options.fanoutRates)); // warm-up (JIT)
+        let saturated = false;
+        for (const p of plan.filter((p) => p.subscribers === subscribers)) {
+          if (saturated) {
+            p.delivered.notes![kind] = 'not run: saturated';
+            continue;
+          }
+          const r = await step(ctx, target, endpoint, subscribers, p.rate);
+          record(kind, p, r);
+          saturated = r.latency.percentile(99) / 1000 > SATURATED_P99_MS;
+          ctx.log(
+            `${kind} ${subscribers} subs @ ${p.rate}/s: ${(r.delivered / r.seconds).toFixed(0)}/s, p99 ${(r.latency.percentile(99) / 1000).toFixed(1)} ms, ` +
+              `loss ${r.expected - r.delivered}, ${(r.cpuMicros / Math.max(1, r.delivered)).toFixed(2)} µs/delivery`,
+          );
+        }
+      });
+    }
+  }
+  return {
+    workload: 'fanout',
+    title: 'Fan-out: one topic, publish rate stepped up',
+    rows,
+    footnotes: [
+      `each step publishes for ${ctx.options.stepMs} ms then waits for the deliveries to drain; delivered/s = deliveries / (publish + drain time)`,
+      `payload ~${ctx.options.bodyBytes + 40} bytes JSON with the publisher's send time; latency = subscriber receive - publisher send (same monotonic clock)`,
+      'server CPU = utime+stime delta of the server process over the step divided by deliveries (10 ms tick resolution)',
+      `loss = deliveries missing after the drain (publishes acknowledged x subscribers - received); a step with p99 > ${SATURATED_P99_MS} ms ends the ladder`,
+    ],
+  };
+}
+
+function record(kind: TargetKind, p: Record<'delivered' | 'p50' | 'p95' | 'p99' | 'max' | 'loss' | 'cpu', Row>, r: StepResult): void {
+  p.delivered.values[kind] = r.delivered / r.seconds;
+  p.p50.values[kind] = r.latency.percentile(50) / 1000;
+  p.p95.values[kind] = r.latency.percentile(95) / 1000;
+  p.p99.values[kind] = r.latency.percentile(99) / 1000;
+  p.max.values[kind] = r.latency.max / 1000;
+  p.loss.values[kind] = r.expected === 0 ? 0 : (100 * (r.expected - r.delivered)) / r.expected;
+  p.cpu.values[kind] = r.cpuMicros / Math.max(1, r.delivered);
+}
