@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+/** The `tether` command: argument parsing only; each subcommand module registers itself. */
+import { Command } from 'commander';
+import { register as registerServe } from './serve.ts';
+
+const program = new Command('tether')
+  .description('Real-time links that do not break: a Phoenix-Channels-compatible server, client and tools')
+  .showHelpAfterError();
+
+registerServe(program);
+
+await program.parseAsync(process.argv);
