@@ -1,0 +1,67 @@
+/**
+ * Proves the benchmark harness end to end in its tiny mode: real target processes (raw ws, Socket.IO, Tether),
+ * real load workers, every workload, and sane numbers in the JSON and markdown it writes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Row, Table } from '../../bench/lib/report.ts';
+
+const TARGETS = ['ws', 'socketio', 'tether'] as const;
+
+function runBench(outDir: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bench/run.ts', '--tiny', '--out', outDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGTERM'), 40_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+function rows(tables: Table[], workload: string, metric: string): Row[] {
+  const table = tables.find((t) => t.workload === workload);
+  assert.ok(table, `no ${workload} table`);
+  const found = table.rows.filter((r) => r.metric === metric);
+  assert.ok(found.length > 0, `no "${metric}" row in ${workload}`);
+  return found;
+}
+
+test('bench --tiny runs every workload against all three targets and reports sane numbers', { timeout: 45_000 }, async () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'tether-bench-'));
+  try {
+    const { code, output } = await runBench(outDir);
+    assert.equal(code, 0, output);
+    const files = readdirSync(outDir);
+    const json = files.find((f) => f.endsWith('.json'));
+    const md = files.find((f) => f.endsWith('.md'));
+    assert.ok(json && md, `expected a .json and a .md in ${files.join(', ')}`);
+    const { tables } = JSON.parse(readFileSync(join(outDir, json), 'utf8')) as { tables: Table[] };
+    assert.deepEqual(tables.map((t) => t.workload), ['capacity', 'fanout', 'reqreply', 'churn']);
+
+    for (const kind of TARGETS) {
+      for (const row of rows(tables, 'capacity', 'connect+join /s')) assert.ok(row.values[kind]! > 0, `${kind} connect rate`);
+      for (const row of rows(tables, 'capacity', 'server RSS MiB')) assert.ok(row.values[kind]! > 10, `${kind} RSS`);
+      for (const row of rows(tables, 'fanout', 'delivered/s')) assert.ok(row.values[kind]! > 0, `${kind} deliveries`);
+      for (const row of rows(tables, 'fanout', 'loss %')) assert.equal(row.values[kind], 0, `${kind} lost messages`);
+      for (const row of rows(tables, 'fanout', 'p99 ms')) assert.ok(row.values[kind]! > 0 && row.values[kind]! < 2_000, `${kind} p99`);
+      for (const row of rows(tables, 'reqreply', 'round trips/s')) assert.ok(row.values[kind]! > 0, `${kind} round trips`);
+      for (const row of rows(tables, 'churn', 'cycles/s')) assert.ok(row.values[kind]! > 0, `${kind} churn`);
+      for (const row of rows(tables, 'churn', 'failed cycles')) assert.equal(row.values[kind], 0, `${kind} churn failures`);
+    }
+
+    const markdown = readFileSync(join(outDir, md), 'utf8');
+    assert.match(markdown, /\| scenario \| metric \| raw ws \| Socket\.IO \| Tether \| Tether\/ws \| Tether\/Socket\.IO \|/);
+    assert.match(markdown, /### Fan-out/);
+    assert.match(output, /== Request\/reply/);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});
