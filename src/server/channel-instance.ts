@@ -3,12 +3,14 @@
  * Phoenix replies, and ends with Phoenix's exact frames (phx_close on graceful ends, phx_error on a crash).
  */
 import { Events, ReplyReasons } from '../protocol/events.ts';
-import type { Frame, JsonObject, Payload } from '../protocol/frame.ts';
+import type { Frame, FrameMeta, JsonObject, Payload } from '../protocol/frame.ts';
 import { closeFrame, crashFrame } from '../protocol/replies.ts';
 import type { ChannelSocket, HandleInResult, LeaveReason, Reply, SocketRef } from './channel.ts';
 import type { Connection } from './connection.ts';
 import type { Subscriber } from './fanout.ts';
 import type { Presence } from './presence.ts';
+import { dedupScope } from './recovery/wire.ts';
+import { JoinReplay, PushDedup, speaksRecovery } from './recovery/channel-recovery.ts';
 import type { Route } from './router.ts';
 import type { SharedFrame } from './transport.ts';
 
@@ -24,8 +26,12 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   readonly assigns: Record<string, unknown>;
   readonly intercepts: ReadonlySet<string> | null;
   readonly route: Route;
+  readonly positioned: boolean;
   state: State = 'joining';
   readonly #conn: Connection;
+  /** Set while a recovering join reads its history: live frames wait in it (docs/recovery.md). */
+  #replay: JoinReplay | null = null;
+  readonly #dedup: PushDedup | null;
   /** Frames that arrived while a join or an async handler was still running. */
   #queue: Frame[] = [];
   #busy = true;
@@ -39,6 +45,13 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     this.assigns = { ...conn.assigns };
     const intercept = route.definition.intercept;
     this.intercepts = intercept && intercept.length > 0 ? new Set(intercept) : null;
+    const recovery = speaksRecovery(conn.vsn, conn.connectParams);
+    this.positioned = recovery && route.definition.history !== undefined;
+    this.#dedup = recovery
+      ? new PushDedup(conn.core.dedup, dedupScope(conn.socketId, conn.connectParams, conn.id), topic, (ref, status, response, meta) =>
+          conn.sendReply(this.joinRef, ref, topic, { status, response }, meta),
+        )
+      : null;
   }
 
   get connectionId(): string {
@@ -81,6 +94,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   }
 
   sendShared(frame: SharedFrame): void {
+    if (this.#replay !== null && !this.#replay.admit(frame)) return;
     this.#conn.transport.sendShared(frame);
   }
 
@@ -99,7 +113,8 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   }
 
   /** Runs the definition's join; `afterReply` runs once the reply is written (duplicate join's old close). */
-  join(params: JsonObject, ref: string | null, afterReply: (() => void) | null): void {
+  join(params: JsonObject, ref: string | null, afterReply: (() => void) | null, meta?: FrameMeta): void {
+    if (this.positioned) this.#replay = new JoinReplay(meta);
     const started = this.#conn.core.clock.now();
     let result: ReturnType<ChannelInstance['route']['definition']['join']>;
     try {
@@ -133,16 +148,30 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
       return;
     }
     const subscribed = this.#conn.core.fanout.subscribe(this);
+    const replay = this.#replay;
     const finish = () => {
       if (this.state === 'closed') return;
       this.state = 'joined';
-      this.#conn.sendReply(this.joinRef, ref, this.topic, reply);
+      this.#conn.sendReply(this.joinRef, ref, this.topic, reply, replay?.replyMeta());
+      if (replay !== null) {
+        this.#replay = null;
+        if (!replay.flush(this.joinRef, this.topic, (f) => this.#conn.send(f), (f) => this.#conn.transport.sendShared(f))) {
+          this.crash(new Error(`replay of ${this.topic} overflowed its live buffer`), 'replay');
+          return;
+        }
+      }
       hooks.channelJoined?.({ connectionId: this.#conn.id, topic: this.topic, pattern: this.route.pattern });
       afterReply?.();
       this.#afterJoin();
     };
-    if (subscribed === null) finish();
-    else subscribed.then(finish, (err: unknown) => this.crash(err, 'broker.subscribe'));
+    const ready =
+      replay === null
+        ? subscribed
+        : (subscribed ?? Promise.resolve()).then(() =>
+            replay.read(this.#conn.core.broker.history, this.topic, (err) => hooks.error?.(err, `history ${this.topic}`)),
+          );
+    if (ready === null) finish();
+    else ready.then(finish, (err: unknown) => this.crash(err, 'broker.subscribe'));
   }
 
   #afterJoin(): void {
@@ -192,6 +221,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
       this.#conn.sendReply(this.joinRef, frame.ref, this.topic, { status: 'error', response: { reason: `no handleIn on ${this.route.pattern}` } });
       return;
     }
+    if (this.#dedup !== null && !this.#dedup.begin(frame)) return;
     const started = this.#conn.core.clock.now();
     let result: HandleInResult | Promise<HandleInResult>;
     this.#currentRef = frame.ref;
@@ -220,6 +250,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   #replied(result: HandleInResult, frame: Frame, started: number): void {
     if (this.state === 'closed') return;
     const hooks = this.#conn.core.observers.hooks;
+    this.#dedup?.settle(frame.ref, result);
     if (result) this.#conn.sendReply(this.joinRef, frame.ref, this.topic, result);
     hooks.handled?.({
       pattern: this.route.pattern,
@@ -237,6 +268,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   /** A handler threw: the client gets phx_error, the push gets no reply, the connection lives on. */
   crash(err: unknown, context: string): void {
     if (this.state === 'closed') return;
+    this.#dedup?.crashed();
     const hooks = this.#conn.core.observers.hooks;
     hooks.error?.(asError(err), `channel ${this.route.pattern} ${this.topic} ${context}`);
     hooks.handled?.({ pattern: this.route.pattern, event: context, durationMs: 0, status: 'crash' });

@@ -1,4 +1,5 @@
 /** The application-facing channel API: what a channel definition implements and what its handlers may call. */
+import type { HistoryPolicy } from '../broker/types.ts';
 import type { JsonObject, Payload } from '../protocol/frame.ts';
 import type { Presence } from './presence.ts';
 
@@ -75,4 +76,9 @@ export interface ChannelDefinition {
   /** Decides per subscriber what an intercepted broadcast becomes, usually `socket.push(event, payload)`. */
   handleOut?(event: string, payload: Payload, socket: ChannelSocket): void | Promise<void>;
   terminate?(reason: LeaveReason, socket: ChannelSocket): void;
+  /**
+   * Keep this many messages / this long of every matching topic's broadcasts, so a rejoining client gets
+   * what it missed (docs/recovery.md). Off by default; incompatible with `intercept`.
+   */
+  history?: HistoryPolicy;
 }

@@ -5,7 +5,7 @@
 import { CloseCodes } from '../protocol/close-codes.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { Events, HEARTBEAT_TOPIC, ReplyReasons } from '../protocol/events.ts';
-import { isJsonObject, type Frame, type Payload } from '../protocol/frame.ts';
+import { isJsonObject, type Frame, type JsonObject, type Payload } from '../protocol/frame.ts';
 import { closeFrame, heartbeatReply, replyFrame, unmatchedTopicReply } from '../protocol/replies.ts';
 import type { Serializer } from '../protocol/serializer.ts';
 import type { Reply } from './channel.ts';
@@ -138,7 +138,7 @@ export class Connection {
     }
     const channel = new ChannelInstance(this, route, topic, frame.joinRef);
     this.#channels.set(topic, channel);
-    channel.join(frame.payload, frame.ref, afterReply);
+    channel.join(frame.payload, frame.ref, afterReply, frame.meta);
   }
 
   /** Removes a channel that ended (only if it is still the current instance of its topic). */
@@ -160,12 +160,15 @@ export class Connection {
     if (frameOut) frameOut(typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, 1);
   }
 
-  sendReply(joinRef: string | null, ref: string | null, topic: string, reply: Reply): void {
+  /** `meta` (Tether's V2 meta element, docs/recovery.md) is only ever given for opted-in connections. */
+  sendReply(joinRef: string | null, ref: string | null, topic: string, reply: Reply, meta?: JsonObject): void {
     // V1 cannot carry bytes: answer with an error the client can read instead of dropping the reply.
     const response: Payload =
       this.vsn === 1 && reply.response instanceof Uint8Array ? { reason: 'binary_unsupported' } : reply.response;
     const status = response === reply.response ? reply.status : 'error';
-    this.send(replyFrame(joinRef, ref, topic, status, response));
+    const frame = replyFrame(joinRef, ref, topic, status, response);
+    if (meta !== undefined && this.vsn === 2) frame.meta = meta;
+    this.send(frame);
   }
 
   close(code: number, reason: string): void {

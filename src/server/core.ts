@@ -15,6 +15,8 @@ import { Fanout } from './fanout.ts';
 import { ObserverSet } from './observer.ts';
 import type { ConnectHook, ResolvedOptions } from './options.ts';
 import { Presence } from './presence.ts';
+import { PushDeduplicator } from './recovery/push-dedup.ts';
+import { assertStorable, validateHistory } from './recovery/channel-recovery.ts';
 import { Router } from './router.ts';
 import type { TransportSocket } from './transport.ts';
 import { isLoopbackHost, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
@@ -51,6 +53,8 @@ export class ServerCore {
   readonly clock: Clock;
   readonly limits: Limits;
   readonly broker: Broker;
+  /** Outbox ids of recent pushes per client, so a resend is answered without running the handler again. */
+  readonly dedup = new PushDeduplicator();
   readonly #options: ResolvedOptions;
   readonly #origins: OriginPolicy;
   readonly #connect: ConnectHook | undefined;
@@ -68,6 +72,7 @@ export class ServerCore {
     this.broker = broker;
     this.clock = clock;
     this.router = new Router(options.channels);
+    for (const [pattern, def] of Object.entries(options.channels)) validateHistory(pattern, def.history, def.intercept);
     this.limits = { maxChannelsPerConnection: options.maxChannelsPerConnection };
     this.#connect = options.connect;
     const origins = options.allowedOrigins;
@@ -192,8 +197,10 @@ export class ServerCore {
   }
 
   publish(topic: string, event: string, payload: Payload, exclude: string | undefined): void {
+    const history = this.router.match(topic)?.definition.history;
+    if (history !== undefined) assertStorable(topic, payload);
     this.broker
-      .publish(exclude === undefined ? { topic, event, payload } : { topic, event, payload, exclude })
+      .publish(exclude === undefined ? { topic, event, payload } : { topic, event, payload, exclude }, history)
       .catch((err: Error) => this.#reportError(err, `broker.publish ${topic}`));
   }
 

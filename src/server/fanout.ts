@@ -6,7 +6,8 @@
 import { encodeBinary } from '../protocol/codec-binary.ts';
 import { encodeV1JsonRaw, encodeV2JsonRaw } from '../protocol/codec-json.ts';
 import type { Payload } from '../protocol/frame.ts';
-import type { Broker, BrokerMessage } from '../broker/types.ts';
+import type { Broker, BrokerMessage, StreamPosition } from '../broker/types.ts';
+import { positionedFrame } from './recovery/channel-recovery.ts';
 import type { ObserverSet } from './observer.ts';
 import { sharedFrame, type SharedFrame } from './transport.ts';
 
@@ -15,6 +16,8 @@ export interface Subscriber {
   readonly topic: string;
   readonly connectionId: string;
   readonly vsn: 1 | 2;
+  /** Gets broadcasts with their stream position in the V2 meta element (opted in, docs/recovery.md). */
+  readonly positioned: boolean;
   /** Events this subscriber's channel intercepts, or null when it intercepts none. */
   readonly intercepts: ReadonlySet<string> | null;
   sendShared(frame: SharedFrame): void;
@@ -26,14 +29,18 @@ export class EncodedBroadcast {
   readonly topic: string;
   readonly event: string;
   readonly payload: Payload;
+  /** Set on history-enabled topics. */
+  readonly position: StreamPosition | undefined;
   #json: string | undefined;
   #v1: SharedFrame | null | undefined;
   #v2: SharedFrame | undefined;
+  #v2Positioned: SharedFrame | undefined;
 
-  constructor(topic: string, event: string, payload: Payload) {
+  constructor(topic: string, event: string, payload: Payload, position?: StreamPosition) {
     this.topic = topic;
     this.event = event;
     this.payload = payload;
+    this.position = position;
   }
 
   /** Null when the format cannot carry the payload (binary over V1). */
@@ -50,6 +57,12 @@ export class EncodedBroadcast {
         ? encodeBinary({ joinRef: null, ref: null, topic: this.topic, event: this.event, payload: this.payload }, 'server->client')
         : encodeV2JsonRaw(null, null, this.topic, this.event, this.#payloadJson());
     return (this.#v2 = sharedFrame(data));
+  }
+
+  /** V2 JSON with the position meta; falls back to `v2()` when the message has no position. */
+  v2Positioned(): SharedFrame {
+    if (this.position === undefined || this.payload instanceof Uint8Array) return this.v2();
+    return (this.#v2Positioned ??= positionedFrame(this.topic, this.event, this.#payloadJson(), this.position));
   }
 
   #payloadJson(): string {
@@ -98,7 +111,7 @@ export class Fanout {
     const subs = this.#topics.get(message.topic);
     if (subs === undefined) return;
     const exclude = message.origin === this.#broker.nodeId ? message.exclude : undefined;
-    this.deliverLocal(subs, new EncodedBroadcast(message.topic, message.event, message.payload), exclude);
+    this.deliverLocal(subs, new EncodedBroadcast(message.topic, message.event, message.payload, message.position), exclude);
   };
 
   /** Delivers to this node only (presence diffs, which every node computes for itself). */
@@ -119,7 +132,7 @@ export class Fanout {
         sub.handleOut(event, out.payload);
         intercepted++;
       } else if (sub.vsn === 2) {
-        sub.sendShared(out.v2());
+        sub.sendShared(sub.positioned ? out.v2Positioned() : out.v2());
         v2Count++;
       } else {
         const frame = out.v1();

@@ -15,14 +15,14 @@ test('the black-hole proxy holds bytes without FIN or RST and delivers them on r
     await proxy.close();
     await new Promise((r) => echo.close(r));
   });
-  let got = '';
+  let got: string = '';
   let ended = false;
   sock.on('data', (d) => (got += d.toString()));
   sock.on('end', () => (ended = true));
   sock.on('close', () => (ended = true));
   await new Promise((r) => sock.once('connect', r));
   sock.write('a');
-  while (got !== 'a') await new Promise((r) => setTimeout(r, 5));
+  while ((got as string) !== 'a') await new Promise((r) => setTimeout(r, 5));
   proxy.blackhole();
   sock.write('b');
   await new Promise((r) => setTimeout(r, 150));
@@ -30,7 +30,7 @@ test('the black-hole proxy holds bytes without FIN or RST and delivers them on r
   assert.equal(ended, false, 'no FIN or RST reaches the client');
   proxy.restore();
   const deadline = Date.now() + 2000;
-  while (got !== 'ab' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  while ((got as string) !== 'ab' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   assert.equal(got, 'ab');
 });
 
