@@ -1,0 +1,618 @@
+/**
+ * One connection to a Phoenix-protocol endpoint, shared by many channels: the state machine, connection
+ * attempts with providers and retry policy, heartbeat, frame routing, and the outbox the channels push into.
+ */
+import { createSerializer, encodeV1JsonRaw, encodeV2JsonRaw, Events, HEARTBEAT_TOPIC, ProtocolError, type Frame, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
+import { fullJitterBackoff, RetrySchedule, type RetryPolicy } from './backoff.ts';
+import { detectPageEnvironment, watchPage, type PageEnvironment, type WakeTrigger } from './browser.ts';
+import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { Emitter } from './emitter.ts';
+import { authTokenProtocol, endpointUrl, randomIdPrefix, utf8Length, type QueryParams } from './endpoint.ts';
+import { TetherClientError, type ClientErrorCode } from './errors.ts';
+import { HeartbeatMonitor } from './heartbeat.ts';
+import { Outbox, type OutboxOptions } from './outbox.ts';
+import type { StoredMessage } from './outbox-store.ts';
+import { Push, type PushHost, type PushResult } from './push.ts';
+import { Counters, type SocketStats } from './stats.ts';
+import { SocketStates, TransitionReasons, type SocketState, type StateTransition, type TransitionReason } from './states.ts';
+import { globalWebSocketTransport, type Transport, type TransportClose, type TransportFactory } from './transport.ts';
+import type { WsTransportOptions } from './transport-ws.ts';
+
+export interface TokenContext {
+  /** 1 for the first attempt after `connect()` or after a connection that opened, then 2, 3, ... */
+  attempt: number;
+  /**
+   * True when the previous attempt was refused with HTTP 401/403, or failed before opening with no visible
+   * status (the global WebSocket cannot show one): return a fresh token, not a cached one.
+   */
+  refresh: boolean;
+}
+
+export interface SocketOptions {
+  /** Query params, or a provider called before every attempt. */
+  params?: QueryParams | (() => QueryParams | Promise<QueryParams>);
+  /** Sent as Phoenix's auth-token subprotocol; a provider is called before every attempt. */
+  authToken?: string | ((context: TokenContext) => string | null | Promise<string | null>);
+  /** Default '2.0.0' (binary frames need it). */
+  vsn?: '2.0.0' | '1.0.0';
+  /** Default: the global WebSocket, or `ws` when `headers`, `tls` or `agent` is given. */
+  transport?: TransportFactory;
+  /** Node only (uses the `ws` transport). */
+  headers?: Record<string, string>;
+  /** Node only (uses the `ws` transport): CA, client certificate, pinned server certificate fingerprints. */
+  tls?: Omit<WsTransportOptions, 'headers' | 'agent'>;
+  /** Node only (uses the `ws` transport): an http(s).Agent. */
+  agent?: unknown;
+  /** Default 10000. */
+  connectTimeoutMs?: number;
+  /** Quiet time after a reply before the next heartbeat. Default 30000. */
+  heartbeatIntervalMs?: number;
+  /** How long a heartbeat may go unanswered. Default 10000. */
+  heartbeatTimeoutMs?: number;
+  /** A timer firing later than this is treated as a time jump and probes instead of judging. Default 2000. */
+  lateToleranceMs?: number;
+  /** Reconnect delays. Default fullJitterBackoff() (base 500 ms, cap 30 s). */
+  reconnect?: RetryPolicy;
+  /** Default reply timeout for pushes, joins and leaves. Default 10000. */
+  pushTimeoutMs?: number;
+  /** Defaults for every channel (rejoin policy, join-error handling). */
+  channel?: ChannelOptions;
+  outbox?: OutboxOptions;
+  /** Send each push's outbox id as V2 JSON meta (`[jr, ref, topic, event, payload, {"id": ...}]`). Default true. */
+  messageIds?: boolean;
+  /** Transitions kept for `socket.transitions`. Default 50. */
+  historySize?: number;
+  /** Page lifecycle signals; default the real page in browsers, none in Node. false disables. */
+  page?: PageEnvironment | false;
+  clock?: Clock;
+}
+
+export interface SocketEvents {
+  state: StateTransition;
+  error: TetherClientError;
+  /** A message restored from a durable outbox store settled (its Push object died with the previous process). */
+  settled: { id: string; topic: string; event: string; result: PushResult };
+}
+
+/** What a Channel needs from its socket. Internal; not part of the public API. */
+export interface SocketLink extends PushHost {
+  readonly isOpen: boolean;
+  readonly outbox: Outbox;
+  readonly outboxReady: boolean;
+  readonly pushTimeoutMs: number;
+  readonly channelDefaults: ChannelOptions;
+  makeRef(): string;
+  nextMessageId(): string;
+  nextSeq(): number;
+  /**
+   * Registers `push` for its reply under a fresh ref and writes it; false if the socket is not open or the frame
+   * could not be encoded. `ownJoinRef`: the frame's join_ref is its own ref (a join).
+   */
+  transmit(push: Push<unknown>, joinRef: string | null, ownJoinRef?: boolean): boolean;
+  /** Stops routing replies to `push` (it will be sent again under a new ref). */
+  unregister(push: Push<unknown>): void;
+  /** Builds the error and emits it as a socket `error` event (unless `silent`). */
+  reportError(code: ClientErrorCode, message: string, options?: { topic?: string; cause?: unknown; silent?: boolean }): TetherClientError;
+  countStale(): void;
+  forget(channel: Channel<object, object>): void;
+}
+
+const DEFAULTS = {
+  connectTimeoutMs: 10_000,
+  heartbeatIntervalMs: 30_000,
+  heartbeatTimeoutMs: 10_000,
+  lateToleranceMs: 2_000,
+  pushTimeoutMs: 10_000,
+  historySize: 50,
+  closingTimeoutMs: 2_000,
+} as const;
+
+export class Socket implements SocketLink {
+  readonly endpoint: string;
+  readonly clock: Clock;
+  readonly outbox: Outbox;
+  readonly pushTimeoutMs: number;
+  readonly channelDefaults: ChannelOptions;
+  /** The most recent transitions, oldest first. */
+  readonly transitions: StateTransition[] = [];
+  private readonly events = new Emitter<SocketEvents>();
+  private readonly o: SocketOptions;
+  private readonly serializer: Serializer;
+  private readonly version: ProtocolVersion;
+  private readonly transportFactory: TransportFactory;
+  private readonly retry: RetrySchedule;
+  private readonly heartbeat: HeartbeatMonitor;
+  private readonly counters = new Counters();
+  private readonly channels = new Map<string, Channel<object, object>>();
+  /** Sent frames awaiting a reply, by ref. */
+  private readonly pending = new Map<string, Push<unknown>>();
+  private readonly pings = new Map<string, { sentAt: number; resolve: (ms: number) => void; reject: (e: Error) => void; timer: unknown }>();
+  private readonly restored = new Set<Push<unknown>>();
+  private readonly idPrefix = randomIdPrefix();
+  private current: SocketState = SocketStates.idle;
+  private transport: Transport | null = null;
+  private attemptNo = 0;
+  private attemptsSinceOpen = 0;
+  private authRejections = 0;
+  private connectTimer: unknown = null;
+  private retryTimer: unknown = null;
+  private closingTimer: unknown = null;
+  private connectedSince: number | null = null;
+  private everOpened = false;
+  private ref = 0;
+  private messageNo = 0;
+  private seq: number;
+  private unwatchPage: (() => void) | null = null;
+  private closeWaiters: (() => void)[] = [];
+  outboxReady = false;
+  /** Resolves once the outbox store's messages are loaded (at once for the memory store). */
+  readonly ready: Promise<void>;
+
+  constructor(endpoint: string, options: SocketOptions = {}) {
+    this.endpoint = endpoint;
+    this.o = options;
+    this.clock = options.clock ?? systemClock;
+    this.version = options.vsn === '1.0.0' ? 1 : 2;
+    this.serializer = createSerializer(this.version, 'client');
+    this.transportFactory = options.transport ?? defaultTransport(options);
+    this.retry = new RetrySchedule(options.reconnect ?? fullJitterBackoff());
+    this.pushTimeoutMs = options.pushTimeoutMs ?? DEFAULTS.pushTimeoutMs;
+    this.channelDefaults = options.channel ?? {};
+    this.outbox = new Outbox(options.outbox);
+    this.seq = this.clock.now() * 1000;
+    this.heartbeat = new HeartbeatMonitor({
+      clock: this.clock,
+      intervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
+      timeoutMs: options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs,
+      lateToleranceMs: options.lateToleranceMs ?? DEFAULTS.lateToleranceMs,
+      send: () => this.sendHeartbeat(),
+      onDead: () => this.heartbeatDead(),
+      onRtt: (ms) => this.counters.rtt(ms),
+    });
+    this.ready = this.loadOutbox();
+  }
+
+  get state(): SocketState {
+    return this.current;
+  }
+
+  get isOpen(): boolean {
+    return this.current === SocketStates.open;
+  }
+
+  on<K extends keyof SocketEvents>(event: K, listener: (value: SocketEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  off<K extends keyof SocketEvents>(event: K, listener: (value: SocketEvents[K]) => void): void {
+    this.events.off(event, listener);
+  }
+
+  /** Starts connecting (and reconnecting after losses). A no-op while already connecting or connected. */
+  connect(): void {
+    if (this.current === SocketStates.connecting || this.current === SocketStates.open || this.current === SocketStates.reconnecting) return;
+    if (this.current === SocketStates.closing) this.finishClosing();
+    this.retry.reset();
+    this.authRejections = 0;
+    this.attemptsSinceOpen = 0;
+    const page = this.o.page === undefined ? detectPageEnvironment() : this.o.page || null;
+    if (page && !this.unwatchPage) {
+      this.unwatchPage = watchPage(page, (trigger) => this.wake(trigger), () => this.heartbeat.setHidden(true));
+    }
+    this.transition(SocketStates.connecting, TransitionReasons.connect, 'connect() was called');
+    void this.attempt(false);
+  }
+
+  /** Closes the connection for good: nothing reconnects it until `connect()`. Resolves once closed. */
+  disconnect(code = 1000, reason = 'client disconnect'): Promise<void> {
+    this.unwatchPage?.();
+    this.unwatchPage = null;
+    this.clearTimer('retryTimer');
+    this.clearTimer('connectTimer');
+    this.heartbeat.stop();
+    if (this.current === SocketStates.closed || this.current === SocketStates.idle || this.current === SocketStates.failed) return Promise.resolve();
+    const transport = this.transport;
+    if (this.current === SocketStates.closing) return new Promise((resolve) => this.closeWaiters.push(resolve));
+    this.transition(SocketStates.closing, TransitionReasons.disconnect, `disconnect() was called (${code} ${reason})`, { code });
+    this.linkDown('disconnect');
+    if (!transport) {
+      this.finishClosing();
+      return Promise.resolve();
+    }
+    this.closingTimer = this.clock.setTimeout(() => this.finishClosing(), DEFAULTS.closingTimeoutMs);
+    transport.close(code, reason);
+    return new Promise((resolve) => this.closeWaiters.push(resolve));
+  }
+
+  /**
+   * A channel on `topic`. One live instance per topic: asking again while one is not closed throws
+   * `duplicate_channel`. Type the events with `socket.channel<RoomEvents, RoomReplies>('room:1')`.
+   */
+  channel<E extends object = DefaultEvents, R extends object = DefaultEvents>(topic: string, params?: JoinParams, options?: ChannelOptions): Channel<E, R> {
+    const existing = this.channels.get(topic);
+    if (existing && !existing.isEnded) {
+      throw new TetherClientError('duplicate_channel', `A channel for "${topic}" already exists (state ${existing.state}). Use that instance, or call leave() on it first.`, { topic });
+    }
+    const channel = new Channel<E, R>(this, topic, params ?? {}, { ...this.channelDefaults, ...options });
+    this.channels.set(topic, channel as unknown as Channel<object, object>);
+    return channel;
+  }
+
+  /** Sends a heartbeat now and resolves with its round trip in ms; rejects if the socket is not open or no reply comes in time. */
+  ping(timeoutMs = this.o.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs): Promise<number> {
+    if (!this.isOpen) return Promise.reject(this.reportError('not_connected', `ping() needs an open socket; the socket is ${this.current}. Call connect() and wait for state "open".`, { silent: true }));
+    const ref = this.sendHeartbeat();
+    return new Promise((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        this.pings.delete(ref);
+        reject(new TetherClientError('push_timeout', `No reply to ping within ${timeoutMs} ms. The link may be dead; the heartbeat will confirm.`));
+      }, timeoutMs);
+      this.pings.set(ref, { sentAt: this.clock.now(), resolve, reject, timer });
+    });
+  }
+
+  stats(): SocketStats {
+    const c = this.counters;
+    return {
+      state: this.current,
+      connectedSince: this.connectedSince,
+      reconnects: c.reconnects,
+      messagesIn: c.messagesIn,
+      messagesOut: c.messagesOut,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      lastRttMs: c.lastRttMs,
+      smoothedRttMs: c.smoothedRttMs,
+      heartbeatMisses: this.heartbeat.misses,
+      timeJumps: this.heartbeat.jumps,
+      pendingPushes: this.pending.size + this.pings.size,
+      outboxDepth: this.outbox.depth,
+      outboxBytes: this.outbox.bytes,
+      channels: this.channels.size,
+      staleDropped: c.staleDropped,
+      invalidFrames: c.invalidFrames,
+    };
+  }
+
+  // ---- SocketLink (used by channels) ----
+
+  makeRef(): string {
+    return String(++this.ref);
+  }
+
+  nextMessageId(): string {
+    return `${this.idPrefix}.${++this.messageNo}`;
+  }
+
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  transmit(push: Push<unknown>, joinRef: string | null, ownJoinRef = false): boolean {
+    const transport = this.transport;
+    if (!transport || !this.isOpen) return false;
+    const ref = this.makeRef();
+    if (ownJoinRef) joinRef = ref;
+    let data: string | Uint8Array;
+    try {
+      data = this.encode(joinRef, ref, push);
+    } catch (err) {
+      const message = err instanceof ProtocolError ? err.message : String(err);
+      push.settle({ status: 'rejected', error: this.reportError('invalid_payload', `"${push.event}" to ${push.topic} could not be encoded: ${message}. Fix the payload (binary needs vsn 2.0.0; names at most 255 bytes).`, { topic: push.topic, cause: err }) });
+      return false;
+    }
+    push.ref = ref;
+    push.joinRef = joinRef;
+    this.pending.set(ref, push);
+    this.write(transport, data);
+    return true;
+  }
+
+  unregister(push: Push<unknown>): void {
+    if (push.ref !== null && this.pending.get(push.ref) === push) this.pending.delete(push.ref);
+  }
+
+  released(push: Push<unknown>): void {
+    this.unregister(push);
+    if (!push.queued) return;
+    try {
+      const done = this.outbox.release(push);
+      if (done) done.catch((err: Error) => this.reportError('store_failed', `The outbox store could not delete message ${push.id}: ${err.message}. It may be sent again after a restart.`, { cause: err }));
+    } catch (err) {
+      this.reportError('store_failed', `The outbox store could not delete message ${push.id}: ${(err as Error).message}. It may be sent again after a restart.`, { cause: err });
+    }
+    if (this.restored.delete(push)) this.events.emit('settled', { id: push.id, topic: push.topic, event: push.event, result: push.result as PushResult });
+  }
+
+  reportError(code: ClientErrorCode, message: string, options: { topic?: string; cause?: unknown; silent?: boolean } = {}): TetherClientError {
+    const error = new TetherClientError(code, message, options);
+    if (!options.silent) this.events.emit('error', error);
+    return error;
+  }
+
+  countStale(): void {
+    this.counters.staleDropped += 1;
+  }
+
+  forget(channel: Channel<object, object>): void {
+    if (this.channels.get(channel.topic) === channel) this.channels.delete(channel.topic);
+  }
+
+  // ---- connection attempts ----
+
+  private async attempt(refresh: boolean): Promise<void> {
+    const attemptNo = ++this.attemptNo;
+    const attempt = ++this.attemptsSinceOpen;
+    let params: QueryParams;
+    let token: string | null | undefined;
+    try {
+      const p = this.o.params;
+      params = typeof p === 'function' ? await p() : (p ?? {});
+      const t = this.o.authToken;
+      token = typeof t === 'function' ? await t({ attempt, refresh }) : t;
+    } catch (err) {
+      if (attemptNo !== this.attemptNo || this.current !== SocketStates.connecting) return;
+      this.reportError('provider_failed', `The params or authToken provider threw: ${(err as Error).message}. The socket will retry; fix the provider if this repeats.`, { cause: err });
+      this.scheduleRetry(TransitionReasons.providerFailed, `provider threw: ${(err as Error).message}`);
+      return;
+    }
+    if (attemptNo !== this.attemptNo || this.current !== SocketStates.connecting) return;
+    const url = endpointUrl(this.endpoint, params, this.version === 2 ? '2.0.0' : '1.0.0');
+    const protocols = token ? ['phoenix', authTokenProtocol(token)] : [];
+    const transport = this.transportFactory(url, protocols, {
+      open: () => this.transport === transport && this.opened(),
+      message: (data) => this.transport === transport && this.receive(data),
+      close: (info) => this.transportClosed(transport, info),
+    });
+    this.transport = transport;
+    this.connectTimer = this.clock.setTimeout(() => {
+      this.connectTimer = null;
+      if (this.transport !== transport || this.current !== SocketStates.connecting) return;
+      this.transport = null;
+      transport.close(1000, 'connect timeout');
+      const ms = this.o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+      this.reportError('connect_timeout', `The WebSocket to ${this.endpoint} did not open within ${ms} ms. Retrying with backoff; check the URL and network, or raise connectTimeoutMs.`);
+      this.scheduleRetry(TransitionReasons.connectTimeout, `no open within ${ms} ms`);
+    }, this.o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
+  }
+
+  private opened(): void {
+    this.clearTimer('connectTimer');
+    if (this.everOpened) this.counters.reconnects += 1;
+    this.everOpened = true;
+    this.retry.reset();
+    this.authRejections = 0;
+    this.attemptsSinceOpen = 0;
+    this.connectedSince = this.clock.now();
+    this.transition(SocketStates.open, TransitionReasons.opened, `connected to ${this.endpoint}`);
+    this.heartbeat.start();
+    for (const channel of [...this.channels.values()]) channel.socketOpened();
+  }
+
+  private transportClosed(transport: Transport, info: TransportClose): void {
+    if (this.transport !== transport) return;
+    this.transport = null;
+    this.clearTimer('connectTimer');
+    if (this.current === SocketStates.closing) {
+      this.finishClosing();
+      return;
+    }
+    if (!info.opened) {
+      if (info.status === 401 || info.status === 403) {
+        this.authRejections += 1;
+        if (this.authRejections >= 2) {
+          this.reportError('auth_failed', `The server refused the connection with HTTP ${info.status} twice, the second time with a fresh token. Giving up; check the credentials, then call connect().`);
+          this.fail(TransitionReasons.auth, `HTTP ${info.status} after a token refresh`, { status: info.status });
+          return;
+        }
+        this.reportError('auth_rejected', `The server refused the connection with HTTP ${info.status}. Asking the token provider for a fresh token and retrying once.`);
+        this.transition(SocketStates.reconnecting, TransitionReasons.authRejected, `HTTP ${info.status}; retrying at once with a fresh token`, { status: info.status, delayMs: 0 });
+        this.transition(SocketStates.connecting, TransitionReasons.retry, 'retrying with a fresh token');
+        void this.attempt(true);
+        return;
+      }
+      const what = info.status ? `HTTP ${info.status}` : info.error ?? `close ${info.code}`;
+      this.reportError('handshake_failed', `The WebSocket to ${this.endpoint} failed before opening (${what}). Retrying with backoff; a browser cannot see the HTTP status, so a refused token looks the same here.`);
+      this.scheduleRetry(TransitionReasons.handshakeFailed, what, info.status === undefined ? {} : { status: info.status }, info.status === undefined);
+      return;
+    }
+    this.linkDown('transport_closed');
+    this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code });
+  }
+
+  private heartbeatDead(): void {
+    const transport = this.transport;
+    this.transport = null;
+    transport?.close(1000, 'heartbeat timeout');
+    const ms = this.o.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs;
+    this.reportError('heartbeat_timeout', `No heartbeat reply within ${ms} ms: the link is dead. Reconnecting with backoff.`);
+    this.linkDown('heartbeat_timeout');
+    this.scheduleRetry(TransitionReasons.heartbeatTimeout, `no heartbeat reply within ${ms} ms`);
+  }
+
+  /** The open link is gone (or going): stop the heartbeat and tell pending pushes, pings and channels. */
+  private linkDown(reason: string): void {
+    this.heartbeat.stop();
+    this.connectedSince = null;
+    for (const [ref, ping] of this.pings) {
+      this.clock.clearTimeout(ping.timer);
+      this.pings.delete(ref);
+      ping.reject(new TetherClientError('disconnected', `The link closed (${reason}) before the ping was answered.`));
+    }
+    for (const channel of [...this.channels.values()]) channel.socketLost(reason);
+    for (const push of [...this.pending.values()]) push.settle({ status: 'disconnected' });
+  }
+
+  private scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false): void {
+    const delay = this.retry.next(this.clock.now(), reason);
+    if (delay === null) {
+      this.reportError('retries_exhausted', `The reconnect policy gave up after ${this.retry.attempts - 1} attempts (last: ${message}). Call connect() to start again.`);
+      this.fail(TransitionReasons.retriesExhausted, `after ${reason}: ${message}`, detail);
+      return;
+    }
+    this.transition(SocketStates.reconnecting, reason, `${message}; next attempt in ${delay} ms`, { ...detail, delayMs: delay });
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = null;
+      this.retryNow('the retry delay elapsed', refreshToken);
+    }, delay);
+  }
+
+  private retryNow(why: string, refreshToken = false): void {
+    if (this.current !== SocketStates.reconnecting) return;
+    this.clearTimer('retryTimer');
+    this.transition(SocketStates.connecting, TransitionReasons.retry, why);
+    void this.attempt(refreshToken);
+  }
+
+  private fail(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}): void {
+    this.clearTimer('retryTimer');
+    this.unwatchPage?.();
+    this.unwatchPage = null;
+    this.transition(SocketStates.failed, reason, message, detail);
+  }
+
+  private finishClosing(): void {
+    this.clearTimer('closingTimer');
+    this.transport = null;
+    if (this.current === SocketStates.closing) this.transition(SocketStates.closed, TransitionReasons.closed, 'closed by disconnect()');
+    const waiters = this.closeWaiters;
+    this.closeWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private wake(trigger: WakeTrigger): void {
+    this.heartbeat.setHidden(false);
+    if (this.current === SocketStates.open) this.heartbeat.probe();
+    else if (this.current === SocketStates.reconnecting) this.retryNow(`page signal: ${trigger}`);
+  }
+
+  // ---- frames ----
+
+  private sendHeartbeat(): string {
+    const ref = this.makeRef();
+    const data = this.version === 2 ? encodeV2JsonRaw(null, ref, HEARTBEAT_TOPIC, Events.heartbeat, '{}') : encodeV1JsonRaw({ joinRef: null, ref, topic: HEARTBEAT_TOPIC, event: Events.heartbeat }, '{}', 'client->server');
+    if (this.transport) this.write(this.transport, data);
+    return ref;
+  }
+
+  private encode(joinRef: string | null, ref: string, push: Push<unknown>): string | Uint8Array {
+    const body = push.body;
+    if (typeof body !== 'string') return this.serializer.encode({ joinRef, ref, topic: push.topic, event: push.event, payload: body });
+    if (this.version === 1) return encodeV1JsonRaw({ joinRef, ref, topic: push.topic, event: push.event }, body, 'client->server');
+    const meta = push.queued && this.o.messageIds !== false ? `{"id":${JSON.stringify(push.id)}}` : undefined;
+    return encodeV2JsonRaw(joinRef, ref, push.topic, push.event, body, meta);
+  }
+
+  private write(transport: Transport, data: string | Uint8Array): void {
+    this.counters.messagesOut += 1;
+    this.counters.bytesOut += typeof data === 'string' ? utf8Length(data) : data.byteLength;
+    transport.send(data);
+  }
+
+  private receive(data: string | Uint8Array): void {
+    const c = this.counters;
+    c.messagesIn += 1;
+    c.bytesIn += typeof data === 'string' ? utf8Length(data) : data.byteLength;
+    let frame: Frame;
+    try {
+      frame = this.serializer.decode(data);
+    } catch (err) {
+      c.invalidFrames += 1;
+      this.reportError('invalid_frame', `Dropped a frame the server sent that does not decode (${(err as Error).message}). The server does not speak Phoenix ${this.version === 2 ? 'V2' : 'V1'} correctly.`, { cause: err });
+      return;
+    }
+    if (frame.event === Events.reply && frame.ref !== null) {
+      if (frame.topic === HEARTBEAT_TOPIC && this.heartbeatReply(frame.ref)) return;
+      const push = this.pending.get(frame.ref);
+      if (push && push.topic === frame.topic) {
+        this.pending.delete(frame.ref);
+        const reply = frame.payload as { status: string; response: never };
+        push.settle(reply.status === 'ok' ? { status: 'ok', response: reply.response } : { status: 'error', response: reply.response, serverStatus: reply.status });
+        return;
+      }
+    }
+    this.channels.get(frame.topic)?.receive(frame);
+  }
+
+  private heartbeatReply(ref: string): boolean {
+    if (this.heartbeat.onReply(ref)) return true;
+    const ping = this.pings.get(ref);
+    if (!ping) return false;
+    this.pings.delete(ref);
+    this.clock.clearTimeout(ping.timer);
+    const rtt = Math.max(0, this.clock.now() - ping.sentAt);
+    this.counters.rtt(rtt);
+    ping.resolve(rtt);
+    return true;
+  }
+
+  // ---- outbox restore, state, timers ----
+
+  private async loadOutbox(): Promise<void> {
+    let stored: StoredMessage[];
+    try {
+      stored = await this.outbox.store.load();
+    } catch (err) {
+      this.reportError('store_failed', `The outbox store could not be read: ${(err as Error).message}. Messages from the previous session are not resent.`, { cause: err });
+      stored = [];
+    }
+    const now = this.clock.now();
+    for (const m of stored) {
+      this.seq = Math.max(this.seq, m.seq);
+      const push = new Push<unknown>(this, { ...m, bytes: typeof m.body === 'string' ? utf8Length(m.body) : m.body.byteLength, queued: true });
+      this.restored.add(push);
+      const refused = this.outbox.admit(push, false);
+      if (refused) {
+        push.settle({ status: 'rejected', error: refused });
+        continue;
+      }
+      if (m.expiresAt !== null && m.expiresAt <= now) expire(push, this);
+      else if (m.expiresAt !== null) push.arm(m.expiresAt - now, () => expire(push, this));
+    }
+    this.outboxReady = true;
+    for (const channel of this.channels.values()) channel.pump();
+  }
+
+  private transition(to: SocketState, reason: TransitionReason, message: string, extra: { code?: number; status?: number; delayMs?: number } = {}): void {
+    const from = this.current;
+    this.current = to;
+    const t: StateTransition = { from, to, reason, detail: { message, ...extra }, at: this.clock.now() };
+    this.transitions.push(t);
+    if (this.transitions.length > (this.o.historySize ?? DEFAULTS.historySize)) this.transitions.shift();
+    this.events.emit('state', t);
+  }
+
+  private clearTimer(name: 'connectTimer' | 'retryTimer' | 'closingTimer'): void {
+    if (this[name] !== null) this.clock.clearTimeout(this[name]);
+    this[name] = null;
+  }
+}
+
+/** Settles an unsent message whose TTL passed. */
+export function expire(push: Push<unknown>, link: SocketLink): void {
+  const age = link.clock.now() - push.createdAt;
+  push.settle({ status: 'rejected', error: link.reportError('outbox_expired', `"${push.event}" to ${push.topic} waited ${age} ms in the outbox without being sent and expired (ttl). Raise ttlMs, or resync once the channel is joined.`, { topic: push.topic, silent: true }) });
+}
+
+function defaultTransport(o: SocketOptions): TransportFactory {
+  if (!o.headers && !o.tls && !o.agent) return globalWebSocketTransport;
+  let factory: TransportFactory | null = null;
+  const pending = import('./transport-ws.ts').then((m) => (factory = m.wsTransport({ ...o.tls, headers: o.headers, agent: o.agent })));
+  return (url, protocols, handlers) => {
+    if (factory) return factory(url, protocols, handlers);
+    let inner: Transport | null = null;
+    let closed: [number | undefined, string | undefined] | null = null;
+    void pending.then((f) => {
+      inner = f(url, protocols, handlers);
+      if (closed) inner.close(...closed);
+    });
+    return {
+      send: (data) => inner?.send(data),
+      close: (code, reason) => (inner ? inner.close(code, reason) : (closed = [code, reason])),
+      get bufferedAmount() {
+        return inner?.bufferedAmount ?? 0;
+      },
+    };
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * The lowest seam: one WebSocket connection. The Socket never sees a WebSocket, only this interface, so tests
+ * can fake the network and Node can swap in `ws` for headers and TLS options.
+ */
+
+export interface TransportClose {
+  /** WebSocket close code; 1006 when the connection dropped or never opened. */
+  code: number;
+  reason: string;
+  /** Whether the connection had opened before it closed. */
+  opened: boolean;
+  /** HTTP status of a refused upgrade, when the transport can see it (the `ws` transport can; browsers cannot). */
+  status?: number;
+  /** A transport error message, when there was one. */
+  error?: string;
+}
+
+export interface TransportHandlers {
+  open(): void;
+  message(data: string | Uint8Array): void;
+  /** Called exactly once per transport, whether or not it opened. */
+  close(info: TransportClose): void;
+}
+
+export interface Transport {
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  /** Bytes queued by the WebSocket but not yet written. */
+  readonly bufferedAmount: number;
+}
+
+export type TransportFactory = (url: string, protocols: string[], handlers: TransportHandlers) => Transport;
+
+/** The global WebSocket (browsers, Node >= 22). A refused upgrade is indistinguishable from a network error. */
+export const globalWebSocketTransport: TransportFactory = (url, protocols, handlers) => {
+  const Ctor = globalThis.WebSocket;
+  let done = false;
+  let opened = false;
+  let error: string | undefined;
+  const finish = (info: TransportClose) => {
+    if (done) return;
+    done = true;
+    handlers.close(info);
+  };
+  let ws: WebSocket;
+  try {
+    ws = new Ctor(url, protocols);
+  } catch (err) {
+    queueMicrotask(() => finish({ code: 1006, reason: '', opened: false, error: (err as Error).message }));
+    return { send() {}, close() {}, bufferedAmount: 0 };
+  }
+  ws.binaryType = 'arraybuffer';
+  ws.onopen = () => {
+    opened = true;
+    handlers.open();
+  };
+  ws.onmessage = (ev: MessageEvent) => {
+    const data = ev.data;
+    handlers.message(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
+  };
+  ws.onerror = (ev: Event) => {
+    error = (ev as ErrorEvent).message || (ev as { error?: Error }).error?.message || 'WebSocket error';
+  };
+  ws.onclose = (ev: CloseEvent) => finish({ code: ev.code, reason: ev.reason, opened, error });
+  return {
+    send: (data) => ws.send(data as string | Uint8Array<ArrayBuffer>),
+    close: (code, reason) => {
+      try {
+        ws.close(code, reason);
+      } catch {
+        ws.close();
+      }
+    },
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+  };
+};
