@@ -1,0 +1,202 @@
+/**
+ * The dashboard script: a Tether client that joins the admin channel and draws what it pushes. Bundled for
+ * the browser by esbuild (see src/ops/dashboard-assets.ts).
+ */
+import { Socket } from '../client/socket.ts';
+import type { AdminEvents, NodeInfo } from '../ops/admin-channel.ts';
+import type { RecentEvent, Sample, TopicRow } from '../ops/sampler.ts';
+import type { PageSettings } from './page.ts';
+import { LineChart, type ChartPoint } from './charts.ts';
+import { formatBytes, formatCount, formatDuration, formatMs, formatRate } from '../ops/format.ts';
+
+const HISTORY_MS = 300_000;
+const MAX_EVENTS = 100;
+
+const settings = JSON.parse(document.getElementById('tether-settings')?.textContent ?? '{}') as PageSettings;
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const adminToken = readAdminToken();
+const samples: Sample[] = [];
+let events: RecentEvent[] = [];
+let info: NodeInfo | null = null;
+
+const charts = {
+  connections: new LineChart($<HTMLCanvasElement>('chart-connections'), {
+    series: [{ name: 'open', color: '#4c9aff' }],
+    format: formatCount,
+    fill: true,
+  }),
+  messages: new LineChart($<HTMLCanvasElement>('chart-messages'), {
+    series: [
+      { name: 'in', color: '#3fb950' },
+      { name: 'out', color: '#4c9aff' },
+    ],
+    format: formatCount,
+  }),
+  latency: new LineChart($<HTMLCanvasElement>('chart-latency'), {
+    series: [
+      { name: 'p50', color: '#3fb950' },
+      { name: 'p95', color: '#e3a93b' },
+      { name: 'p99', color: '#f0625d' },
+    ],
+    format: formatMs,
+  }),
+  bandwidth: new LineChart($<HTMLCanvasElement>('chart-bandwidth'), {
+    series: [
+      { name: 'in', color: '#3fb950' },
+      { name: 'out', color: '#a78bfa' },
+    ],
+    format: (v) => `${formatBytes(v)}/s`,
+  }),
+};
+
+const protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+const socket = new Socket(`${protocol}//${location.host}${settings.mount}`, {
+  params: settings.connectToken ? { token: settings.connectToken } : {},
+  heartbeatIntervalMs: 15_000,
+});
+socket.on('state', (t) => setStatus(t.to === 'open' ? 'live' : t.to === 'failed' || t.to === 'closed' ? 'down' : 'connecting', t.to));
+
+const channel = socket.channel<AdminEvents>('tether:admin', adminToken ? { admin_token: adminToken } : {});
+channel.on('snapshot', (snapshot) => {
+  info = snapshot.info;
+  samples.length = 0;
+  samples.push(...snapshot.history);
+  events = snapshot.recent.slice(-MAX_EVENTS);
+  render(snapshot.topics);
+});
+channel.on('sample', (message) => {
+  samples.push(message.sample);
+  while (samples.length > 0 && samples[0].t < message.sample.t - HISTORY_MS) samples.shift();
+  events = events.concat(message.events).slice(-MAX_EVENTS);
+  render(message.topics);
+});
+void channel.join().then((result) => {
+  if (result.status === 'error') {
+    const reason = (result.response as { reason?: string }).reason ?? 'refused';
+    $('denied-reason').textContent = `The admin channel refused this page (${reason}). Open the dashboard with the server's admin token.`;
+    $('denied').hidden = false;
+    sessionStorage.removeItem('tether-admin-token');
+  }
+});
+socket.connect();
+setInterval(() => {
+  if (info) $('uptime').textContent = `up ${formatDuration(Date.now() - info.startedAt)}`;
+}, 1000);
+
+function readAdminToken(): string | null {
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    // Keep the token out of the address bar and history once read.
+    sessionStorage.setItem('tether-admin-token', fromUrl);
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url.pathname + url.search + url.hash);
+    return fromUrl;
+  }
+  return settings.adminTokenRequired ? sessionStorage.getItem('tether-admin-token') : null;
+}
+
+function setStatus(kind: 'live' | 'connecting' | 'down', label: string): void {
+  const status = $('status');
+  status.className = `status ${kind}`;
+  status.querySelector('span')!.textContent = label === 'open' ? 'live' : label;
+}
+
+function render(topics: TopicRow[]): void {
+  const last = samples[samples.length - 1];
+  if (info) {
+    $('node').textContent = `node ${info.node}`;
+    $('endpoint').textContent = info.endpoint;
+  }
+  if (last) {
+    $('kpi-connections').textContent = formatCount(last.connections);
+    $('kpi-in').textContent = formatRate(last.messagesInPerSec);
+    $('kpi-out').textContent = formatRate(last.messagesOutPerSec);
+    $('kpi-p99').textContent = last.latencyMs ? formatMs(last.latencyMs.p99) : '–';
+    $('kpi-lag').textContent = formatMs(last.eventLoopLagMs);
+    $('kpi-rss').textContent = formatBytes(last.rssBytes);
+  }
+  const now = last?.t ?? Date.now();
+  const points = (pick: (s: Sample) => (number | null)[]): ChartPoint[] => samples.map((s) => ({ t: s.t, values: pick(s) }));
+  charts.connections.update(points((s) => [s.connections]), now);
+  charts.messages.update(points((s) => [s.messagesInPerSec, s.messagesOutPerSec]), now);
+  charts.latency.update(points((s) => (s.latencyMs ? [s.latencyMs.p50, s.latencyMs.p95, s.latencyMs.p99] : [null, null, null])), now);
+  charts.bandwidth.update(points((s) => [s.bytesInPerSec, s.bytesOutPerSec]), now);
+  renderTopics(topics);
+  renderEvents();
+}
+
+function renderTopics(topics: TopicRow[]): void {
+  $('topic-count').textContent = last(samples) ? `${formatCount(last(samples)!.topics)} active` : '';
+  const body = $('topics').querySelector('tbody')!;
+  if (topics.length === 0) {
+    body.replaceChildren(row([cell('No topics joined yet', 'empty', 3)]));
+    return;
+  }
+  body.replaceChildren(
+    ...topics.map((t) => {
+      const topic = cell('');
+      topic.append(el('code', t.topic));
+      const presence = cell('');
+      if (t.presence === 0) presence.append(el('span', '–', 'muted'));
+      for (const key of t.present) presence.append(el('span', key, 'chip'));
+      if (t.presence > t.present.length) presence.append(el('span', `+${t.presence - t.present.length}`, 'chip'));
+      return row([topic, cell(formatCount(t.subscribers), 'num'), presence]);
+    }),
+  );
+}
+
+function renderEvents(): void {
+  $('event-count').textContent = events.length ? `last ${events.length}` : '';
+  const tally = new Map<string, { kind: string; n: number }>();
+  for (const e of events) {
+    const entry = tally.get(e.label) ?? { kind: e.kind, n: 0 };
+    entry.n++;
+    tally.set(e.label, entry);
+  }
+  $('reasons').replaceChildren(
+    ...[...tally].sort((a, b) => b[1].n - a[1].n).map(([label, { kind, n }]) => el('span', `${label} × ${n}`, `badge ${kind}`)),
+  );
+  const list = $('events');
+  if (events.length === 0) {
+    list.replaceChildren(el('li', 'No abnormal disconnects or errors. Clean closes (1000, 1001) are not listed.', 'empty'));
+    return;
+  }
+  list.replaceChildren(
+    ...events
+      .slice()
+      .reverse()
+      .map((e) => {
+        const item = document.createElement('li');
+        const time = el('time', new Date(e.t).toLocaleTimeString([], { hour12: false }));
+        const detail = el('span', e.detail, 'detail');
+        detail.title = e.detail;
+        item.append(time, el('span', e.label, `badge ${e.kind}`), detail);
+        return item;
+      }),
+  );
+}
+
+function last<T>(list: T[]): T | undefined {
+  return list[list.length - 1];
+}
+
+function el(tag: string, text: string, className?: string): HTMLElement {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function cell(text: string, className?: string, colSpan?: number): HTMLTableCellElement {
+  const td = el('td', text, className) as HTMLTableCellElement;
+  if (colSpan) td.colSpan = colSpan;
+  return td;
+}
+
+function row(cells: HTMLElement[]): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  tr.append(...cells);
+  return tr;
+}

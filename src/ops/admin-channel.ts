@@ -1,0 +1,107 @@
+/**
+ * The admin channel (`tether:admin`) that feeds the dashboard. Joining needs the admin token unless access is
+ * open (a loopback-only server with no admin token). Each join first gets a `snapshot` push with the recent
+ * history, then one `sample` push per interval. Pushes go to this node's admin sockets only, so with a shared
+ * broker each dashboard shows the node it is connected to.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { error, ok, type ChannelDefinition, type ChannelSocket } from '../server/channel.ts';
+import { systemClock, type Clock } from '../server/clock.ts';
+import type { RecentEvent, Sample, Sampler, TopicRow } from './sampler.ts';
+
+export const ADMIN_TOPIC = 'tether:admin';
+
+/** Who may join the admin channel: anyone (`open`), or whoever presents `token` as the `admin_token` param. */
+export type AdminAccess = { open: true } | { open: false; token: string };
+
+export type NodeInfo = {
+  /** The broker's node id. */
+  node: string;
+  startedAt: number;
+  /** Where clients connect, e.g. `ws://127.0.0.1:4000/socket/websocket`. */
+  endpoint: string;
+};
+
+/** The events the admin channel pushes: the wire contract between this feed and the dashboard. */
+export type AdminEvents = {
+  snapshot: { info: NodeInfo; history: Sample[]; recent: RecentEvent[]; topics: TopicRow[] };
+  sample: { sample: Sample; events: RecentEvent[]; topics: TopicRow[] };
+};
+
+export interface AdminFeedOptions {
+  sampler: Sampler;
+  access: AdminAccess;
+  /** Read at each join, so it can reflect the port chosen at listen time. */
+  info: () => NodeInfo;
+  /** Default 1000. */
+  intervalMs?: number;
+  clock?: Clock;
+  onError?: (err: Error) => void;
+}
+
+export function tokenMatches(expected: string, given: unknown): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export class AdminFeed {
+  readonly channel: ChannelDefinition;
+  readonly #sockets = new Set<ChannelSocket>();
+  readonly #options: AdminFeedOptions;
+  readonly #clock: Clock;
+  #timer: unknown = null;
+  #busy = false;
+
+  constructor(options: AdminFeedOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    const { access, sampler, info } = options;
+    this.channel = {
+      join: (_topic, params) => {
+        if (!access.open && !tokenMatches(access.token, params.admin_token)) return error({ reason: 'unauthorized' });
+        return ok();
+      },
+      // A push rather than the join reply, so every rejoin after a reconnect refills the page too.
+      afterJoin: (socket) => {
+        const snapshot: AdminEvents['snapshot'] = { info: info(), history: sampler.history, recent: sampler.recent, topics: sampler.topicRows() };
+        socket.push('snapshot', snapshot);
+        this.#sockets.add(socket);
+      },
+      handleIn: (event) => error({ reason: `the admin channel takes no "${event}" event` }),
+      terminate: (_reason, socket) => {
+        this.#sockets.delete(socket);
+      },
+    };
+  }
+
+  get subscribers(): number {
+    return this.#sockets.size;
+  }
+
+  start(): void {
+    this.#timer ??= this.#clock.setInterval(() => void this.tick(), this.#options.intervalMs ?? 1000);
+  }
+
+  stop(): void {
+    if (this.#timer !== null) this.#clock.clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Samples once and pushes the result to every admin socket on this node. */
+  async tick(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      const { sample, events } = await this.#options.sampler.sample();
+      if (this.#sockets.size === 0) return;
+      const payload: AdminEvents['sample'] = { sample, events, topics: this.#options.sampler.topicRows() };
+      for (const socket of this.#sockets) socket.push('sample', payload);
+    } catch (err) {
+      this.#options.onError?.(err as Error);
+    } finally {
+      this.#busy = false;
+    }
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Everything operational `tether serve` adds to a server, in two calls:
+ *   const ops = await prepareOperations({ flags });          // config (file, env, flags), logger, admin channel
+ *   const server = createServer({ ...ops.serverOptions, channels: { ...app, ...ops.channels }, ... });
+ *   ops.attach(server);                                      // metrics, logging, /healthz /readyz /metrics /, feed
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DestinationStream } from 'pino';
+import type { ChannelDefinition } from '../server/channel.ts';
+import type { TetherServer } from '../server/server.ts';
+import { isLoopbackHost } from '../server/upgrade.ts';
+import { renderPage } from '../dashboard/page.ts';
+import { ADMIN_TOPIC, AdminFeed, type AdminAccess, type NodeInfo } from './admin-channel.ts';
+import { serverOptions, type ServeConfig, type ServerLimits } from './config.ts';
+import { loadServeConfig, type ConfigSource } from './config-load.ts';
+import { dashboardScript } from './dashboard-assets.ts';
+import { createOpsRoutes } from './http-routes.ts';
+import { createLogger, loggingObserver, type Logger } from './logger.ts';
+import { ServerMetrics } from './metrics.ts';
+import { Sampler } from './sampler.ts';
+
+export interface PrepareOptions {
+  /** Parsed command-line options (config keys, plus `config` for the file path). */
+  flags?: Record<string, unknown>;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Log destination; default stdout. */
+  logDestination?: DestinationStream;
+  /** Sampling period of the dashboard feed. Default 1000 ms. */
+  sampleIntervalMs?: number;
+}
+
+export interface Operations {
+  readonly config: ServeConfig;
+  readonly origins: Record<keyof ServeConfig, ConfigSource>;
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  /** Spread into createServer's options. */
+  readonly serverOptions: ServerLimits;
+  /** Add to createServer's channels: the admin channel, when the dashboard is on. */
+  readonly channels: Record<string, ChannelDefinition>;
+  /** Who may open the dashboard; null when it is off. */
+  readonly dashboardAccess: AdminAccess | null;
+  /** Wires metrics, logging, the HTTP routes and the dashboard feed into a created server. */
+  attach(server: TetherServer): void;
+  /** Stops the feed and detaches every observer (the server's own close() stays the caller's). */
+  detach(): void;
+}
+
+/** Loads the configuration (throws ConfigError when invalid) and builds what the server needs at creation. */
+export async function prepareOperations(options: PrepareOptions = {}): Promise<Operations> {
+  const { config, origins, file } = await loadServeConfig({ flags: options.flags, env: options.env, cwd: options.cwd });
+  const logger = createLogger({ level: config.logLevel, destination: options.logDestination });
+  const metrics = new ServerMetrics();
+  const access = dashboardAccess(config);
+  if (config.dashboard && access === null) {
+    logger.warn(
+      { host: config.host },
+      'dashboard disabled: the server listens beyond localhost and no admin token is set (TETHER_ADMIN_TOKEN)',
+    );
+  }
+  logger.debug({ config, origins, file }, 'configuration');
+
+  let sampler: Sampler | undefined;
+  let feed: AdminFeed | undefined;
+  const detachers: (() => void)[] = [];
+  let draining = false;
+  const startedAt = Date.now();
+  let attached: TetherServer | undefined;
+  const nodeInfo = (): NodeInfo => ({
+    node: attached?.broker.nodeId ?? '',
+    startedAt,
+    endpoint: attached ? endpointOf(attached, config.mount) : '',
+  });
+
+  const channels: Record<string, ChannelDefinition> = {};
+  const ops: Operations = {
+    config,
+    origins,
+    logger,
+    metrics,
+    serverOptions: serverOptions(config),
+    channels,
+    dashboardAccess: access,
+    attach(server) {
+      detachers.push(server.observe(loggingObserver(logger)));
+      detachers.push(server.observe(metrics.observer));
+      detachers.push(metrics.instrumentBroker(server.broker));
+      metrics.bindServer(server);
+      attached = server;
+      if (sampler && feed) {
+        sampler.bind(server);
+        detachers.push(server.observe(sampler.observer));
+        feed.start();
+      }
+      const originalClose = server.close;
+      server.close = function (this: TetherServer) {
+        draining = true;
+        return originalClose.call(this);
+      };
+      detachers.push(() => (server.close = originalClose));
+      const routes = createOpsRoutes({
+        readiness: () => {
+          const broker = server.broker.isReady();
+          return { ready: broker && !draining, broker, draining };
+        },
+        metrics: config.metrics ? { contentType: metrics.registry.contentType, exposition: () => metrics.exposition() } : undefined,
+        dashboard: access
+          ? {
+              access,
+              page: () => renderPage({ mount: config.mount, connectToken: config.token ?? null, adminTokenRequired: !access.open }),
+              script: dashboardScript,
+            }
+          : undefined,
+        onError: (err) => logger.error({ err }, 'operations endpoint failed'),
+      });
+      detachers.push(prependRequestHandler(server.httpServer, routes));
+    },
+    detach() {
+      feed?.stop();
+      sampler?.close();
+      for (const detach of detachers.splice(0)) detach();
+    },
+  };
+  if (access) {
+    sampler = new Sampler({ metrics, hiddenTopics: new Set([ADMIN_TOPIC]) });
+    feed = new AdminFeed({
+      sampler,
+      access,
+      intervalMs: options.sampleIntervalMs,
+      info: nodeInfo,
+      onError: (err) => logger.error({ err }, 'dashboard feed failed'),
+    });
+    channels[ADMIN_TOPIC] = feed.channel;
+  }
+  return ops;
+}
+
+/**
+ * Open on a loopback-only server without an admin token; token-guarded when one is set; null (dashboard
+ * off) when the server listens beyond localhost with no token.
+ */
+export function dashboardAccess(config: ServeConfig): AdminAccess | null {
+  if (!config.dashboard) return null;
+  if (config.adminToken !== undefined) return { open: false, token: config.adminToken };
+  return isLoopbackHost(config.host) ? { open: true } : null;
+}
+
+/** The WebSocket URL clients use, from the bound address when listening (port 0 resolves to the real one). */
+function endpointOf(server: TetherServer, mount: string): string {
+  const address = server.httpServer.address();
+  if (address === null || typeof address === 'string') return `${mount}/websocket`;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `ws://${host}:${address.port}${mount}/websocket`;
+}
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Puts `handler` before the server's existing request listeners, which still answer what it does not. */
+function prependRequestHandler(
+  http: TetherServer['httpServer'],
+  handler: (req: IncomingMessage, res: ServerResponse) => boolean,
+): () => void {
+  const previous = http.listeners('request') as RequestListener[];
+  http.removeAllListeners('request');
+  const listener: RequestListener = (req, res) => {
+    if (handler(req, res)) return;
+    if (previous.length === 0) {
+      res.statusCode = 404;
+      res.end('Not found\n');
+      return;
+    }
+    for (const next of previous) next.call(http, req, res);
+  };
+  http.on('request', listener);
+  return () => {
+    http.off('request', listener);
+    for (const next of previous) http.on('request', next);
+  };
+}

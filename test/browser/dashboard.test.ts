@@ -1,0 +1,132 @@
+/**
+ * The dashboard in real headless Chromium against a real server: the page joins the admin channel, a
+ * connection opened by the test shows up within 2 s, abnormal disconnects are listed, and a screenshot is
+ * saved to test-artifacts/dashboard.png.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { Socket } from '../../src/client/socket.ts';
+import { roomChannel } from '../../src/demo/room-channel.ts';
+import { prepareOperations, type Operations } from '../../src/ops/operations.ts';
+import { createServer, type TetherServer } from '../../src/server/server.ts';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+let ops: Operations;
+let server: TetherServer;
+let browser: Browser;
+let page: Page;
+let url: string;
+let httpUrl: string;
+const clients: Socket[] = [];
+
+before(async () => {
+  ops = await prepareOperations({ flags: { port: 0, logLevel: 'silent' }, env: {}, cwd: '/', sampleIntervalMs: 200 });
+  server = createServer({ ...ops.serverOptions, channels: { 'room:*': roomChannel, ...ops.channels } });
+  ops.attach(server);
+  ({ url, httpUrl } = await server.listen());
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+});
+
+after(async () => {
+  await Promise.all(clients.map((c) => c.disconnect()));
+  await browser?.close();
+  ops?.detach();
+  await server?.close();
+});
+
+async function joinedClient(user: string, topic: string) {
+  const socket = new Socket(url, { params: { user } });
+  clients.push(socket);
+  socket.connect();
+  const channel = socket.channel(topic);
+  const result = await channel.join();
+  assert.equal(result.status, 'ok');
+  return { socket, channel };
+}
+
+test('the dashboard shows a new connection within 2 s, its topic and presence, and abnormal disconnects', async () => {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(httpUrl);
+  await page.waitForSelector('#status.live', { timeout: 5000 });
+  await page.waitForFunction(() => document.getElementById('kpi-connections')?.textContent === '1', null, { timeout: 3000 });
+
+  const opened = Date.now();
+  await joinedClient('ada', 'room:lobby');
+  await page.waitForFunction(
+    () =>
+      document.getElementById('kpi-connections')?.textContent === '2' &&
+      [...document.querySelectorAll('#topics tbody tr')].some((tr) => tr.textContent?.includes('room:lobby') && tr.textContent.includes('ada')),
+    null,
+    { timeout: 2000 },
+  );
+  const seenAfter = Date.now() - opened;
+  assert.ok(seenAfter < 2000, `seen after ${seenAfter} ms`);
+
+  // Traffic for the charts, a refused upgrade and a connection closed for an undecodable frame.
+  const more = await Promise.all([
+    joinedClient('grace', 'room:lobby'),
+    joinedClient('linus', 'room:ops'),
+    joinedClient('barbara', 'room:ops'),
+    joinedClient('ken', 'room:alerts'),
+  ]);
+  const refused = new WebSocket(`${url}/websocket?vsn=3.0.0`);
+  await new Promise((resolve) => refused.once('error', resolve));
+  const raw = new WebSocket(`${url}/websocket?vsn=2.0.0`);
+  await new Promise((resolve) => raw.once('open', resolve));
+  raw.send('not a frame');
+  await new Promise((resolve) => raw.once('close', resolve));
+
+  const until = Date.now() + 2500;
+  let n = 0;
+  while (Date.now() < until) {
+    for (const { channel } of more) {
+      channel.push('echo', { n: n++ });
+      if (n % 3 === 0) channel.push('shout', { n });
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('#events .badge')].some((b) => b.textContent?.startsWith('1007')),
+    null,
+    { timeout: 2000 },
+  );
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('#events .badge.rejected')].some((b) => b.textContent === '403'),
+    null,
+    { timeout: 2000 },
+  );
+  const rates = await page.textContent('#kpi-in');
+  assert.ok(Number.parseFloat(rates ?? '0') > 0, `messages in per second shown: ${rates}`);
+
+  mkdirSync('test-artifacts', { recursive: true });
+  await page.screenshot({ path: 'test-artifacts/dashboard.png', fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('the admin channel refuses a wrong admin token', async () => {
+  const guarded = await prepareOperations({ flags: { port: 0, logLevel: 'silent', adminToken: 'right' }, env: {}, cwd: '/' });
+  const guardedServer = createServer({ ...guarded.serverOptions, channels: guarded.channels });
+  guarded.attach(guardedServer);
+  const info = await guardedServer.listen();
+  try {
+    assert.equal((await fetch(info.httpUrl)).status, 401);
+    assert.equal((await fetch(`${info.httpUrl}/?token=right`)).status, 200);
+    const socket = new Socket(info.url);
+    socket.connect();
+    const wrong = await socket.channel('tether:admin', { admin_token: 'wrong' }).join();
+    assert.equal(wrong.status, 'error');
+    const right = await socket.channel('tether:admin', { admin_token: 'right' }).join();
+    assert.equal(right.status, 'ok');
+    await socket.disconnect();
+  } finally {
+    guarded.detach();
+    await guardedServer.close();
+  }
+});
