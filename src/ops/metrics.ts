@@ -105,7 +105,7 @@ export class ServerMetrics {
     this.handlerLatency = new Histogram({ name: 'tether_handler_duration_seconds',
       help: 'Time in channel handlers (join and handle-in), by topic pattern.', labelNames: ['pattern'],
       buckets: LATENCY_BUCKETS, registers: [registry] });
-    const replies = new Counter({ name: 'tether_replies_total', help: 'Handled pushes by outcome.',
+    const replies = new Counter({ name: 'tether_replies_total', help: 'Channel handler outcomes (joins and pushes).',
       labelNames: ['status'], registers: [registry] });
     total('tether_heartbeats_total', 'Heartbeats received.', () => t.heartbeats);
     total('tether_idle_timeouts_total', 'Connections closed for sending nothing within idleTimeoutMs.',

@@ -14,7 +14,7 @@ import { ADMIN_TOPIC, AdminFeed, type AdminAccess, type NodeInfo } from './admin
 import { serverOptions, type ServeConfig, type ServerLimits } from './config.ts';
 import { loadServeConfig, type ConfigSource } from './config-load.ts';
 import { dashboardScript } from './dashboard-assets.ts';
-import { createOpsRoutes } from './http-routes.ts';
+import { createOpsRoutes, type Readiness } from './http-routes.ts';
 import { createLogger, loggingObserver, type Logger } from './logger.ts';
 import { ServerMetrics } from './metrics.ts';
 import { Sampler } from './sampler.ts';
@@ -41,6 +41,8 @@ export interface Operations {
   readonly channels: Record<string, ChannelDefinition>;
   /** Who may open the dashboard; null when it is off. */
   readonly dashboardAccess: AdminAccess | null;
+  /** What /readyz answers: ready when the broker is connected and the server is not draining. */
+  readiness(): Readiness;
   /** Wires metrics, logging, the HTTP routes and the dashboard feed into a created server. */
   attach(server: TetherServer): void;
   /** Stops the feed and detaches every observer (the server's own close() stays the caller's). */
@@ -82,6 +84,10 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
     serverOptions: serverOptions(config),
     channels,
     dashboardAccess: access,
+    readiness() {
+      const broker = attached?.broker.isReady() ?? false;
+      return { ready: broker && !draining, broker, draining };
+    },
     attach(server) {
       detachers.push(server.observe(loggingObserver(logger)));
       detachers.push(server.observe(metrics.observer));
@@ -100,10 +106,7 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
       };
       detachers.push(() => (server.close = originalClose));
       const routes = createOpsRoutes({
-        readiness: () => {
-          const broker = server.broker.isReady();
-          return { ready: broker && !draining, broker, draining };
-        },
+        readiness: () => ops.readiness(),
         metrics: config.metrics ? { contentType: metrics.registry.contentType, exposition: () => metrics.exposition() } : undefined,
         dashboard: access
           ? {
