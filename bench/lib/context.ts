@@ -6,7 +6,7 @@ import type { ConnectResult, Endpoint, StatsResult, TargetKind } from './message
 import type { Options } from './options.ts';
 import { LoadWorker, TargetProcess } from './processes.ts';
 import { Histogram } from './histogram.ts';
-import { sampleProcess } from './proc-stats.ts';
+import { sampleProcess, type ProcSample } from './proc-stats.ts';
 
 /** Source addresses for client sockets: each has its own ephemeral port range. */
 export const LOCAL_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
@@ -83,7 +83,7 @@ export class BenchContext {
   }
 
   /** Server RSS and V8 heap after a forced full GC, and its CPU time so far. */
-  async settledSample(target: TargetProcess): Promise<{ rssBytes: number; cpuMicros: number; heapUsed: number }> {
+  async settledSample(target: TargetProcess): Promise<ProcSample & { heapUsed: number }> {
     const heapUsed = await target.gc();
     return { ...sampleProcess(target.pid), heapUsed };
   }

@@ -18,6 +18,8 @@ export interface Options {
   bodyBytes: number;
   reqreplyClients: number;
   reqreplyMs: number;
+  /** Request/reply rounds per target, taken in turn; the median round is reported. */
+  rounds: number;
   churnCycles: number;
   churnConcurrency: number;
   workers: number;
@@ -33,7 +35,8 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     stepMs: 3_000,
     bodyBytes: 48,
     reqreplyClients: 100,
-    reqreplyMs: 5_000,
+    reqreplyMs: 3_000,
+    rounds: 3,
     churnCycles: 100_000,
     churnConcurrency: 32,
     workers: 2,
@@ -46,6 +49,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     bodyBytes: 48,
     reqreplyClients: 100,
     reqreplyMs: 2_000,
+    rounds: 1,
     churnCycles: 5_000,
     churnConcurrency: 32,
     workers: 2,
@@ -58,6 +62,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     bodyBytes: 48,
     reqreplyClients: 10,
     reqreplyMs: 500,
+    rounds: 1,
     churnCycles: 100,
     churnConcurrency: 8,
     workers: 1,
@@ -66,7 +71,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
 
 const USAGE = `usage: npm run bench -- [--quick | --tiny] [--only capacity,fanout,reqreply,churn] [--targets ws,socketio,tether]
   [--capacity 1000,10000] [--subscribers 1000,5000] [--rates 10000,50000] [--step-ms 3000]
-  [--clients 100] [--reqreply-ms 5000] [--cycles 100000] [--workers 2] [--out DIR] [--cpu-prof]`;
+  [--clients 100] [--reqreply-ms 3000] [--rounds 3] [--cycles 100000] [--workers 2] [--out DIR] [--cpu-prof]`;
 
 function list(value: string | undefined): string[] | undefined {
   return value?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -104,6 +109,7 @@ export function parseOptions(argv: string[]): Options {
       'step-ms': { type: 'string' },
       clients: { type: 'string' },
       'reqreply-ms': { type: 'string' },
+      rounds: { type: 'string' },
       cycles: { type: 'string' },
       workers: { type: 'string' },
       out: { type: 'string' },
@@ -129,6 +135,7 @@ export function parseOptions(argv: string[]): Options {
     bodyBytes: preset.bodyBytes,
     reqreplyClients: single(values.clients, 'clients') ?? preset.reqreplyClients,
     reqreplyMs: single(values['reqreply-ms'], 'reqreply-ms') ?? preset.reqreplyMs,
+    rounds: single(values.rounds, 'rounds') ?? preset.rounds,
     churnCycles: single(values.cycles, 'cycles') ?? preset.churnCycles,
     churnConcurrency: preset.churnConcurrency,
     workers: single(values.workers, 'workers') ?? preset.workers,

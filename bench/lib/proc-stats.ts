@@ -6,7 +6,10 @@ const TICK_MICROS = 10_000;
 
 export interface ProcSample {
   rssBytes: number;
+  /** User + system CPU time. */
   cpuMicros: number;
+  /** The kernel's share of cpuMicros (socket writes and, on loopback, much of the peer's receive path). */
+  sysMicros: number;
 }
 
 export function sampleProcess(pid: number): ProcSample {
@@ -15,6 +18,7 @@ export function sampleProcess(pid: number): ProcSample {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the whole line.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssBytes: rss ? Number(rss[1]) * 1024 : 0, cpuMicros: ticks * TICK_MICROS };
+  const sys = Number(fields[12]);
+  const ticks = Number(fields[11]) + sys;
+  return { rssBytes: rss ? Number(rss[1]) * 1024 : 0, cpuMicros: ticks * TICK_MICROS, sysMicros: sys * TICK_MICROS };
 }

@@ -9,12 +9,13 @@ import type { Row, Table } from '../lib/report.ts';
 export async function runCapacity(ctx: BenchContext): Promise<Table> {
   const requested = ctx.options.capacity;
   const levels = [...new Set(requested.map((n) => Math.min(n, MAX_SERVER_CONNECTIONS)))].sort((a, b) => a - b);
-  const rows = new Map<number, { rate: Row; perConn: Row; rss: Row }>();
+  const rows = new Map<number, { rate: Row; perConn: Row; heap: Row; rss: Row }>();
   for (const n of levels) {
     const scenario = `${n.toLocaleString('en-US')} idle`;
     rows.set(n, {
       rate: { scenario, metric: 'connect+join /s', values: {}, notes: {} },
       perConn: { scenario, metric: 'server RSS KiB/conn', values: {}, notes: {} },
+      heap: { scenario, metric: '  of which JS heap KiB/conn', values: {}, notes: {} },
       rss: { scenario, metric: 'server RSS MiB', values: {}, notes: {} },
     });
   }
@@ -36,6 +37,7 @@ export async function runCapacity(ctx: BenchContext): Promise<Table> {
         const sample = await ctx.settledSample(target);
         row.rate.values[kind] = result.connected / seconds;
         row.perConn.values[kind] = (sample.rssBytes - base.rssBytes) / 1024 / n;
+        row.heap.values[kind] = (sample.heapUsed - base.heapUsed) / 1024 / n;
         row.rss.values[kind] = sample.rssBytes / 1024 / 1024;
         ctx.log(`${kind}: ${n} joined, ${(result.connected / seconds).toFixed(0)}/s, RSS ${(sample.rssBytes / 2 ** 20).toFixed(1)} MiB`);
       }
@@ -43,7 +45,7 @@ export async function runCapacity(ctx: BenchContext): Promise<Table> {
   }
   const footnotes = [
     'each connection joins its own topic `bench:idle:<i>`; connect rate counts open + join acknowledged, 100 in flight per worker',
-    'RSS per connection = (RSS at N - RSS of the fresh server) / N, both after a forced full GC in the server',
+    'RSS per connection = (RSS at N - RSS of the fresh server) / N, both after a forced full GC in the server; JS heap the same with V8 heapUsed (the rest is native: socket buffers, libuv handles, allocator slack)',
   ];
   const capped = requested.filter((n) => n > MAX_SERVER_CONNECTIONS);
   if (capped.length) {
@@ -55,7 +57,7 @@ export async function runCapacity(ctx: BenchContext): Promise<Table> {
   return {
     workload: 'capacity',
     title: 'Capacity: idle joined connections',
-    rows: [...rows.values()].flatMap((r) => [r.rate, r.perConn, r.rss]),
+    rows: [...rows.values()].flatMap((r) => [r.rate, r.perConn, r.heap, r.rss]),
     footnotes,
   };
 }

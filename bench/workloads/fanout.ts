@@ -21,6 +21,7 @@ interface StepResult {
   expected: number;
   seconds: number;
   cpuMicros: number;
+  sysMicros: number;
   latency: Histogram;
 }
 
@@ -41,7 +42,7 @@ async function drain(ctx: BenchContext, expected: number): Promise<{ received: n
 
 async function step(ctx: BenchContext, target: TargetProcess, endpoint: Endpoint, subscribers: number, rate: number): Promise<StepResult> {
   await ctx.resetStats();
-  const cpu0 = sampleProcess(target.pid).cpuMicros;
+  const cpu0 = sampleProcess(target.pid);
   const t0 = performance.now();
   const published = await ctx.workers[0].request<PublishResult>({
     op: 'publish',
@@ -54,8 +55,8 @@ async function step(ctx: BenchContext, target: TargetProcess, endpoint: Endpoint
   const expected = published.acked * subscribers;
   const { received, latency } = await drain(ctx, expected);
   const seconds = (performance.now() - t0) / 1000;
-  const cpuMicros = sampleProcess(target.pid).cpuMicros - cpu0;
-  return { delivered: received, expected, seconds, cpuMicros, latency };
+  const cpu1 = sampleProcess(target.pid);
+  return { delivered: received, expected, seconds, cpuMicros: cpu1.cpuMicros - cpu0.cpuMicros, sysMicros: cpu1.sysMicros - cpu0.sysMicros, latency };
 }
 
 export async function runFanout(ctx: BenchContext): Promise<Table> {
@@ -78,6 +79,7 @@ export async function runFanout(ctx: BenchContext): Promise<Table> {
         max: row(scenario, 'max ms'),
         loss: row(scenario, 'loss %'),
         cpu: row(scenario, 'server CPU µs/delivery'),
+        sys: row(scenario, '  of which kernel µs'),
       };
     }),
   );
@@ -111,13 +113,13 @@ export async function runFanout(ctx: BenchContext): Promise<Table> {
     footnotes: [
       `each step publishes for ${ctx.options.stepMs} ms then waits for the deliveries to drain; delivered/s = deliveries / (publish + drain time)`,
       `payload ~${ctx.options.bodyBytes + 40} bytes JSON with the publisher's send time; latency = subscriber receive - publisher send (same monotonic clock)`,
-      'server CPU = utime+stime delta of the server process over the step divided by deliveries (10 ms tick resolution)',
+      'server CPU = utime+stime delta of the server process over the step divided by deliveries (10 ms tick resolution); the kernel part (stime) is mostly socket writes, which on loopback also carry the receiver\'s TCP processing',
       `loss = deliveries missing after the drain (publishes acknowledged x subscribers - received); a step with p99 > ${SATURATED_P99_MS} ms ends the ladder`,
     ],
   };
 }
 
-function record(kind: TargetKind, p: Record<'delivered' | 'p50' | 'p95' | 'p99' | 'max' | 'loss' | 'cpu', Row>, r: StepResult): void {
+function record(kind: TargetKind, p: Record<'delivered' | 'p50' | 'p95' | 'p99' | 'max' | 'loss' | 'cpu' | 'sys', Row>, r: StepResult): void {
   p.delivered.values[kind] = r.delivered / r.seconds;
   p.p50.values[kind] = r.latency.percentile(50) / 1000;
   p.p95.values[kind] = r.latency.percentile(95) / 1000;
@@ -125,4 +127,5 @@ function record(kind: TargetKind, p: Record<'delivered' | 'p50' | 'p95' | 'p99' 
   p.max.values[kind] = r.latency.max / 1000;
   p.loss.values[kind] = r.expected === 0 ? 0 : (100 * (r.expected - r.delivered)) / r.expected;
   p.cpu.values[kind] = r.cpuMicros / Math.max(1, r.delivered);
+  p.sys.values[kind] = r.sysMicros / Math.max(1, r.delivered);
 }
