@@ -1,0 +1,108 @@
+import type { createClient } from 'redis';
+import type { RedisKeys } from './redis-keys.ts';
+import { CLAIM_DEAD, HEARTBEAT } from './redis-scripts.ts';
+import type { BrokerTimers } from './timers.ts';
+
+type Client = ReturnType<typeof createClient>;
+
+export interface NodeLivenessOptions {
+  client: Client;
+  keys: RedisKeys;
+  nodeId: string;
+  heartbeatMs: number;
+  nodeTimeoutMs: number;
+  timers: BrokerTimers;
+  onNodeDown(node: string): void;
+  /** A dead node's leftovers are this node's to remove (it won the claim). */
+  onClaimed(node: string): Promise<void>;
+  /** This node's heartbeat was missing although it had been written: the others declared it dead. */
+  onEvicted(): void;
+  onError(error: Error): void;
+}
+
+/**
+ * Node liveness through one sorted set: every `heartbeatMs` each node writes its id with Redis's clock and
+ * reads everyone's. A node not heard from for `nodeTimeoutMs` is dead: every node that knew it emits
+ * `nodeDown`, and exactly one (the one whose atomic claim removes it from the set) cleans up after it.
+ */
+export class NodeLiveness {
+  readonly #o: NodeLivenessOptions;
+  /** Nodes this node has seen alive (or received presence from) and not yet declared dead. */
+  readonly #known = new Set<string>();
+  /** Nodes declared dead -> the beat that declared them; kept until they are gone from the set. */
+  readonly #dead = new Map<string, number>();
+  #timer: unknown = null;
+  #ticking: Promise<void> | null = null;
+  #beats = 0;
+
+  constructor(options: NodeLivenessOptions) {
+    this.#o = options;
+  }
+
+  async start(): Promise<void> {
+    await this.tick();
+    this.#timer = this.#o.timers.setInterval(() => {
+      if (!this.#ticking) this.tick().catch((error: Error) => this.#o.onError(error));
+    }, this.#o.heartbeatMs);
+  }
+
+  /** Stops heartbeating (a crash looks exactly like this to the other nodes). */
+  stop(): void {
+    if (this.#timer !== null) this.#o.timers.clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  async leave(): Promise<void> {
+    this.stop();
+    await this.#ticking;
+    await this.#o.client.zRem(this.#o.keys.nodes(), this.#o.nodeId);
+  }
+
+  noteAlive(node: string): void {
+    if (node === this.#o.nodeId) return;
+    this.#known.add(node);
+    this.#dead.delete(node);
+  }
+
+  isDead(node: string): boolean {
+    return this.#dead.has(node);
+  }
+
+  tick(): Promise<void> {
+    this.#ticking = this.#beat().finally(() => {
+      this.#ticking = null;
+    });
+    return this.#ticking;
+  }
+
+  async #beat(): Promise<void> {
+    const { client, keys, nodeId, nodeTimeoutMs } = this.#o;
+    const reply = await HEARTBEAT.run<(string | number)[]>(client, [keys.nodes()], [nodeId]);
+    const now = Number(reply[0]);
+    if (Number(reply[1]) === 1 && this.#beats > 0) this.#o.onEvicted();
+    this.#beats++;
+    const cutoff = now - nodeTimeoutMs;
+    const listed = new Set<string>();
+    for (let i = 2; i + 1 < reply.length; i += 2) {
+      const node = String(reply[i]);
+      if (node === nodeId) continue;
+      listed.add(node);
+      if (Number(reply[i + 1]) > cutoff) {
+        this.noteAlive(node);
+        continue;
+      }
+      this.#declareDead(node);
+      const won = await CLAIM_DEAD.run<number>(client, [keys.nodes()], [node, String(cutoff)]);
+      if (Number(won) === 1) await this.#o.onClaimed(node);
+    }
+    // Gone from the set: closed cleanly, or another node claimed it before this one noticed.
+    for (const node of this.#known) if (!listed.has(node)) this.#declareDead(node);
+    // A beat after it left the set its leftovers are purged; forgetting it keeps this map small.
+    for (const [node, beat] of this.#dead) if (!listed.has(node) && this.#beats - beat >= 2) this.#dead.delete(node);
+  }
+
+  #declareDead(node: string): void {
+    if (!this.#dead.has(node)) this.#dead.set(node, this.#beats);
+    if (this.#known.delete(node)) this.#o.onNodeDown(node);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Where the Redis broker keeps things. Every per-topic key and channel wraps the topic in `{…}`, Redis
+ * Cluster's hash tag, so a topic's history, presence and channel share one slot (and one shard for sharded
+ * pub/sub) and a Lua script over them is valid on a cluster.
+ */
+export class RedisKeys {
+  readonly prefix: string;
+
+  constructor(prefix: string) {
+    if (/[{}]/.test(prefix)) throw new TypeError(`keyPrefix must not contain "{" or "}" (it would change the hash tag): ${prefix}`);
+    this.prefix = prefix;
+  }
+
+  /** Pub/sub channel carrying a topic's messages and presence changes. */
+  channel(topic: string): string {
+    return `${this.prefix}m:{${topic}}`;
+  }
+  /** Hash: `epoch`, `offset` (last assigned), `max`, `ttl` (the retention of the last append). */
+  historyMeta(topic: string): string {
+    return `${this.prefix}hm:{${topic}}`;
+  }
+  /** Stream of entries `o` (offset), `e` (event), `p` (payload kind byte + bytes). */
+  historyStream(topic: string): string {
+    return `${this.prefix}hs:{${topic}}`;
+  }
+  /** Hash: `node\nphx_ref\nkey` -> meta JSON, one field per tracked presence. */
+  presence(topic: string): string {
+    return `${this.prefix}pr:{${topic}}`;
+  }
+  /** Sorted set: node id -> last heartbeat (Redis server time, ms). */
+  nodes(): string {
+    return `${this.prefix}nodes`;
+  }
+  /** Set: the topics where a node has tracked presences, for cleanup after it dies. */
+  nodeTopics(node: string): string {
+    return `${this.prefix}nt:${node}`;
+  }
+}
+
+export function presenceField(node: string, ref: string, key: string): string {
+  return `${node}\n${ref}\n${key}`;
+}
+
+export function parsePresenceField(field: string): { node: string; ref: string; key: string } | null {
+  const a = field.indexOf('\n');
+  const b = a < 0 ? -1 : field.indexOf('\n', a + 1);
+  if (b < 0) return null;
+  return { node: field.slice(0, a), ref: field.slice(a + 1, b), key: field.slice(b + 1) };
+}

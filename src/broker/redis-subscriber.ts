@@ -1,0 +1,217 @@
+import { createClient } from 'redis';
+import type { RedisKeys } from './redis-keys.ts';
+import type { BrokerTimers } from './timers.ts';
+
+type Client = ReturnType<typeof createClient>;
+
+export interface RedisSubscriberOptions {
+  url: string;
+  /** CLIENT SETNAME of the connection, so operators (and tests) can find it. */
+  name: string;
+  keys: RedisKeys;
+  /** SSUBSCRIBE rather than SUBSCRIBE; settable until `start`. */
+  sharded: boolean;
+  batchSize: number;
+  reconnectMaxDelayMs: number;
+  timers: BrokerTimers;
+  onMessage(envelope: Buffer): void;
+  /** Topics newly subscribed on the live connection (after a subscribe call, or all of them after a reconnect). */
+  onSubscribed(topics: string[]): Promise<void>;
+  /** The connection dropped: from now until `onRestored`, messages may be missed. */
+  onDown(): void;
+  /** A new connection is up and every wanted topic is subscribed again. */
+  onRestored(topics: string[]): void;
+  onError(error: Error): void;
+}
+
+const RECONNECT_BASE_MS = 100;
+
+/**
+ * The pub/sub connection. Its desired topic set changes at once on `subscribe`/`unsubscribe`; a reconcile,
+ * scheduled once per event-loop turn, brings Redis in line with batched (S)SUBSCRIBE commands of up to
+ * `batchSize` channels. It reconnects by itself (full-jitter backoff) instead of letting node-redis do it,
+ * because node-redis re-subscribes sharded channels one command per channel and would hide the gap.
+ */
+export class RedisSubscriber {
+  readonly wanted = new Set<string>();
+  readonly #active = new Set<string>();
+  readonly #o: RedisSubscriberOptions;
+  #client: Client | null = null;
+  #chain: Promise<void> = Promise.resolve();
+  #scheduled: Promise<void> | null = null;
+  #reconnectTimer: unknown = null;
+  #closed = false;
+
+  constructor(options: RedisSubscriberOptions) {
+    this.#o = options;
+  }
+
+  setSharded(sharded: boolean): void {
+    this.#o.sharded = sharded;
+  }
+
+  get connected(): boolean {
+    return this.#client !== null;
+  }
+
+  async start(): Promise<void> {
+    const client = await this.#connect();
+    this.#client = client;
+    await this.#enqueue();
+  }
+
+  subscribe(topics: string[]): Promise<void> {
+    for (const t of topics) this.wanted.add(t);
+    return this.#schedule();
+  }
+
+  unsubscribe(topics: string[]): Promise<void> {
+    for (const t of topics) this.wanted.delete(t);
+    return this.#schedule();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#reconnectTimer !== null) this.#o.timers.clearTimeout(this.#reconnectTimer);
+    this.wanted.clear();
+    await this.#chain;
+    const client = this.#client;
+    this.#client = null;
+    if (!client) return;
+    try {
+      if (this.#active.size) await this.#send(client, 'unsubscribe', [...this.#active]);
+      await client.close();
+    } catch {
+      client.destroy();
+    }
+    this.#active.clear();
+  }
+
+  /** Coalesces every call made in this event-loop turn into one reconcile. */
+  #schedule(): Promise<void> {
+    if (!this.#scheduled) {
+      this.#scheduled = new Promise<void>((resolve, reject) => {
+        setImmediate(() => {
+          this.#scheduled = null;
+          this.#enqueue().then(resolve, reject);
+        });
+      });
+    }
+    return this.#scheduled;
+  }
+
+  #enqueue(): Promise<void> {
+    const run = this.#chain.then(() => this.#reconcile());
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #reconcile(): Promise<void> {
+    const client = this.#client;
+    if (!client) return; // down: the reconnect re-subscribes everything wanted
+    const add: string[] = [];
+    const remove: string[] = [];
+    for (const t of this.wanted) if (!this.#active.has(t)) add.push(t);
+    for (const t of this.#active) if (!this.wanted.has(t)) remove.push(t);
+    try {
+      const size = this.#o.batchSize;
+      for (let i = 0; i < remove.length; i += size) {
+        const batch = remove.slice(i, i + size);
+        await this.#send(client, 'unsubscribe', batch);
+        for (const t of batch) this.#active.delete(t);
+      }
+      for (let i = 0; i < add.length; i += size) {
+        const batch = add.slice(i, i + size);
+        await this.#send(client, 'subscribe', batch);
+        for (const t of batch) this.#active.add(t);
+      }
+    } catch (error) {
+      // A dropped connection is handled by the reconnect; anything else is the caller's to see.
+      if (client === this.#client && client.isReady) throw error;
+      return;
+    }
+    if (add.length) await this.#o.onSubscribed(add.filter((t) => this.#active.has(t)));
+  }
+
+  #send(client: Client, op: 'subscribe' | 'unsubscribe', topics: string[]): Promise<void> {
+    const channels = topics.map((t) => this.#o.keys.channel(t));
+    if (op === 'subscribe') {
+      return this.#o.sharded
+        ? client.sSubscribe(channels, this.#listener, true)
+        : client.subscribe(channels, this.#listener, true);
+    }
+    return this.#o.sharded
+      ? client.sUnsubscribe(channels, this.#listener, true)
+      : client.unsubscribe(channels, this.#listener, true);
+  }
+
+  readonly #listener = (message: Buffer): void => {
+    try {
+      this.#o.onMessage(message);
+    } catch (error) {
+      this.#o.onError(error as Error);
+    }
+  };
+
+  async #connect(): Promise<Client> {
+    const client: Client = createClient({ url: this.#o.url, name: this.#o.name, socket: { reconnectStrategy: false } });
+    client.on('error', (error: Error) => {
+      if (client === this.#client && !client.isOpen) this.#dropped(client);
+      else if (client === this.#client) this.#o.onError(error);
+    });
+    client.on('end', () => {
+      if (client === this.#client) this.#dropped(client);
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      client.destroy();
+      throw error;
+    }
+    return client;
+  }
+
+  #dropped(client: Client): void {
+    if (this.#closed) return;
+    this.#client = null;
+    this.#active.clear();
+    try {
+      client.destroy();
+    } catch {
+      // already closed
+    }
+    this.#o.onDown();
+    this.#reconnectLater(0);
+  }
+
+  #reconnectLater(attempt: number): void {
+    const cap = Math.min(this.#o.reconnectMaxDelayMs, RECONNECT_BASE_MS * 2 ** attempt);
+    this.#reconnectTimer = this.#o.timers.setTimeout(() => {
+      this.#reconnectTimer = null;
+      void this.#reconnect(attempt);
+    }, Math.random() * cap);
+  }
+
+  async #reconnect(attempt: number): Promise<void> {
+    if (this.#closed) return;
+    let client: Client;
+    try {
+      client = await this.#connect();
+    } catch (error) {
+      this.#o.onError(new Error(`Redis subscriber reconnect failed: ${(error as Error).message}`, { cause: error }));
+      if (!this.#closed) this.#reconnectLater(attempt + 1);
+      return;
+    }
+    if (this.#closed) {
+      client.destroy();
+      return;
+    }
+    this.#client = client;
+    try {
+      await this.#enqueue();
+    } catch (error) {
+      this.#o.onError(error as Error);
+    }
+    if (this.#client === client) this.#o.onRestored([...this.#active]);
+  }
+}

@@ -1,0 +1,235 @@
+import { createClient } from 'redis';
+import { BrokerEmitter } from './emitter.ts';
+import { decodeEnvelope, encodeMessage, payloadBytes } from './envelope.ts';
+import { RedisHistoryStore } from './history-redis.ts';
+import { NodeLiveness } from './liveness-redis.ts';
+import { randomNodeId } from './memory.ts';
+import { PresenceReplica } from './presence-redis.ts';
+import { RedisKeys } from './redis-keys.ts';
+import { RedisSubscriber } from './redis-subscriber.ts';
+import { systemTimers, type BrokerTimers } from './timers.ts';
+import type { Broker, BrokerMessage, HistoryPolicy, PresenceChange } from './types.ts';
+
+export interface RedisBrokerOptions {
+  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…` for TLS. */
+  url: string;
+  /** This node's id (letters, digits, `.`, `_`, `:`, `-`); default a random `node-…` id. Unique per process. */
+  nodeId?: string;
+  /** Prepended to every key and channel, so several clusters can share one Redis; default `tether:`. */
+  keyPrefix?: string;
+  /** How often this node writes its heartbeat and checks the others'; default 1000 ms. */
+  heartbeatMs?: number;
+  /** A node silent for this long is dead: `nodeDown`, its presences leave; default 5000 ms. */
+  nodeTimeoutMs?: number;
+  /** Sharded pub/sub (SPUBLISH/SSUBSCRIBE): `auto` (default) uses it when the server is Redis 7 or newer. */
+  sharded?: boolean | 'auto';
+  /** Channels per SUBSCRIBE/UNSUBSCRIBE command when (re)subscribing; default 500. */
+  subscribeBatchSize?: number;
+  /** History keys expire after this long without an append (never sooner than the policy's ttlMs); default 24 h. */
+  historyIdleMs?: number;
+  /** Upper bound of the pub/sub connection's reconnect backoff (full jitter from 100 ms); default 5000 ms. */
+  reconnectMaxDelayMs?: number;
+  /** Timer functions for heartbeats and reconnects; default the global ones. */
+  timers?: BrokerTimers;
+}
+
+const NODE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`RedisBroker: ${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+/**
+ * The scale-out broker: sharded pub/sub for fan-out, Streams for history, a sorted set for node liveness,
+ * one hash per topic for presence. Two connections per node: commands, and pub/sub.
+ */
+export class RedisBroker extends BrokerEmitter implements Broker {
+  readonly nodeId: string;
+  readonly history: RedisHistoryStore;
+  readonly keys: RedisKeys;
+  readonly #cmd: ReturnType<typeof createClient>;
+  readonly #sub: RedisSubscriber;
+  readonly #liveness: NodeLiveness;
+  readonly #presence: PresenceReplica;
+  readonly #sharded: boolean | 'auto';
+  #publishCommand = 'PUBLISH';
+  #state: 'new' | 'starting' | 'running' | 'closed' = 'new';
+
+  constructor(options: RedisBrokerOptions) {
+    super();
+    if (typeof options?.url !== 'string' || !/^rediss?:\/\//.test(options.url)) {
+      throw new TypeError(`RedisBroker: url must be a redis:// or rediss:// URL, got ${String(options?.url)}`);
+    }
+    this.nodeId = options.nodeId ?? randomNodeId();
+    if (!NODE_ID.test(this.nodeId)) throw new TypeError(`RedisBroker: nodeId must match ${NODE_ID}, got ${this.nodeId}`);
+    const heartbeatMs = positive('heartbeatMs', options.heartbeatMs, 1000);
+    const nodeTimeoutMs = positive('nodeTimeoutMs', options.nodeTimeoutMs, 5000);
+    if (nodeTimeoutMs <= heartbeatMs) {
+      throw new TypeError(`RedisBroker: nodeTimeoutMs (${nodeTimeoutMs}) must exceed heartbeatMs (${heartbeatMs})`);
+    }
+    const timers = options.timers ?? systemTimers;
+    this.#sharded = options.sharded ?? 'auto';
+    this.keys = new RedisKeys(options.keyPrefix ?? 'tether:');
+    const publishCommand = () => this.#publishCommand;
+
+    this.#cmd = createClient({ url: options.url, name: `tether:${this.nodeId}:cmd`, disableOfflineQueue: true });
+    this.#cmd.on('error', (error: Error) => this.emit('error', error));
+    this.history = new RedisHistoryStore({
+      client: this.#cmd,
+      keys: this.keys,
+      idleMs: positive('historyIdleMs', options.historyIdleMs, 86_400_000),
+      publishCommand,
+    });
+    this.#liveness = new NodeLiveness({
+      client: this.#cmd,
+      keys: this.keys,
+      nodeId: this.nodeId,
+      heartbeatMs,
+      nodeTimeoutMs,
+      timers,
+      onNodeDown: (node) => {
+        this.#presence.forgetNode(node);
+        this.emit('nodeDown', node);
+      },
+      onClaimed: (node) => this.#presence.purge(node),
+      onEvicted: () => void this.#presence.republishOwn().catch(this.#reportError),
+      onError: this.#reportError,
+    });
+    this.#presence = new PresenceReplica({
+      client: this.#cmd,
+      keys: this.keys,
+      nodeId: this.nodeId,
+      publishCommand,
+      isWanted: (topic) => this.#sub.wanted.has(topic),
+      isDead: (node) => this.#liveness.isDead(node),
+      emit: (change) => this.emit('presence', change),
+    });
+    this.#sub = new RedisSubscriber({
+      url: options.url,
+      name: `tether:${this.nodeId}:sub`,
+      keys: this.keys,
+      sharded: false,
+      batchSize: positive('subscribeBatchSize', options.subscribeBatchSize, 500),
+      reconnectMaxDelayMs: positive('reconnectMaxDelayMs', options.reconnectMaxDelayMs, 5000),
+      timers,
+      onMessage: this.#onEnvelope,
+      onSubscribed: (topics) => this.#presence.sync(topics),
+      onDown: () => {
+        this.#presence.desync();
+        this.emit('error', new Error('Redis pub/sub connection lost; re-subscribing (a gap event follows)'));
+      },
+      onRestored: (topics) => {
+        if (topics.length) this.emit('gap', topics);
+        this.emit('ready');
+      },
+      onError: this.#reportError,
+    });
+  }
+
+  /** Whether fan-out uses SPUBLISH/SSUBSCRIBE (known after `start`). */
+  get sharded(): boolean {
+    return this.#publishCommand === 'SPUBLISH';
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`RedisBroker.start: already ${this.#state}`);
+    this.#state = 'starting';
+    await this.#cmd.connect();
+    let sharded = this.#sharded;
+    if (sharded === 'auto') {
+      const version = /redis_version:(\d+)/.exec(await this.#cmd.info('server'))?.[1];
+      sharded = Number(version) >= 7;
+    }
+    this.#publishCommand = sharded ? 'SPUBLISH' : 'PUBLISH';
+    this.#sub.setSharded(sharded);
+    // Leftovers of an earlier process that used this node id and died.
+    await this.#presence.purge(this.nodeId);
+    await this.#liveness.start();
+    await this.#sub.start();
+    this.#state = 'running';
+    this.emit('ready');
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    const wasRunning = this.#state !== 'new';
+    this.#state = 'closed';
+    if (!wasRunning) return;
+    this.#liveness.stop();
+    const steps = [() => this.#liveness.leave(), () => this.#presence.purge(this.nodeId), () => this.#sub.close()];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        this.#reportError(error as Error);
+      }
+    }
+    try {
+      await this.#cmd.close();
+    } catch {
+      this.#cmd.destroy();
+    }
+  }
+
+  isReady(): boolean {
+    return this.#state === 'running' && this.#cmd.isReady && this.#sub.connected;
+  }
+
+  async publish(message: Omit<BrokerMessage, 'origin' | 'position'>, history?: HistoryPolicy): Promise<BrokerMessage> {
+    this.#assertRunning('publish');
+    const { topic, event, payload, exclude } = message;
+    const published: BrokerMessage = { topic, event, payload, origin: this.nodeId, exclude };
+    const channel = this.keys.channel(topic);
+    if (history) {
+      published.position = await this.history.appendAndPublish(topic, event, payloadBytes(payload), history, {
+        channel,
+        origin: this.nodeId,
+        exclude,
+      });
+    } else {
+      await this.#cmd.sendCommand([this.#publishCommand, channel, encodeMessage(topic, this.nodeId, exclude, event, payload)]);
+    }
+    return published;
+  }
+
+  subscribe(topics: string[]): Promise<void> {
+    this.#assertRunning('subscribe');
+    return this.#sub.subscribe(topics);
+  }
+
+  unsubscribe(topics: string[]): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    this.#presence.forget(topics);
+    return this.#sub.unsubscribe(topics);
+  }
+
+  publishPresence(change: Omit<PresenceChange, 'node'>): Promise<void> {
+    this.#assertRunning('publishPresence');
+    return this.#presence.publish({ topic: change.topic, key: change.key, kind: change.kind, meta: change.meta, node: this.nodeId });
+  }
+
+  /** Test and operations hook: stop heartbeating as a crashed process would, leaving everything else running. */
+  stopHeartbeat(): void {
+    this.#liveness.stop();
+  }
+
+  #assertRunning(op: string): void {
+    if (this.#state !== 'running') throw new Error(`RedisBroker.${op}: broker is ${this.#state === 'closed' ? 'closed' : 'not started'}`);
+  }
+
+  readonly #reportError = (error: Error): void => {
+    this.emit('error', error);
+  };
+
+  readonly #onEnvelope = (buf: Buffer): void => {
+    const envelope = decodeEnvelope(buf);
+    if (envelope.kind === 'message') {
+      if (this.#sub.wanted.has(envelope.message.topic)) this.emit('message', envelope.message);
+      return;
+    }
+    this.#liveness.noteAlive(envelope.change.node);
+    this.#presence.receive(envelope.change);
+  };
+}
