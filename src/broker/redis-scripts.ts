@@ -74,7 +74,8 @@ return { epoch, offset }
 /**
  * The gap after a position, all or nothing. KEYS: meta hash, stream. ARGV: since epoch, since offset,
  * candidate epoch, idle expiry ms. Returns { epoch, offset, status, o1, e1, p1, o2, ... } with status `ok`,
- * `epoch_changed` or `gap_too_large`. Trimming is approximate (cheap); the retention limits recorded at the
+ * `epoch_changed` or `gap_too_large`; a stream that vanished (evicted, flushed) starts a new epoch here as it
+ * would on the next append. Trimming is approximate (cheap); the retention limits recorded at the
  * last append are applied exactly here, so recovery means the same thing on every store.
  */
 export const RANGE = new LuaScript(`
@@ -87,6 +88,10 @@ if not m[1] then
   return { ARGV[3], 0, 'epoch_changed' }
 end
 local epoch, last = m[1], tonumber(m[2])
+if last > 0 and redis.call('EXISTS', stream) == 0 then
+  redis.call('HSET', meta, 'epoch', ARGV[3], 'offset', 0)
+  return { ARGV[3], 0, 'epoch_changed' }
+end
 local since = tonumber(ARGV[2])
 if epoch ~= ARGV[1] or since == nil or since < 0 or since > last then return { epoch, last, 'epoch_changed' } end
 local n = last - since
