@@ -89,7 +89,8 @@ function parseObject(json: string, what: string): JsonObject {
   return value as JsonObject;
 }
 
-function parseParams(pairs: string[]): Record<string, string> {
+/** `key=value` pairs (repeatable --param) to a params object. */
+export function parseParams(pairs: string[]): Record<string, string> {
   const params: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
