@@ -27,7 +27,7 @@ export interface RedisBrokerOptions {
   subscribeBatchSize?: number;
   /** History keys expire after this long without an append (never sooner than the policy's ttlMs); default 24 h. */
   historyIdleMs?: number;
-  /** Upper bound of the pub/sub connection's reconnect backoff (full jitter from 100 ms); default 5000 ms. */
+  /** Upper bound of the reconnect backoff of both connections (full jitter from 100 ms); default 5000 ms. */
   reconnectMaxDelayMs?: number;
   /** Timer functions for heartbeats and reconnects; default the global ones. */
   timers?: BrokerTimers;
@@ -56,6 +56,8 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   readonly #sharded: boolean | 'auto';
   #publishCommand = 'PUBLISH';
   #state: 'new' | 'starting' | 'running' | 'closed' = 'new';
+  #starting: Promise<void> | null = null;
+  #everConnected = false;
 
   constructor(options: RedisBrokerOptions) {
     super();
@@ -74,7 +76,23 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     this.keys = new RedisKeys(options.keyPrefix ?? 'tether:');
     const publishCommand = () => this.#publishCommand;
 
-    this.#cmd = createClient({ url: options.url, name: `tether:${this.nodeId}:cmd`, disableOfflineQueue: true });
+    const reconnectMaxDelayMs = positive('reconnectMaxDelayMs', options.reconnectMaxDelayMs, 5000);
+    this.#cmd = createClient({
+      url: options.url,
+      name: `tether:${this.nodeId}:cmd`,
+      // Publishes fail at once while Redis is away instead of queueing behind an outage.
+      disableOfflineQueue: true,
+      socket: {
+        // The first connection fails `start` outright; once running, retry for as long as it takes.
+        reconnectStrategy: (retries: number, cause: Error) =>
+          this.#state === 'starting' && !this.#cmd.isReady && this.#everConnected === false
+            ? cause
+            : Math.random() * Math.min(reconnectMaxDelayMs, 100 * 2 ** retries),
+      },
+    });
+    this.#cmd.on('ready', () => {
+      this.#everConnected = true;
+    });
     this.#cmd.on('error', (error: Error) => this.emit('error', error));
     this.history = new RedisHistoryStore({
       client: this.#cmd,
@@ -112,7 +130,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       keys: this.keys,
       sharded: false,
       batchSize: positive('subscribeBatchSize', options.subscribeBatchSize, 500),
-      reconnectMaxDelayMs: positive('reconnectMaxDelayMs', options.reconnectMaxDelayMs, 5000),
+      reconnectMaxDelayMs,
       timers,
       onMessage: this.#onEnvelope,
       onSubscribed: (topics) => this.#presence.sync(topics),
@@ -133,8 +151,22 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     return this.#publishCommand === 'SPUBLISH';
   }
 
-  async start(): Promise<void> {
-    if (this.#state !== 'new') throw new Error(`RedisBroker.start: already ${this.#state}`);
+  /** Connects, announces this node and subscribes; calling it again returns the same start. */
+  start(): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(new Error('RedisBroker.start: broker is closed'));
+    this.#starting ??= this.#start().catch((error: unknown) => {
+      this.#liveness.stop();
+      if (this.#cmd.isOpen) this.#cmd.destroy();
+      if (this.#state === 'starting') {
+        this.#state = 'new';
+        this.#starting = null;
+      }
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     this.#state = 'starting';
     await this.#cmd.connect();
     let sharded = this.#sharded;
@@ -148,15 +180,17 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     await this.#presence.purge(this.nodeId);
     await this.#liveness.start();
     await this.#sub.start();
+    if (this.#state !== 'starting') return; // closed meanwhile
     this.#state = 'running';
     this.emit('ready');
   }
 
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    const wasRunning = this.#state !== 'new';
+    const wasStarted = this.#state !== 'new';
     this.#state = 'closed';
-    if (!wasRunning) return;
+    if (!wasStarted) return;
+    await this.#starting?.catch(() => undefined);
     this.#liveness.stop();
     const steps = [() => this.#liveness.leave(), () => this.#presence.purge(this.nodeId), () => this.#sub.close()];
     for (const step of steps) {
@@ -166,11 +200,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
         this.#reportError(error as Error);
       }
     }
-    try {
-      await this.#cmd.close();
-    } catch {
-      this.#cmd.destroy();
-    }
+    if (this.#cmd.isOpen) await this.#cmd.close().catch(() => this.#cmd.destroy());
   }
 
   isReady(): boolean {
@@ -194,7 +224,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     return published;
   }
 
-  subscribe(topics: string[]): Promise<void> {
+  async subscribe(topics: string[]): Promise<void> {
     this.#assertRunning('subscribe');
     return this.#sub.subscribe(topics);
   }
@@ -205,7 +235,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     return this.#sub.unsubscribe(topics);
   }
 
-  publishPresence(change: Omit<PresenceChange, 'node'>): Promise<void> {
+  async publishPresence(change: Omit<PresenceChange, 'node'>): Promise<void> {
     this.#assertRunning('publishPresence');
     return this.#presence.publish({ topic: change.topic, key: change.key, kind: change.kind, meta: change.meta, node: this.nodeId });
   }

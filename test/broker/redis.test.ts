@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { RedisBroker } from '../../src/broker/redis.ts';
 import type { Broker } from '../../src/broker/types.ts';
@@ -52,4 +54,23 @@ runBrokerSuite({
     await admin?.close();
     admin = null;
   },
+});
+
+describe('RedisBroker options and start-up', () => {
+  it('rejects bad options with a TypeError naming the option', () => {
+    assert.throws(() => new RedisBroker({ url: 'http://x' }), /url must be a redis:\/\/ or rediss:\/\/ URL/);
+    assert.throws(() => new RedisBroker({ url, heartbeatMs: 1000, nodeTimeoutMs: 1000 }), /nodeTimeoutMs \(1000\) must exceed heartbeatMs/);
+    assert.throws(() => new RedisBroker({ url, keyPrefix: 'a{b}:' }), /keyPrefix must not contain/);
+    assert.throws(() => new RedisBroker({ url, nodeId: 'has space' }), /nodeId must match/);
+    assert.throws(() => new RedisBroker({ url, subscribeBatchSize: 0 }), /subscribeBatchSize must be a positive number/);
+  });
+
+  it('fails start at once when Redis is unreachable, and can still be closed', async () => {
+    const broker = new RedisBroker({ url: 'redis://127.0.0.1:1' });
+    broker.on('error', () => {});
+    await assert.rejects(broker.start(), /ECONNREFUSED/);
+    assert.equal(broker.isReady(), false);
+    await assert.rejects(broker.publish({ topic: 't', event: 'e', payload: {} }), /not started/);
+    await broker.close();
+  });
 });
