@@ -125,6 +125,32 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   dashboard: 'TETHER_DASHBOARD',
 };
 
+/** One line per key: the flag's help text and the description in docs/operations.md. */
+export const CONFIG_HELP: Record<ConfigKey, string> = {
+  preset: 'starting values for the limits: standard, high-throughput or low-memory',
+  port: 'port to listen on (0 picks a free one)',
+  host: 'address to bind; anything but loopback needs an admin token for the dashboard',
+  mount: 'socket path; clients connect to MOUNT/websocket',
+  token: 'require this token from clients (connect param "token" or Phoenix authToken)',
+  adminToken: 'token for the dashboard and the tether:admin channel',
+  redisUrl: 'scale out through Redis at this URL (default: in-memory, one process)',
+  logLevel: 'log level: fatal, error, warn, info, debug, trace or silent',
+  allowedOrigins: 'comma-separated allowed Origins, or "false" to turn the check off (default: off on loopback, same host otherwise)',
+  maxConnections: 'open connections beyond which upgrades get HTTP 503',
+  maxFrameBytes: 'largest accepted client frame; bigger closes with 1009',
+  maxChannelsPerConnection: 'joined channels per connection ("too many channels joined" after)',
+  idleTimeoutMs: 'close a connection that sent nothing for this long (code 4000)',
+  outboundBudgetBytes: 'bytes a connection may have buffered for sending',
+  slowConsumerGraceMs: 'how long a connection may stay over its budget before it is closed (code 4001)',
+  sweepIntervalMs: 'period of the one timer that checks idleness and budgets',
+  presenceBatchMs: 'collect presence changes this long into one presence_diff (0 = end of the current task)',
+  drainBatchSize: 'connections closed (code 1012) per step when shutting down',
+  drainIntervalMs: 'pause between drain steps',
+  drainTimeoutMs: 'how long shutdown waits for clients to finish closing',
+  metrics: 'serve Prometheus metrics at /metrics',
+  dashboard: 'serve the live dashboard at / (and the tether:admin channel)',
+};
+
 /** The command-line flag of a key: `maxFrameBytes` -> `--max-frame-bytes`. */
 export function flagName(key: ConfigKey): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -1,0 +1,30 @@
+/** The command-line side of the serve configuration: one flag per config key, and only flags the user typed. */
+import { Option, type Command } from 'commander';
+import { CONFIG_HELP, CONFIG_KEYS, ENV_VARS, flagName, valueKind } from './config.ts';
+
+/**
+ * Adds `--config PATH` and a flag for every config key the command does not declare yet. Values stay strings
+ * (validated with the other layers); booleans get `--no-KEY`. No defaults are set here, so a flag only counts
+ * when typed and the environment and config file are not overridden by defaults.
+ */
+export function addConfigOptions(command: Command): Command {
+  const declared = new Set(command.options.map((o) => o.attributeName()));
+  if (!declared.has('config')) command.addOption(new Option('--config <path>', 'config file (default: tether.config.{ts,js,json} in the working directory)'));
+  for (const key of CONFIG_KEYS) {
+    if (declared.has(key)) continue;
+    const help = `${CONFIG_HELP[key]} (env ${ENV_VARS[key]})`;
+    const flag = flagName(key);
+    command.addOption(valueKind(key) === 'boolean' ? new Option(`--no-${flag.slice(2)}`, `do not ${help}`) : new Option(`${flag} <value>`, help));
+  }
+  return command;
+}
+
+/** The options given on the command line, by attribute name; defaults and implied values are left out. */
+export function explicitFlags(command: Command): Record<string, unknown> {
+  const values = command.opts();
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (command.getOptionValueSource(name) === 'cli') out[name] = value;
+  }
+  return out;
+}
