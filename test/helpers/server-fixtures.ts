@@ -1,4 +1,5 @@
 /** Servers on ephemeral loopback ports and a raw-frame WebSocket client that reads answers one at a time. */
+import { after } from 'node:test';
 import { WebSocket } from 'ws';
 import { createServer, type TetherServer } from '../../src/server/index.ts';
 import type { ServerOptions } from '../../src/server/options.ts';
@@ -11,8 +12,17 @@ export interface Started {
   endpoint(params?: Record<string, string>): string;
 }
 
+const opened = new Set<{ close(): unknown }>();
+
+// A failed assertion must not leave sockets open and keep the test file's process alive.
+after(async () => {
+  for (const o of opened) o.close();
+  opened.clear();
+});
+
 export async function startServer(options: Partial<ServerOptions> = {}): Promise<Started> {
   const server = createServer({ port: 0, host: '127.0.0.1', channels: {}, ...options });
+  opened.add(server);
   const { url, port } = await server.listen();
   const endpoint = (params: Record<string, string> = {}) =>
     `${url}/websocket?${new URLSearchParams({ vsn: '2.0.0', ...params })}`;
@@ -35,6 +45,7 @@ export class RawClient {
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
+    opened.add(this);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const m = isBinary ? data : data.toString();
       if (this.#waiter) {
