@@ -7,6 +7,8 @@ export type TargetKind = (typeof TARGET_KINDS)[number];
 export interface Endpoint {
   kind: TargetKind;
   port: number;
+  /** Loopback source addresses the clients of this server bind to, round-robin (see BenchContext). */
+  sourceAddresses: string[];
 }
 
 export type WorkerCommand =
@@ -17,14 +19,13 @@ export type WorkerCommand =
       /** Topic of connection i; `{i}` is replaced by the connection's global index. */
       topic: string;
       firstIndex: number;
-      localAddresses: string[];
       concurrency: number;
     }
   | { op: 'resetStats' }
   | { op: 'stats' }
   | { op: 'publish'; endpoint: Endpoint; topic: string; perSecond: number; durationMs: number; bodyBytes: number }
-  | { op: 'reqreply'; endpoint: Endpoint; clients: number; durationMs: number; localAddresses: string[] }
-  | { op: 'churn'; endpoint: Endpoint; cycles: number; concurrency: number; localAddresses: string[] }
+  | { op: 'reqreply'; endpoint: Endpoint; clients: number; durationMs: number }
+  | { op: 'churn'; endpoint: Endpoint; cycles: number; concurrency: number }
   | { op: 'closeAll' };
 
 export type WorkerRequest = WorkerCommand & { id: number };
@@ -64,4 +65,4 @@ export interface WorkerReply {
 }
 
 /** What a target server process understands on its IPC channel. */
-export type TargetCommand = { op: 'gc' };
+export type TargetCommand = { op: 'gc' } | { op: 'heapSnapshot'; path: string };

@@ -18,21 +18,23 @@ export interface Options {
   bodyBytes: number;
   reqreplyClients: number;
   reqreplyMs: number;
-  /** Request/reply rounds per target, taken in turn; the median round is reported. */
+  /** Fan-out steps and request/reply runs are repeated this often, targets in turn; the median is reported. */
   rounds: number;
   churnCycles: number;
   churnConcurrency: number;
   workers: number;
   outDir: string;
   cpuProfile: boolean;
+  /** Write a heap snapshot of each target at the largest capacity level held (into <out>/profiles/). */
+  heapSnapshot: boolean;
 }
 
-const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'targets' | 'outDir' | 'cpuProfile'>> = {
+const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'targets' | 'outDir' | 'cpuProfile' | 'heapSnapshot'>> = {
   full: {
     capacity: [1_000, 10_000, 20_000, 50_000],
     fanoutSubscribers: [1_000, 5_000],
-    fanoutRates: [10_000, 25_000, 50_000, 100_000],
-    stepMs: 3_000,
+    fanoutRates: [10_000, 50_000, 100_000],
+    stepMs: 2_000,
     bodyBytes: 48,
     reqreplyClients: 100,
     reqreplyMs: 3_000,
@@ -71,7 +73,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
 
 const USAGE = `usage: npm run bench -- [--quick | --tiny] [--only capacity,fanout,reqreply,churn] [--targets ws,socketio,tether]
   [--capacity 1000,10000] [--subscribers 1000,5000] [--rates 10000,50000] [--step-ms 3000]
-  [--clients 100] [--reqreply-ms 3000] [--rounds 3] [--cycles 100000] [--workers 2] [--out DIR] [--cpu-prof]`;
+  [--clients 100] [--reqreply-ms 3000] [--rounds 3] [--cycles 100000] [--workers 2] [--out DIR] [--cpu-prof] [--heap-snapshot]`;
 
 function list(value: string | undefined): string[] | undefined {
   return value?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -114,6 +116,7 @@ export function parseOptions(argv: string[]): Options {
       workers: { type: 'string' },
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      'heap-snapshot': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -141,5 +144,6 @@ export function parseOptions(argv: string[]): Options {
     workers: single(values.workers, 'workers') ?? preset.workers,
     outDir: values.out ?? new URL('../results/', import.meta.url).pathname,
     cpuProfile: values['cpu-prof'] ?? false,
+    heapSnapshot: values['heap-snapshot'] ?? false,
   };
 }

@@ -74,6 +74,14 @@ export class TargetProcess {
     });
   }
 
+  /** Has the server write a V8 heap snapshot to `path` and waits until it has. */
+  heapSnapshot(path: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.child.once('message', () => resolve());
+      this.child.send({ op: 'heapSnapshot', path });
+    });
+  }
+
   /** Stops the server gracefully (so `--cpu-prof` gets written) and waits for it to exit. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;

@@ -41,8 +41,10 @@ export abstract class BenchClient {
   abstract request(): Promise<void>;
   abstract publish(topic: string, payloadJson: string): Promise<void>;
 
-  async open(port: number, localAddress: string): Promise<void> {
-    const socket = new WebSocket(this.url(port), { perMessageDeflate: false, localAddress });
+  /** Connects from source address number `index` (round-robin) of the endpoint's addresses. */
+  async open(endpoint: Endpoint, index: number): Promise<void> {
+    const localAddress = endpoint.sourceAddresses[index % endpoint.sourceAddresses.length];
+    const socket = new WebSocket(this.url(endpoint.port), { perMessageDeflate: false, localAddress });
     this.socket = socket;
     this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('message', (data: Buffer) => this.receive(data.toString()));

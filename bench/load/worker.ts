@@ -18,10 +18,12 @@ import { createClient, isTetherClient, type BenchClient } from './clients.ts';
 
 const HEARTBEAT_MS = 25_000;
 
+
 const held: BenchClient[] = [];
 const latency = new Histogram();
 let received = 0;
-let publisher: BenchClient | null = null;
+/** One publishing connection per server port. */
+const publishers = new Map<number, BenchClient>();
 
 function onBroadcast(sentAtMicros: number): void {
   received++;
@@ -57,7 +59,7 @@ async function connect(cmd: Extract<WorkerCommand, { op: 'connect' }>): Promise<
     const client = createClient(cmd.endpoint);
     client.onBroadcast = onBroadcast;
     const joined = await attempt(result, client, async () => {
-      await client.open(cmd.endpoint.port, cmd.localAddresses[index % cmd.localAddresses.length]);
+      await client.open(cmd.endpoint, index);
       await client.join(cmd.topic.replace('{i}', String(index)));
     });
     if (joined) {
@@ -74,11 +76,13 @@ function payload(seq: number, body: string): string {
 
 /** Publishes at a steady rate in 10 ms ticks, then waits for the outstanding acknowledgements. */
 async function publish(cmd: Extract<WorkerCommand, { op: 'publish' }>): Promise<PublishResult> {
-  if (!publisher) {
-    publisher = createClient(cmd.endpoint);
-    await publisher.open(cmd.endpoint.port, '127.0.0.1');
+  let client = publishers.get(cmd.endpoint.port);
+  if (!client) {
+    client = createClient(cmd.endpoint);
+    await client.open(cmd.endpoint, 0);
+    publishers.set(cmd.endpoint.port, client);
   }
-  const client = publisher;
+  const publisher = client;
   const body = 'x'.repeat(cmd.bodyBytes);
   const result: PublishResult = { sent: 0, acked: 0 };
   const acks: Promise<void>[] = [];
@@ -88,7 +92,7 @@ async function publish(cmd: Extract<WorkerCommand, { op: 'publish' }>): Promise<
       const elapsed = performance.now() - started;
       const due = Math.min(Math.floor((elapsed / 1000) * cmd.perSecond), Math.floor((cmd.durationMs / 1000) * cmd.perSecond));
       while (result.sent < due) {
-        acks.push(client.publish(cmd.topic, payload(result.sent, body)).then(() => void result.acked++));
+        acks.push(publisher.publish(cmd.topic, payload(result.sent, body)).then(() => void result.acked++));
         result.sent++;
       }
       if (elapsed >= cmd.durationMs) {
@@ -101,11 +105,11 @@ async function publish(cmd: Extract<WorkerCommand, { op: 'publish' }>): Promise<
   return result;
 }
 
-async function openClients(endpoint: Endpoint, count: number, localAddresses: string[]): Promise<BenchClient[]> {
+async function openClients(endpoint: Endpoint, count: number): Promise<BenchClient[]> {
   const clients: BenchClient[] = [];
   await pool(count, 50, async (i) => {
     const client = createClient(endpoint);
-    await client.open(endpoint.port, localAddresses[i % localAddresses.length]);
+    await client.open(endpoint, i);
     clients.push(client);
   });
   return clients;
@@ -113,7 +117,7 @@ async function openClients(endpoint: Endpoint, count: number, localAddresses: st
 
 /** Each client keeps exactly one request outstanding for the duration. */
 async function reqreply(cmd: Extract<WorkerCommand, { op: 'reqreply' }>): Promise<ReqReplyResult> {
-  const clients = await openClients(cmd.endpoint, cmd.clients, cmd.localAddresses);
+  const clients = await openClients(cmd.endpoint, cmd.clients);
   await Promise.all(clients.map((c) => c.request())); // warm-up: joins Tether's control topic
   const hist = new Histogram();
   let roundTrips = 0;
@@ -139,7 +143,7 @@ async function churn(cmd: Extract<WorkerCommand, { op: 'churn' }>): Promise<Chur
     const client = createClient(cmd.endpoint);
     const topic = `bench:churn:${i}`;
     const done = await attempt(result, client, async () => {
-      await client.open(cmd.endpoint.port, cmd.localAddresses[i % cmd.localAddresses.length]);
+      await client.open(cmd.endpoint, i);
       await client.join(topic);
       await client.leave(topic);
       await client.close();
@@ -152,8 +156,8 @@ async function churn(cmd: Extract<WorkerCommand, { op: 'churn' }>): Promise<Chur
 async function closeAll(): Promise<void> {
   for (const client of held) client.terminate();
   held.length = 0;
-  publisher?.terminate();
-  publisher = null;
+  for (const client of publishers.values()) client.terminate();
+  publishers.clear();
 }
 
 async function handle(cmd: WorkerCommand): Promise<unknown> {

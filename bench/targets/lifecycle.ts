@@ -1,13 +1,19 @@
 /**
  * What every target server process shares with the runner: it prints `READY <port>` on stdout once it listens,
- * runs a full GC when asked over IPC (the runner starts it with --expose-gc), and exits when the runner goes.
+ * runs a full GC (the runner starts it with --expose-gc) or writes a heap snapshot when asked over IPC, and
+ * exits when the runner goes.
  */
+import { writeHeapSnapshot } from 'node:v8';
 import type { TargetCommand } from '../lib/messages.ts';
 
 export function announceReady(port: number, close: () => unknown): void {
   process.stdout.write(`READY ${port}\n`);
   process.on('message', (cmd: TargetCommand) => {
-    if (cmd.op !== 'gc') return;
+    if (cmd.op === 'heapSnapshot') {
+      writeHeapSnapshot(cmd.path);
+      process.send!({ op: 'heapSnapshot' });
+      return;
+    }
     const gc = (globalThis as { gc?: () => void }).gc;
     // Two passes: the first can leave objects whose finalizers only release memory on the next.
     gc?.();

@@ -3,6 +3,8 @@
  * connect rate of the increment (open + join acknowledged) and the server's RSS per connection after a full GC
  * (RSS at the level minus RSS of the idle, freshly started server, divided by N).
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { BenchContext, FD_LIMIT, MAX_SERVER_CONNECTIONS } from '../lib/context.ts';
 import type { Row, Table } from '../lib/report.ts';
 
@@ -39,6 +41,10 @@ export async function runCapacity(ctx: BenchContext): Promise<Table> {
         row.perConn.values[kind] = (sample.rssBytes - base.rssBytes) / 1024 / n;
         row.heap.values[kind] = (sample.heapUsed - base.heapUsed) / 1024 / n;
         row.rss.values[kind] = sample.rssBytes / 1024 / 1024;
+        if (ctx.options.heapSnapshot && n === levels.at(-1)) {
+          mkdirSync(ctx.profileDir, { recursive: true });
+          await target.heapSnapshot(join(ctx.profileDir, `${kind}-capacity-${n}.heapsnapshot`));
+        }
         ctx.log(`${kind}: ${n} joined, ${(result.connected / seconds).toFixed(0)}/s, RSS ${(sample.rssBytes / 2 ** 20).toFixed(1)} MiB`);
       }
     });

@@ -4,7 +4,6 @@
  * (timer, map entry, presence entry) is not released.
  */
 import type { BenchContext } from '../lib/context.ts';
-import { LOCAL_ADDRESSES } from '../lib/context.ts';
 import type { ChurnResult, Endpoint } from '../lib/messages.ts';
 import type { Row, Table } from '../lib/report.ts';
 
@@ -19,7 +18,6 @@ async function cycles(ctx: BenchContext, endpoint: Endpoint, total: number): Pro
         endpoint,
         cycles: Math.max(0, Math.min(share, total - w * share)),
         concurrency: ctx.options.churnConcurrency,
-        localAddresses: LOCAL_ADDRESSES,
       }),
     ),
   );

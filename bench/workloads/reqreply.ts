@@ -4,7 +4,6 @@
  * on this shared machine does not decide a ratio.
  */
 import type { BenchContext } from '../lib/context.ts';
-import { LOCAL_ADDRESSES } from '../lib/context.ts';
 import { Histogram } from '../lib/histogram.ts';
 import type { ReqReplyResult, TargetKind } from '../lib/messages.ts';
 import type { Row, Table } from '../lib/report.ts';
@@ -19,7 +18,7 @@ export async function runReqReply(ctx: BenchContext): Promise<Table> {
   for (let round = 0; round < ctx.options.rounds; round++) {
     for (const kind of ctx.options.targets) {
       await ctx.withTarget(kind, `reqreply-${round}`, async (_target, endpoint) => {
-        const result = await ctx.workers[0].request<ReqReplyResult>({ op: 'reqreply', endpoint, clients, durationMs, localAddresses: LOCAL_ADDRESSES });
+        const result = await ctx.workers[0].request<ReqReplyResult>({ op: 'reqreply', endpoint, clients, durationMs });
         const latency = new Histogram();
         latency.merge(result.latency);
         const perSecond = result.roundTrips / (durationMs / 1000);
