@@ -11,7 +11,7 @@ import { wsTransport } from '../client/transport-ws.ts';
 import { decodeV2Json, isReplyPayload } from '../protocol/index.ts';
 import { formatCount } from '../ops/format.ts';
 import { LatencyHistogram, type LatencySummary } from '../ops/latency-histogram.ts';
-import { normalizeEndpoint, parseParams } from './connect.ts';
+import { normalizeEndpoint, parseParams, UsageError } from './connect.ts';
 import { ProgressLine } from './ui/progress.ts';
 
 export interface BenchOptions {
@@ -312,7 +312,7 @@ export function register(program: Command): void {
         result = await runBench(url, options, progress);
       } catch (err) {
         process.stderr.write(`tether bench: ${(err as Error).message}\n`);
-        process.exitCode = BenchExitCodes.internal;
+        process.exitCode = err instanceof UsageError ? BenchExitCodes.usage : BenchExitCodes.internal;
         return;
       }
       process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `${formatResult(result, options)}\n`);

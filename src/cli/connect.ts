@@ -50,7 +50,8 @@ export interface ConnectIo {
   output: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-class UsageError extends Error {}
+/** A bad flag, URL or JSON argument (exit code 2). */
+export class UsageError extends Error {}
 
 /** `topic` or `topic {"json":"params"}`. */
 export function parseJoin(spec: string): { topic: string; params: JsonObject } {
