@@ -15,7 +15,8 @@ export interface TerminalOptions {
 export class Terminal {
   readonly #output: NodeJS.WritableStream & { isTTY?: boolean };
   readonly #rl: Interface | null;
-  readonly #live: boolean;
+  #live: boolean;
+  #closed = false;
   #status = '';
 
   constructor(options: TerminalOptions) {
@@ -24,6 +25,15 @@ export class Terminal {
       ? createInterface({ input: options.input, output: options.output, terminal: options.output.isTTY === true && (options.input as { isTTY?: boolean }).isTTY === true })
       : null;
     this.#live = this.#rl !== null && this.#rl.terminal;
+    // Once input closes (Ctrl-C, Ctrl-D, end of a pipe) there is no prompt to redraw.
+    this.#rl?.on('close', () => {
+      if (this.#live) {
+        clearLine(this.#output, 0);
+        cursorTo(this.#output, 0);
+      }
+      this.#live = false;
+      this.#closed = true;
+    });
   }
 
   /** True when there is a prompt line (interactive terminal). */
@@ -63,10 +73,6 @@ export class Terminal {
   }
 
   close(): void {
-    if (this.#live) {
-      clearLine(this.#output, 0);
-      cursorTo(this.#output, 0);
-    }
-    this.#rl?.close();
+    if (!this.#closed) this.#rl?.close();
   }
 }
