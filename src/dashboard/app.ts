@@ -47,6 +47,7 @@ const charts = {
       { name: 'out', color: '#a78bfa' },
     ],
     format: (v) => `${formatBytes(v)}/s`,
+    binary: true,
   }),
 };
 

@@ -18,6 +18,8 @@ export interface ChartOptions {
   minWindowMs?: number;
   /** Fill the area under the first series. */
   fill?: boolean;
+  /** Round ticks in powers of 1024 (for bytes), so the axis reads 16 KiB, 32 KiB rather than 29.3 KiB. */
+  binary?: boolean;
 }
 
 /** One point in time with one value per series (null = no data). */
@@ -38,7 +40,7 @@ export class LineChart {
 
   constructor(canvas: HTMLCanvasElement, options: ChartOptions) {
     this.#canvas = canvas;
-    this.#options = { windowMs: 300_000, minWindowMs: 30_000, fill: false, ...options };
+    this.#options = { windowMs: 300_000, minWindowMs: 30_000, fill: false, binary: false, ...options };
     new ResizeObserver(() => this.draw()).observe(canvas);
   }
 
@@ -71,7 +73,7 @@ export class LineChart {
     const visible = this.#points.filter((p) => p.t >= start - 2000);
     let max = 0;
     for (const p of visible) for (const v of p.values) if (v !== null && v > max) max = v;
-    const ticks = niceTicks(max);
+    const ticks = this.#options.binary ? binaryTicks(max) : niceTicks(max);
     const top = ticks[ticks.length - 1];
 
     const labelWidth = Math.max(...ticks.map((t) => ctx.measureText(format(t)).width)) + 10;
@@ -172,6 +174,13 @@ export function niceTicks(max: number): number[] {
   for (let v = 0; v < max + step * 0.999; v += step) ticks.push(Number(v.toPrecision(12)));
   if (ticks[ticks.length - 1] < max) ticks.push(Number((ticks[ticks.length - 1] + step).toPrecision(12)));
   return ticks;
+}
+
+/** niceTicks in the largest power of 1024 below `max`. */
+export function binaryTicks(max: number): number[] {
+  let unit = 1;
+  while (max / unit >= 1024) unit *= 1024;
+  return niceTicks(max / unit).map((t) => t * unit);
 }
 
 function withAlpha(hex: string, alpha: number): string {

@@ -43,6 +43,8 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+/** One decimal below 100, none above, and none when it would be ".0". */
 function trim(value: number): string {
-  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+  const text = value >= 100 ? value.toFixed(0) : value.toFixed(1);
+  return text.endsWith('.0') ? text.slice(0, -2) : text;
 }
