@@ -58,8 +58,12 @@ test('params auth: a good token connects, a bad one is refused (the client keeps
   sockets.push(bad);
   let errors = 0;
   let opened = false;
-  bad.onError(() => errors++);
-  bad.onOpen(() => (opened = true));
+  bad.onError(() => {
+    errors++;
+  });
+  bad.onOpen(() => {
+    opened = true;
+  });
   bad.connect();
   await new Promise((r) => setTimeout(r, 200));
   bad.disconnect();
@@ -113,7 +117,9 @@ test('a channel crash: the client sees phx_error and rejoins by itself', async (
   const channel = socket.channel('room:crash');
   let joins = 0;
   let errored = 0;
-  channel.onError(() => errored++);
+  channel.onError(() => {
+    errored++;
+  });
   const rejoined = new Promise<void>((resolve) => {
     channel.join().receive('ok', () => {
       joins++;
@@ -131,7 +137,9 @@ test('heartbeats over several short intervals keep an otherwise idle socket aliv
   const before = heartbeats;
   const socket = await open({ heartbeatIntervalMs: 60 });
   let closed = false;
-  socket.onClose(() => (closed = true));
+  socket.onClose(() => {
+    closed = true;
+  });
   await new Promise((r) => setTimeout(r, 700));
   assert.ok(heartbeats - before >= 5, `expected at least 5 heartbeats, got ${heartbeats - before}`);
   assert.equal(closed, false, 'idleTimeoutMs is 400: only the heartbeats kept it open');
@@ -179,7 +187,9 @@ test('the stock Presence class syncs: onJoin, onLeave and onSync across two clie
   const users = () => presence.list((key) => key).sort();
   const synced = (want: string[]) =>
     new Promise<void>((resolve) => {
-      const check = () => JSON.stringify(users()) === JSON.stringify(want) && resolve();
+      const check = () => {
+        if (JSON.stringify(users()) === JSON.stringify(want)) resolve();
+      };
       presence.onSync(check);
       check();
     });
