@@ -240,11 +240,6 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     return this.#presence.publish({ topic: change.topic, key: change.key, kind: change.kind, meta: change.meta, node: this.nodeId });
   }
 
-  /** Test and operations hook: stop heartbeating as a crashed process would, leaving everything else running. */
-  stopHeartbeat(): void {
-    this.#liveness.stop();
-  }
-
   #assertRunning(op: string): void {
     if (this.#state !== 'running') throw new Error(`RedisBroker.${op}: broker is ${this.#state === 'closed' ? 'closed' : 'not started'}`);
   }

@@ -25,8 +25,10 @@ export interface BrokerDriver {
   cluster?: {
     /** Cuts the broker's pub/sub connection from the server side. */
     dropConnection(broker: Broker): Promise<void>;
-    /** Stops the node's heartbeat without closing anything (a crash as the other nodes see it). */
+    /** Stops the node's heartbeat without closing anything (a crash, or a long pause, as the others see it). */
     crash(broker: Broker): void;
+    /** Lets a node `crash`ed this way heartbeat again (it wakes from the pause). */
+    revive(broker: Broker): void;
     /** How long until a crashed node is declared dead, at most. */
     deathWithinMs: number;
   };
@@ -325,6 +327,28 @@ export function runBrokerSuite(driver: BrokerDriver): void {
         started.push(late);
         await late.subscribe(['room:d']);
         assert.deepEqual(gl.items, []);
+      });
+
+      it('a node declared dead while it was only paused announces its presences again when it wakes', async () => {
+        const ns = namespace();
+        const [a, b] = await Promise.all([node(ns), node(ns)]);
+        const pb = presences(b);
+        const downs = recorder<string>();
+        b.on('nodeDown', downs.push);
+        await Promise.all([a.subscribe(['room:z']), b.subscribe(['room:z'])]);
+        await a.publishPresence({ topic: 'room:z', key: 'alice', kind: 'join', meta: { phx_ref: 'rz' } });
+        await pb.waitFor((c) => c.length === 1, "alice's join");
+        cluster!.crash(a);
+        await downs.waitFor((d) => d.length === 1, 'nodeDown', cluster!.deathWithinMs + 2000);
+        cluster!.revive(a);
+        await pb.waitFor((c) => c.length === 2, "alice's join announced again");
+        assert.deepEqual(pb.items[1], pb.items[0]);
+        const late = driver.create(ns);
+        const pl = presences(late);
+        await late.start();
+        started.push(late);
+        await late.subscribe(['room:z']);
+        assert.deepEqual(pl.items.map((c) => c.key), ['alice']);
       });
 
       it('after the pub/sub connection drops: re-subscribes, reports the gap, catches up on presence', async () => {

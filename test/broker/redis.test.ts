@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { RedisBroker } from '../../src/broker/redis.ts';
+import { systemTimers, type BrokerTimers } from '../../src/broker/timers.ts';
 import type { Broker } from '../../src/broker/types.ts';
 import { runBrokerSuite } from './broker-suite.ts';
 
@@ -26,11 +27,32 @@ async function deleteNamespace(namespace: string): Promise<void> {
   }
 }
 
+/** Timers whose interval callbacks can be held back: a broker on them can be frozen like a stopped process. */
+class PausableTimers implements BrokerTimers {
+  paused = false;
+  setInterval = (callback: () => void, ms: number) => systemTimers.setInterval(() => this.paused || callback(), ms);
+  clearInterval = systemTimers.clearInterval;
+  setTimeout = systemTimers.setTimeout;
+  clearTimeout = systemTimers.clearTimeout;
+}
+const timersOf = new WeakMap<Broker, PausableTimers>();
+
 runBrokerSuite({
   name: 'redis',
   skip,
-  create: (namespace, options) =>
-    new RedisBroker({ url, keyPrefix: `${namespace}:`, nodeId: options?.nodeId, heartbeatMs: HEARTBEAT_MS, nodeTimeoutMs: NODE_TIMEOUT_MS }),
+  create(namespace, options) {
+    const timers = new PausableTimers();
+    const broker = new RedisBroker({
+      url,
+      keyPrefix: `${namespace}:`,
+      nodeId: options?.nodeId,
+      heartbeatMs: HEARTBEAT_MS,
+      nodeTimeoutMs: NODE_TIMEOUT_MS,
+      timers,
+    });
+    timersOf.set(broker, timers);
+    return broker;
+  },
   advance: (_namespace, ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ttlMs: 150,
   async loseHistory(_namespace, broker, topic) {
@@ -47,7 +69,12 @@ runBrokerSuite({
       if (!id) throw new Error(`no Redis connection named ${name}`);
       await client.sendCommand(['CLIENT', 'KILL', 'ID', id]);
     },
-    crash: (broker: Broker) => (broker as RedisBroker).stopHeartbeat(),
+    crash: (broker: Broker) => {
+      timersOf.get(broker)!.paused = true;
+    },
+    revive: (broker: Broker) => {
+      timersOf.get(broker)!.paused = false;
+    },
     deathWithinMs: NODE_TIMEOUT_MS + 2 * HEARTBEAT_MS + 300,
   },
   async teardown() {
