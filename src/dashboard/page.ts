@@ -21,6 +21,7 @@ export function renderPage(settings: PageSettings): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Tether · live dashboard</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <style>${STYLE}</style>
 <script id="tether-settings" type="application/json">${json}</script>
 <script type="module" src="/dashboard.js"></script>

@@ -53,7 +53,12 @@ export function createOpsRoutes(options: OpsRoutesOptions): (req: IncomingMessag
           return true;
         }
         res.setHeader('cache-control', 'no-store');
+        res.setHeader('content-security-policy', DASHBOARD_CSP);
         send(res, 200, 'text/html; charset=utf-8', options.dashboard.page());
+        return true;
+      case '/favicon.svg':
+        if (!options.dashboard) return false;
+        send(res, 200, 'image/svg+xml', FAVICON);
         return true;
       case '/dashboard.js':
         if (!options.dashboard) return false;
@@ -88,6 +93,13 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.setHeader('content-length', Buffer.byteLength(body));
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
+
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><g fill="#4c9aff" stroke="#4c9aff"><circle cx="6" cy="12" r="3.2"/><circle cx="18" cy="12" r="3.2"/><path d="M9.2 12h5.6" stroke-width="2.2"/></g></svg>';
+
+/** The page loads nothing but its own script and talks to nothing but this server. */
+const DASHBOARD_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const LOGIN_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tether dashboard: sign in</title>

@@ -53,6 +53,7 @@ async function joinedClient(user: string, topic: string) {
 test('the dashboard shows a new connection within 2 s, its topic and presence, and abnormal disconnects', async () => {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
   await page.goto(httpUrl);
   await page.waitForSelector('#status.live', { timeout: 5000 });
   await page.waitForFunction(() => document.getElementById('kpi-connections')?.textContent === '1', null, { timeout: 3000 });
@@ -110,14 +111,20 @@ test('the dashboard shows a new connection within 2 s, its topic and presence, a
   assert.deepEqual(errors, []);
 });
 
-test('the admin channel refuses a wrong admin token', async () => {
+test('with an admin token: sign-in page, token kept out of the address bar, wrong tokens refused', async () => {
   const guarded = await prepareOperations({ flags: { port: 0, logLevel: 'silent', adminToken: 'right' }, env: {}, cwd: '/' });
   const guardedServer = createServer({ ...guarded.serverOptions, channels: guarded.channels });
   guarded.attach(guardedServer);
   const info = await guardedServer.listen();
   try {
     assert.equal((await fetch(info.httpUrl)).status, 401);
-    assert.equal((await fetch(`${info.httpUrl}/?token=right`)).status, 200);
+    assert.equal((await fetch(`${info.httpUrl}/?token=wrong`)).status, 401);
+    const tab = await browser.newPage();
+    await tab.goto(`${info.httpUrl}/?token=right`);
+    await tab.waitForSelector('#status.live', { timeout: 5000 });
+    await tab.waitForFunction(() => document.getElementById('kpi-connections')?.textContent === '1', null, { timeout: 3000 });
+    assert.equal(new URL(tab.url()).search, '', 'the token left the address bar');
+    await tab.close();
     const socket = new Socket(info.url);
     socket.connect();
     const wrong = await socket.channel('tether:admin', { admin_token: 'wrong' }).join();
