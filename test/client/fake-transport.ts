@@ -21,9 +21,12 @@ export class FakeConnection implements Transport {
     this.sent.push(data);
   }
 
+  /** Like a real WebSocket, the close event follows asynchronously. */
   close(code?: number, reason?: string): void {
     this.closedWith = { code, reason };
+    const opened = this.state === 'open';
     this.state = 'closed';
+    queueMicrotask(() => this.finish({ code: code ?? 1005, reason: reason ?? '', opened }));
   }
 
   // ---- test side ----
@@ -38,7 +41,13 @@ export class FakeConnection implements Transport {
   drop(info: Partial<TransportClose> = {}): void {
     const opened = this.state === 'open' || info.opened === true;
     this.state = 'closed';
-    this.handlers.close({ code: 1006, reason: '', opened, ...info });
+    this.finish({ code: 1006, reason: '', opened, ...info });
+  }
+  private finished = false;
+  private finish(info: TransportClose): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.handlers.close(info);
   }
   /** Sent text frames parsed as V2 arrays. */
   frames(): unknown[][] {

@@ -8,7 +8,7 @@ import { FakeNetwork } from './fake-transport.ts';
 export function fakeSocket(options: SocketOptions = {}) {
   const clock = new VirtualClock();
   const net = new FakeNetwork();
-  const socket = new Socket('ws://example.test/socket', { clock, transport: net.factory, page: false, reconnect: () => 100, ...options });
+  const socket = new Socket('ws://example.test/socket', { clock, transport: net.factory, page: false, reconnect: () => 100, heartbeatIntervalMs: 3_600_000, ...options });
   const transitions: StateTransition[] = [];
   const errors: TetherClientError[] = [];
   socket.on('state', (t) => transitions.push(t));
