@@ -22,7 +22,7 @@ function redisReachable(url: string): Promise<boolean> {
   });
 }
 
-const env = { ...process.env, REDIS_URL: redisUrl };
+const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl };
 if (!(await redisReachable(redisUrl))) {
   if (process.env.CI === 'true') {
     console.error(`Redis is not reachable at ${redisUrl}; CI needs it for the scale-out suites. Failing.`);
