@@ -37,51 +37,55 @@ class PausableTimers implements BrokerTimers {
 }
 const timersOf = new WeakMap<Broker, PausableTimers>();
 
-runBrokerSuite({
-  name: 'redis',
-  skip,
-  create(namespace, options) {
-    const timers = new PausableTimers();
-    const broker = new RedisBroker({
-      url,
-      keyPrefix: `${namespace}:`,
-      nodeId: options?.nodeId,
-      heartbeatMs: HEARTBEAT_MS,
-      nodeTimeoutMs: NODE_TIMEOUT_MS,
-      timers,
-    });
-    timersOf.set(broker, timers);
-    return broker;
-  },
-  advance: (_namespace, ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  ttlMs: 150,
-  async loseHistory(_namespace, broker, topic) {
-    await (await redis()).del((broker as RedisBroker).keys.historyStream(topic));
-    return broker.history;
-  },
-  cleanup: deleteNamespace,
-  cluster: {
-    async dropConnection(broker: Broker) {
-      const client = await redis();
-      const name = `tether:${broker.nodeId}:sub`;
-      const line = String(await client.sendCommand(['CLIENT', 'LIST'])).split('\n').find((l) => l.includes(` name=${name} `));
-      const id = line?.match(/\bid=(\d+)/)?.[1];
-      if (!id) throw new Error(`no Redis connection named ${name}`);
-      await client.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+for (const sharded of [true, false]) {
+  runBrokerSuite({
+    name: `redis, ${sharded ? 'sharded' : 'classic'} pub/sub`,
+    skip,
+    create(namespace, options) {
+      const timers = new PausableTimers();
+      const broker = new RedisBroker({
+        url,
+        keyPrefix: `${namespace}:`,
+        nodeId: options?.nodeId,
+        heartbeatMs: HEARTBEAT_MS,
+        nodeTimeoutMs: NODE_TIMEOUT_MS,
+        timers,
+        sharded,
+      });
+      timersOf.set(broker, timers);
+      return broker;
     },
-    crash: (broker: Broker) => {
-      timersOf.get(broker)!.paused = true;
+    advance: (_namespace, ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    ttlMs: 150,
+    async loseHistory(_namespace, broker, topic) {
+      await (await redis()).del((broker as RedisBroker).keys.historyStream(topic));
+      return broker.history;
     },
-    revive: (broker: Broker) => {
-      timersOf.get(broker)!.paused = false;
+    cleanup: deleteNamespace,
+    cluster: {
+      async dropConnection(broker: Broker) {
+        const client = await redis();
+        const name = `tether:${broker.nodeId}:sub`;
+        const line = String(await client.sendCommand(['CLIENT', 'LIST'])).split('\n').find((l) => l.includes(` name=${name} `));
+        const id = line?.match(/\bid=(\d+)/)?.[1];
+        if (!id) throw new Error(`no Redis connection named ${name}`);
+        await client.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+      },
+      crash: (broker: Broker) => {
+        timersOf.get(broker)!.paused = true;
+      },
+      revive: (broker: Broker) => {
+        timersOf.get(broker)!.paused = false;
+      },
+      deathWithinMs: NODE_TIMEOUT_MS + 2 * HEARTBEAT_MS + 300,
     },
-    deathWithinMs: NODE_TIMEOUT_MS + 2 * HEARTBEAT_MS + 300,
-  },
-  async teardown() {
-    await admin?.close();
-    admin = null;
-  },
-});
+    async teardown() {
+      await admin?.close();
+      admin = null;
+    },
+  });
+}
+
 
 describe('RedisBroker options and start-up', () => {
   it('rejects bad options with a TypeError naming the option', () => {
@@ -90,6 +94,16 @@ describe('RedisBroker options and start-up', () => {
     assert.throws(() => new RedisBroker({ url, keyPrefix: 'a{b}:' }), /keyPrefix must not contain/);
     assert.throws(() => new RedisBroker({ url, nodeId: 'has space' }), /nodeId must match/);
     assert.throws(() => new RedisBroker({ url, subscribeBatchSize: 0 }), /subscribeBatchSize must be a positive number/);
+  });
+
+  it('uses sharded pub/sub on Redis 7 when left to auto', { skip }, async () => {
+    const broker = new RedisBroker({ url, keyPrefix: `t${process.pid}auto:` });
+    await broker.start();
+    const version = /redis_version:(\d+)/.exec(await (await redis()).info('server'))?.[1];
+    assert.equal(broker.sharded, Number(version) >= 7);
+    await broker.close();
+    await admin?.close();
+    admin = null;
   });
 
   it('fails start at once when Redis is unreachable, and can still be closed', async () => {
