@@ -77,7 +77,7 @@ describe('resolveServeConfig', () => {
     assert.equal(config.idleTimeoutMs, 15000);
     assert.equal(config.dashboard, false);
     assert.deepEqual(config.allowedOrigins, ['https://a.example', 'https://b.example']);
-    assert.equal(config.redisUrl, 'redis://127.0.0.1:6379');
+    assert.equal(config.redis, 'redis://127.0.0.1:6379');
     assert.equal(config.adminToken, 'adm');
     assert.equal(config.port, DEFAULTS.port, 'an empty variable counts as unset');
   });
@@ -123,7 +123,7 @@ describe('resolveServeConfig', () => {
   test('every issue across layers is reported at once', () => {
     const err = configError(() =>
       resolveServeConfig({
-        file: { path: 'tether.config.json', values: { port: 70000, redisUrl: 'http://x', maxFrameBytes: 0 } },
+        file: { path: 'tether.config.json', values: { port: 70000, redis: 'http://x', maxFrameBytes: 0 } },
         env: { PORT: 'abc', TETHER_METRICS: 'maybe' },
       }),
     );
@@ -133,7 +133,7 @@ describe('resolveServeConfig', () => {
       'environment TETHER_METRICS',
       'tether.config.json maxFrameBytes',
       'tether.config.json port',
-      'tether.config.json redisUrl',
+      'tether.config.json redis',
     ]);
     assert.match(err.issues.find((i) => i.key === 'port')?.message ?? '', /at most 65535 \(got 70000\)/);
     assert.match(err.issues.find((i) => i.key === 'PORT')?.message ?? '', /expected a number \(got "abc"\)/);
