@@ -1,0 +1,83 @@
+/** `tether serve` as a real process: flags through `npm start`, token auth, the demo channel, SIGTERM drain. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { RawClient, upgradeStatus } from '../helpers/server-fixtures.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const child of children) if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+});
+
+interface Running {
+  child: ChildProcess;
+  wsUrl: string;
+  httpUrl: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(command: string, args: string[], env: Record<string, string> = {}): Promise<Running> {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL printed within 15 s:\n${out}`)), 15_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const ws = /WebSocket\s+(ws:\/\/\S+)\/websocket/.exec(out);
+      const http = /HTTP\s+(http:\/\/\S+)/.exec(out);
+      if (ws && http) {
+        clearTimeout(timer);
+        resolve({ child, wsUrl: ws[1], httpUrl: http[1], output: () => out, exited });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+  });
+}
+
+test('npm start passes flags through; --token guards connections; the demo room works; SIGTERM drains with 1012', async () => {
+  const srv = await run('npm', ['start', '--', '--port', '0', '--token', 's3cret']);
+  assert.match(srv.wsUrl, /^ws:\/\/127\.0\.0\.1:\d+\/socket$/);
+  assert.equal(await upgradeStatus(`${srv.wsUrl}/websocket?vsn=2.0.0`), 403);
+  assert.equal(await upgradeStatus(`${srv.wsUrl}/websocket?vsn=2.0.0&token=wrong`), 403);
+  const token = `base64url.bearer.phx.${Buffer.from('s3cret').toString('base64url')}`;
+  assert.equal(await upgradeStatus(`${srv.wsUrl}/websocket?vsn=2.0.0`, { protocols: ['phoenix', token] }), 101);
+  const c = await RawClient.connect(`${srv.wsUrl}/websocket?vsn=2.0.0&token=s3cret&user=ann`);
+  c.send(['1', '1', 'room:lobby', 'phx_join', {}]);
+  assert.deepEqual(await c.json(), ['1', '1', 'room:lobby', 'phx_reply', { response: { joined: true }, status: 'ok' }]);
+  const state = (await c.json()) as unknown[];
+  assert.equal(state[3], 'presence_state');
+  assert.ok('ann' in (state[4] as object));
+  const res = await fetch(srv.httpUrl);
+  assert.equal(res.status, 200);
+  await res.text();
+  // The whole group gets the signal, as from a terminal or a process manager (npm does not forward it).
+  process.kill(-srv.child.pid!, 'SIGTERM');
+  assert.deepEqual(await c.closed, { code: 1012, reason: 'server restart' });
+  await srv.exited;
+  assert.match(srv.output(), /SIGTERM: draining 1 connection/);
+});
+
+test('PORT from the environment, no token needed without --token; SIGINT drains and exits 0', async () => {
+  const srv = await run(process.execPath, ['src/cli/main.ts', 'serve'], { PORT: '0' });
+  const c = await RawClient.connect(`${srv.wsUrl}/websocket?vsn=2.0.0`);
+  c.send([null, '1', 'phoenix', 'heartbeat', {}]);
+  assert.deepEqual(await c.json(), [null, '1', 'phoenix', 'phx_reply', { response: {}, status: 'ok' }]);
+  process.kill(-srv.child.pid!, 'SIGINT');
+  assert.deepEqual(await c.closed, { code: 1012, reason: 'server restart' });
+  assert.equal(await srv.exited, 0, 'drained, then exit 0');
+});
+
+test('a bad flag is a clear error, not a crash', async () => {
+  const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', 'abc'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.notEqual(code, 0);
+  assert.match(err, /--port.*must be an integer from 0 to 65535/);
+});
