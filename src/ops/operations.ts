@@ -48,6 +48,8 @@ export interface Operations {
   readonly channels: Record<string, ChannelDefinition>;
   /** Who may open the dashboard; null when it is off. */
   readonly dashboardAccess: AdminAccess | null;
+  /** Lines for the startup banner: dashboard, metrics and health URLs, preset and config file. */
+  describe(httpUrl: string): string[];
   /** What /readyz answers: ready when the broker is connected and the server is not draining. */
   readiness(): Readiness;
   /** Wires metrics, logging, the HTTP routes and the dashboard feed into a created server. */
@@ -93,6 +95,15 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
     broker,
     channels,
     dashboardAccess: access,
+    describe(httpUrl) {
+      const dashboard = access === null ? 'off' : `${httpUrl}/  (${access.open ? 'open on loopback' : 'admin token required'})`;
+      return [
+        `  dashboard  ${dashboard}`,
+        `  metrics    ${config.metrics ? `${httpUrl}/metrics` : 'off'}`,
+        `  health     ${httpUrl}/healthz  ${httpUrl}/readyz`,
+        `  config     preset ${config.preset}${file ? `, ${file}` : ''}${config.redis ? ', Redis broker' : ', in-memory broker'}`,
+      ];
+    },
     readiness() {
       const broker = attached?.broker.isReady() ?? false;
       return { ready: broker && !draining, broker, draining };

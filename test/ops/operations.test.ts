@@ -103,6 +103,13 @@ test('close() marks the server as draining for readiness', async () => {
   local.detach();
 });
 
+test('describe() gives the startup banner lines', () => {
+  const lines = ops.describe('http://127.0.0.1:4000');
+  assert.deepEqual(lines.map((l) => l.trim().split(/\s+/)[0]), ['dashboard', 'metrics', 'health', 'config']);
+  assert.match(lines[0], /http:\/\/127\.0\.0\.1:4000\/ +\(open on loopback\)/);
+  assert.match(lines[3], /preset standard, in-memory broker/);
+});
+
 test('dashboard access: open on loopback, token-guarded with a token, off beyond localhost without one', () => {
   assert.deepEqual(dashboardAccess(DEFAULTS), { open: true });
   assert.deepEqual(dashboardAccess({ ...DEFAULTS, adminToken: 'x' }), { open: false, token: 'x' });
