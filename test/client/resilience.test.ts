@@ -1,0 +1,63 @@
+/** Real failures on loopback: a server killed with SIGKILL and restarted, and a link that silently goes dead. */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Socket, fullJitterBackoff } from '../../src/client/index.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
+import { killHard, spawnFixture, startRoomServer, waitFor } from './live.ts';
+
+const cleanups: (() => unknown)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+test('server killed (SIGKILL) and restarted: the client reconnects and rejoins every channel within one backoff step', async () => {
+  const first = await spawnFixture('room-server.ts');
+  cleanups.push(() => killHard(first.child));
+  const port = first.port;
+  const capMs = 400;
+  const socket = new Socket(`ws://127.0.0.1:${port}/socket`, { reconnect: fullJitterBackoff({ baseMs: 100, capMs }) });
+  cleanups.push(() => socket.disconnect());
+  socket.connect();
+  const rooms = ['room:a', 'room:b', 'room:c'].map((t) => socket.channel(t));
+  await Promise.all(rooms.map((r) => r.join()));
+  const refs = rooms.map((r) => r.joinRef);
+  await killHard(first.child);
+  await waitFor(() => socket.state === 'reconnecting' || socket.state === 'connecting', 'loss noticed');
+  assert.ok(rooms.every((r) => r.state === 'errored'));
+  const second = await spawnFixture('room-server.ts', [String(port)]);
+  cleanups.push(() => killHard(second.child));
+  const upAt = Date.now();
+  await waitFor(() => rooms.every((r) => r.state === 'joined'), 'every channel rejoined', 5000);
+  const took = Date.now() - upAt;
+  assert.ok(took <= capMs + 250, `rejoined ${took} ms after the server was back; one backoff step is at most ${capMs} ms`);
+  assert.ok(rooms.every((r, i) => r.joinRef !== refs[i]), 'new join_refs');
+  const connectsAfterUp = socket.transitions.filter((t) => t.to === 'connecting' && t.at >= upAt).length;
+  assert.ok(connectsAfterUp <= 1, `${connectsAfterUp} attempts after the server came back`);
+  assert.equal(socket.stats().reconnects, 1);
+});
+
+test('a proxy that silently stops forwarding: the dead link is detected within heartbeat interval + timeout, then recovered', async () => {
+  const { server, port } = await startRoomServer();
+  cleanups.push(() => server.close());
+  const proxy = await startTcpProxy({ port });
+  cleanups.push(() => proxy.close());
+  const intervalMs = 300;
+  const timeoutMs = 300;
+  const socket = new Socket(proxy.url(), { heartbeatIntervalMs: intervalMs, heartbeatTimeoutMs: timeoutMs, reconnect: () => 50 });
+  cleanups.push(() => socket.disconnect());
+  socket.connect();
+  const room = socket.channel('room:proxy');
+  await room.join();
+  await new Promise((r) => setTimeout(r, intervalMs + 50));
+  assert.ok(socket.stats().lastRttMs !== null, 'heartbeats answered through the proxy');
+  proxy.blackhole();
+  const cutAt = Date.now();
+  await waitFor(() => socket.state !== 'open', 'dead link detected', 5000);
+  const detectedIn = Date.now() - cutAt;
+  assert.equal(socket.transitions.at(-1)?.reason, 'heartbeat_timeout');
+  assert.ok(detectedIn <= intervalMs + timeoutMs + 150, `detected after ${detectedIn} ms (bound ${intervalMs + timeoutMs} ms)`);
+  proxy.reset();
+  proxy.restore();
+  await waitFor(() => socket.state === 'open' && room.state === 'joined', 'recovered through the proxy', 5000);
+  assert.deepEqual(await room.push('echo', { ok: true }), { status: 'ok', response: { ok: true } });
+});
