@@ -13,6 +13,8 @@ import { Push, type PushResult } from './push.ts';
 import type { SocketLink } from './socket.ts';
 import { expire } from './socket.ts';
 import { ChannelStates, type ChannelState } from './states.ts';
+import { ChannelRecovery } from './recovery/channel-recovery.ts';
+import type { JoinRecoveryContext } from './recovery/wire.ts';
 
 /** The default event map: any event, any payload. */
 export type DefaultEvents = Record<string, Payload>;
@@ -45,10 +47,14 @@ export type ChannelStateReason =
   | 'server_close'
   | 'socket_lost'
   | 'leave'
-  | 'left';
+  | 'left'
+  /** A positioned message showed a gap or a reset stream: rejoining to recover (docs/recovery.md). */
+  | 'gap';
 
 export interface ChannelEvents {
   state: { from: ChannelState; to: ChannelState; reason: ChannelStateReason; joinRef: string | null };
+  /** Every successful (re)join: whether missed messages were recovered; if not, resync the app's state. */
+  joined: JoinRecoveryContext & { joinRef: string | null };
   error: TetherClientError;
 }
 
@@ -75,12 +81,15 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
   private ended = false;
   private rejoinTimer: unknown = null;
   private generation = 0;
+  /** Stream positions for history-enabled topics: replay on rejoin, no duplicates, gaps noticed. */
+  readonly recovery: ChannelRecovery;
 
   constructor(socket: SocketLink, topic: string, params: JoinParams, options: ChannelOptions) {
     this.socket = socket;
     this.topic = topic;
     this.params = params;
     this.options = options;
+    this.recovery = new ChannelRecovery(topic);
     this.rejoinSchedule = new RetrySchedule(options.rejoin ?? fullJitterBackoff({ baseMs: 1000, capMs: 10_000 }));
   }
 
@@ -258,6 +267,16 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
       this.scheduleRejoin('phx_error');
       return;
     }
+    const admission = this.recovery.admit(frame.meta);
+    if (admission !== 'deliver') {
+      if (admission === 'rejoin' && this.attempt === null && this.current === ChannelStates.joined) {
+        this.currentJoinRef = null;
+        this.loseInFlight();
+        this.setState(ChannelStates.errored, 'gap');
+        void this.sendJoin();
+      }
+      return;
+    }
     const list = this.bindings.get(frame.event);
     if (!list) return;
     if (list.length === 1) {
@@ -289,6 +308,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
     const timeoutMs = this.options.joinTimeoutMs ?? this.socket.pushTimeoutMs;
     const attempt = new Push<unknown>(this.socket, { ...controlInit(this.socket, this.topic, Events.join), body: JSON.stringify(params), timeoutMs });
     this.attempt = attempt;
+    attempt.meta = this.recovery.joinMeta();
     attempt.onSettle((result) => this.joinSettled(attempt, result));
     attempt.arm(timeoutMs, () => attempt.settle({ status: 'timeout' }));
     // Phoenix's join_ref is the join's own ref.
@@ -302,6 +322,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
       case 'ok':
         this.rejoinSchedule.reset();
         this.setState(ChannelStates.joined, 'joined');
+        this.lifecycle.emit('joined', { ...this.recovery.joined(attempt.replyMeta), joinRef: this.currentJoinRef });
         this.joinHandle?.settle(result);
         this.pump();
         return;

@@ -3,7 +3,7 @@
  * cancelled or rejected - and on settling it drops every callback and timer it holds, so nothing outlives it.
  * A Push is awaitable (it resolves with its result and never rejects); `channel.request()` is the rejecting form.
  */
-import type { Payload } from '../protocol/index.ts';
+import type { FrameMeta, JsonObject, Payload } from '../protocol/index.ts';
 import type { Clock } from './clock.ts';
 import type { TetherClientError } from './errors.ts';
 
@@ -55,6 +55,10 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
   result: PushResult<R> | null = null;
   /** Whether the message belongs to the outbox (app pushes) rather than being a join, leave or ping. */
   readonly queued: boolean;
+  /** Tether meta to send with a control frame (a rejoin's `{since}`, docs/recovery.md). */
+  meta: JsonObject | undefined = undefined;
+  /** The meta element of the reply, set before the push settles. */
+  replyMeta: FrameMeta | undefined = undefined;
 
   private host: PushHost | null;
   private timer: unknown = null;

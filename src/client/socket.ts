@@ -18,6 +18,7 @@ import { Counters, type SocketStats } from './stats.ts';
 import { SocketStates, TransitionReasons, type SocketState, type StateTransition, type TransitionReason } from './states.ts';
 import { globalWebSocketTransport, type Transport, type TransportClose, type TransportFactory } from './transport.ts';
 import type { WsTransportOptions } from './transport-ws.ts';
+import { recoveryConnectParams } from './recovery/wire.ts';
 
 export interface TokenContext {
   /** 1 for the first attempt after `connect()` or after a connection that opened, then 2, 3, ... */
@@ -61,6 +62,12 @@ export interface SocketOptions {
   outbox?: OutboxOptions;
   /** Send each push's outbox id as V2 JSON meta (`[jr, ref, topic, event, payload, {"id": ...}]`). Default true. */
   messageIds?: boolean;
+  /**
+   * Scopes the server's de-duplication of resent pushes (connect param `tether_cid`, docs/recovery.md).
+   * Default: random per Socket. With a durable outbox store give a stable id, so resends after a restart are
+   * recognised too.
+   */
+  clientId?: string;
   /** Transitions kept for `socket.transitions`. Default 50. */
   historySize?: number;
   /** Page lifecycle signals; default the real page in browsers, none in Node. false disables. */
@@ -130,6 +137,7 @@ export class Socket implements SocketLink {
   private readonly pings = new Map<string, { sentAt: number; resolve: (ms: number) => void; reject: (e: Error) => void; timer: unknown }>();
   private readonly restored = new Set<Push<unknown>>();
   private readonly idPrefix = randomIdPrefix();
+  private readonly clientId: string;
   private current: SocketState = SocketStates.idle;
   private transport: Transport | null = null;
   private attemptNo = 0;
@@ -160,6 +168,7 @@ export class Socket implements SocketLink {
     this.pushTimeoutMs = options.pushTimeoutMs ?? DEFAULTS.pushTimeoutMs;
     this.channelDefaults = options.channel ?? {};
     this.outbox = new Outbox(options.outbox);
+    this.clientId = options.clientId ?? this.idPrefix;
     this.seq = this.clock.now() * 1000;
     this.heartbeat = new HeartbeatMonitor({
       clock: this.clock,
@@ -358,6 +367,7 @@ export class Socket implements SocketLink {
       return;
     }
     if (attemptNo !== this.attemptNo || this.current !== SocketStates.connecting) return;
+    if (this.version === 2) params = { ...params, ...recoveryConnectParams(this.clientId) };
     const url = endpointUrl(this.endpoint, params, this.version === 2 ? '2.0.0' : '1.0.0');
     const protocols = token ? ['phoenix', authTokenProtocol(token)] : [];
     const transport = this.transportFactory(url, protocols, {
@@ -500,7 +510,8 @@ export class Socket implements SocketLink {
     const body = push.body;
     if (typeof body !== 'string') return this.serializer.encode({ joinRef, ref, topic: push.topic, event: push.event, payload: body });
     if (this.version === 1) return encodeV1JsonRaw({ joinRef, ref, topic: push.topic, event: push.event }, body, 'client->server');
-    const meta = push.queued && this.o.messageIds !== false ? `{"id":${JSON.stringify(push.id)}}` : undefined;
+    const meta =
+      push.meta !== undefined ? JSON.stringify(push.meta) : push.queued && this.o.messageIds !== false ? `{"id":${JSON.stringify(push.id)}}` : undefined;
     return encodeV2JsonRaw(joinRef, ref, push.topic, push.event, body, meta);
   }
 
@@ -527,6 +538,7 @@ export class Socket implements SocketLink {
       const push = this.pending.get(frame.ref);
       if (push && push.topic === frame.topic) {
         this.pending.delete(frame.ref);
+        push.replyMeta = frame.meta;
         const reply = frame.payload as { status: string; response: never };
         push.settle(reply.status === 'ok' ? { status: 'ok', response: reply.response } : { status: 'error', response: reply.response, serverStatus: reply.status });
         return;

@@ -17,7 +17,7 @@ export interface Subscriber {
   readonly connectionId: string;
   readonly vsn: 1 | 2;
   /** Gets broadcasts with their stream position in the V2 meta element (opted in, docs/recovery.md). */
-  readonly positioned: boolean;
+  readonly positioned?: boolean;
   /** Events this subscriber's channel intercepts, or null when it intercepts none. */
   readonly intercepts: ReadonlySet<string> | null;
   sendShared(frame: SharedFrame): void;

@@ -1,8 +1,8 @@
 /**
  * The client's memory of where it stands in each history-enabled topic: the last `(epoch, offset)` it
  * delivered. Every positioned message is checked against it, so a duplicate is never delivered twice and a
- * gap is noticed at the first message after it (the channel then rejoins from the last good position and
- * the server replays the gap, or answers `recovered: false`).
+ * gap or an epoch change is noticed at the first message after it (the channel then rejoins from the last
+ * good position and the server replays the gap, or answers `recovered: false`).
  */
 import type { FrameMeta } from '../../protocol/frame.ts';
 
@@ -18,7 +18,7 @@ export type PositionCheck =
   | { kind: 'duplicate'; last: StreamPosition }
   /** Offsets were skipped: do not deliver; recover from `last`. */
   | { kind: 'gap'; last: StreamPosition; received: StreamPosition }
-  /** The stream was reset on the server (history lost): deliver it; the position now follows the new epoch. */
+  /** The stream was reset on the server (history lost): do not deliver; rejoin, which reports recovered:false. */
   | { kind: 'epoch_changed'; last: StreamPosition; received: StreamPosition };
 
 export class PositionTracker {
@@ -44,12 +44,7 @@ export class PositionTracker {
       this.set(topic, received);
       return { kind: 'next' };
     }
-    if (received.epoch !== last.epoch) {
-      const before = { epoch: last.epoch, offset: last.offset };
-      last.epoch = received.epoch;
-      last.offset = received.offset;
-      return { kind: 'epoch_changed', last: before, received };
-    }
+    if (received.epoch !== last.epoch) return { kind: 'epoch_changed', last: { ...last }, received };
     if (received.offset <= last.offset) return { kind: 'duplicate', last: { ...last } };
     if (received.offset !== last.offset + 1) return { kind: 'gap', last: { ...last }, received };
     last.offset = received.offset;

@@ -45,6 +45,15 @@ export class BlackholeProxy {
     }
   }
 
+  /** Cuts every proxied connection at once (both sides see the socket die), like a crashed middlebox. */
+  reset(): void {
+    for (const pair of this.#pairs) {
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
+    this.#pairs.clear();
+  }
+
   async close(): Promise<void> {
     for (const pair of this.#pairs) {
       pair.client.destroy();
