@@ -9,4 +9,9 @@ const program = new Command('tether')
 
 registerServe(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`tether: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

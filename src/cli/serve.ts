@@ -1,6 +1,7 @@
 /** `tether serve`: the server with the demo `room:*` channel, on embedded (in-memory) defaults. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { roomChannel } from '../demo/room-channel.ts';
+import type { Broker } from '../broker/types.ts';
 import { createServer } from '../server/server.ts';
 import type { ConnectHook } from '../server/options.ts';
 
@@ -8,6 +9,8 @@ export interface ServeOptions {
   port: number;
   host: string;
   token?: string;
+  /** Scale out through this Redis (`redis://…`); default the in-memory broker. */
+  redis?: string;
 }
 
 function parsePort(value: string): number {
@@ -21,24 +24,37 @@ export function tokenCheck(token: string): ConnectHook {
   return ({ params, authToken }) => params.token === token || authToken === token;
 }
 
+/** Loaded only when asked for, so the default single-process server never loads the Redis client. */
+async function redisBroker(url: string): Promise<Broker> {
+  const { RedisBroker } = await import('../broker/redis.ts');
+  return new RedisBroker({ url });
+}
+
 export async function serve(options: ServeOptions): Promise<void> {
+  const broker = options.redis === undefined ? undefined : await redisBroker(options.redis);
   const server = createServer({
     port: options.port,
     host: options.host,
     channels: { 'room:*': roomChannel },
     connect: options.token === undefined ? undefined : tokenCheck(options.token),
+    broker,
   });
   const { url, httpUrl } = await server.listen();
   process.stdout.write(
     `tether serve listening\n  WebSocket  ${url}/websocket  (Phoenix clients take ${url})\n  HTTP       ${httpUrl}\n` +
-      `  channels   room:*${options.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}\n`,
+      `  channels   room:*${options.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}` +
+      `${options.redis === undefined ? '' : `\n  broker     redis ${redactPassword(options.redis)}`}\n`,
   );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`${signal}: draining ${server.connectionCount} connection(s)\n`);
-    server.close().then(
+    const drained = async () => {
+      await server.close();
+      await broker?.close();
+    };
+    drained().then(
       () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`shutdown failed: ${String(err)}\n`);
@@ -50,6 +66,12 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
+function redactPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
 export function register(program: Command): void {
   program
     .command('serve')
@@ -57,5 +79,6 @@ export function register(program: Command): void {
     .option('-p, --port <port>', 'port to listen on (env PORT)', parsePort, process.env.PORT === undefined ? 4000 : parsePort(process.env.PORT))
     .option('-H, --host <host>', 'address to bind', '127.0.0.1')
     .option('--token <secret>', 'require this token (connect param "token" or authToken)')
+    .option('--redis <url>', 'scale out through Redis (env REDIS_URL)', process.env.REDIS_URL)
     .action((options: ServeOptions) => serve(options));
 }

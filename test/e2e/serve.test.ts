@@ -20,7 +20,9 @@ interface Running {
 }
 
 function run(command: string, args: string[], env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The embedded single-process defaults: no REDIS_URL (the test runner exports one for the Redis suites).
+  const { REDIS_URL: _ignored, ...inherited } = process.env;
+  const child = spawn(command, args, { cwd: root, env: { ...inherited, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

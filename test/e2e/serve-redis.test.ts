@@ -1,0 +1,63 @@
+/** Two `tether serve --redis` processes form one server: a shout and presence cross between them. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { RawClient } from '../helpers/server-fixtures.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const skip = process.env.TETHER_SKIP_REDIS === '1' ? 'Redis is not reachable (TETHER_SKIP_REDIS=1): skipping the two-node serve test' : false;
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function serve(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0', '--redis', redisUrl], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL within 15 s:\n${out}`)), 15_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /WebSocket\s+(ws:\/\/\S+)\/websocket/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1] });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+  });
+}
+
+test('a shout on node A reaches a client of node B, and B sees A\'s presence', { skip }, async () => {
+  const [a, b] = await Promise.all([serve(), serve()]);
+  const topic = `room:redis-${process.pid}-${Date.now()}`;
+  const ca = await RawClient.connect(`${a.url}/websocket?vsn=2.0.0&user=ann`);
+  const cb = await RawClient.connect(`${b.url}/websocket?vsn=2.0.0&user=bob`);
+  cb.send(['1', '1', topic, 'phx_join', {}]);
+  await cb.json();
+  await cb.json();
+  await cb.json();
+  ca.send(['1', '1', topic, 'phx_join', {}]);
+  await ca.json();
+  const seen: unknown[] = [];
+  for (let i = 0; i < 10 && !seen.some((f) => JSON.stringify(f).includes('"ann"')); i++) seen.push(await cb.json(5000));
+  assert.ok(seen.some((f) => (f as unknown[])[3] === 'presence_diff' && JSON.stringify(f).includes('"ann"')), 'B got ann\'s join');
+  ca.send(['1', '2', topic, 'shout', { from: 'a' }]);
+  let shout: unknown;
+  for (let i = 0; i < 10 && shout === undefined; i++) {
+    const f = (await cb.json(5000)) as unknown[];
+    if (f[3] === 'shout') shout = f;
+  }
+  assert.deepEqual(shout, [null, null, topic, 'shout', { from: 'a' }]);
+  ca.close();
+  cb.close();
+  for (const { child } of [a, b]) {
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  }
+});
