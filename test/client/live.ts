@@ -45,7 +45,7 @@ export function spawnFixture(script: string, args: string[] = [], env: NodeJS.Pr
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${script} exited with ${code} before it was ready`));
+      reject(new Error(`${script} exited with ${code} before it was ready; it printed: ${lines.join(" | ")}`));
     });
   });
 }
