@@ -200,6 +200,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     this.#conn.sendReply(this.joinRef, ref, this.topic, { status: 'error', response: { reason: ReplyReasons.joinCrashed } });
     const hooks = this.#conn.core.observers.hooks;
     hooks.error?.(asError(err), `join ${this.route.pattern} ${this.topic}`);
+    hooks.handled?.({ pattern: this.route.pattern, event: Events.join, durationMs: 0, status: 'crash' });
     hooks.joinRejected?.({ connectionId: this.#conn.id, topic: this.topic, pattern: this.route.pattern, reason: ReplyReasons.joinCrashed });
     afterReply?.();
   }

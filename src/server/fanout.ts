@@ -72,6 +72,8 @@ export class EncodedBroadcast {
 
 export class Fanout {
   readonly #topics = new Map<string, Set<Subscriber>>();
+  /** Broker subscriptions still in flight, so every early joiner waits for the same one. */
+  readonly #subscribing = new Map<string, Promise<void>>();
   readonly #broker: Broker;
   readonly #observers: ObserverSet;
   readonly #onTopicEmpty: (topic: string) => void;
@@ -84,18 +86,22 @@ export class Fanout {
 
   /**
    * Adds the subscriber at once (local broadcasts reach it immediately). Returns the broker's subscribe
-   * promise when this is the topic's first local subscriber, so the join reply can wait until remote
-   * broadcasts flow too; null otherwise.
+   * promise while the topic's broker subscription is in flight, so the join reply can wait until remote
+   * broadcasts flow too; null once it is live.
    */
   subscribe(sub: Subscriber): Promise<void> | null {
-    let subs = this.#topics.get(sub.topic);
+    const subs = this.#topics.get(sub.topic);
     if (subs) {
       subs.add(sub);
-      return null;
+      return this.#subscribing.get(sub.topic) ?? null;
     }
-    subs = new Set([sub]);
-    this.#topics.set(sub.topic, subs);
-    return this.#broker.subscribe([sub.topic]);
+    this.#topics.set(sub.topic, new Set([sub]));
+    const topic = sub.topic;
+    const subscribed = this.#broker.subscribe([topic]).finally(() => {
+      if (this.#subscribing.get(topic) === subscribed) this.#subscribing.delete(topic);
+    });
+    this.#subscribing.set(topic, subscribed);
+    return subscribed;
   }
 
   unsubscribe(sub: Subscriber): void {

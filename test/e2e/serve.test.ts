@@ -8,7 +8,13 @@ import { RawClient, upgradeStatus } from '../helpers/server-fixtures.ts';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const children = new Set<ChildProcess>();
 after(() => {
-  for (const child of children) if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  for (const child of children) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // the whole group has already exited
+    }
+  }
 });
 
 interface Running {
