@@ -72,8 +72,6 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
   }
   logger.debug({ config, origins, file }, 'configuration');
 
-  let sampler: Sampler | undefined;
-  let feed: AdminFeed | undefined;
   const detachers: (() => void)[] = [];
   let draining = false;
   const startedAt = Date.now();
@@ -84,7 +82,18 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
     endpoint: attached ? endpointOf(attached, config.mount) : '',
   });
 
-  const channels: Record<string, ChannelDefinition> = {};
+  const sampler = access ? new Sampler({ metrics, hiddenTopics: new Set([ADMIN_TOPIC]) }) : undefined;
+  const feed =
+    access && sampler
+      ? new AdminFeed({
+          sampler,
+          access,
+          intervalMs: options.sampleIntervalMs,
+          info: nodeInfo,
+          onError: (err) => logger.error({ err }, 'dashboard feed failed'),
+        })
+      : undefined;
+  const channels: Record<string, ChannelDefinition> = feed ? { [ADMIN_TOPIC]: feed.channel } : {};
   const broker = config.redis === undefined ? undefined : new RedisBroker({ url: config.redis });
   const ops: Operations = {
     config,
@@ -147,17 +156,6 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
       for (const detach of detachers.splice(0)) detach();
     },
   };
-  if (access) {
-    sampler = new Sampler({ metrics, hiddenTopics: new Set([ADMIN_TOPIC]) });
-    feed = new AdminFeed({
-      sampler,
-      access,
-      intervalMs: options.sampleIntervalMs,
-      info: nodeInfo,
-      onError: (err) => logger.error({ err }, 'dashboard feed failed'),
-    });
-    channels[ADMIN_TOPIC] = feed.channel;
-  }
   return ops;
 }
 
