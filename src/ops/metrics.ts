@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Broker } from '../broker/types.ts';
+import { closeCodeName } from '../protocol/close-codes.ts';
 import type { ServerObserver } from '../server/observer.ts';
 
 /**
@@ -83,7 +84,7 @@ export class ServerMetrics {
     const closed = new Counter({ name: 'tether_connections_closed_total', help: 'Connections closed, by close code.',
       labelNames: ['code'], registers: [registry] });
     const rejected = new Counter({ name: 'tether_connections_rejected_total',
-      help: 'Upgrades refused before the WebSocket opened, by HTTP status and reason.',
+      help: 'Upgrades refused before the WebSocket opened, by HTTP status and kind (auth, origin, vsn, capacity, draining, connect_error, other).',
       labelNames: ['status', 'reason'], registers: [registry] });
     const joins = new Counter({ name: 'tether_joins_total', help: 'Channel joins accepted, by topic pattern.',
       labelNames: ['pattern'], registers: [registry] });
@@ -112,7 +113,7 @@ export class ServerMetrics {
       () => t.idleTimeouts);
     total('tether_slow_consumer_disconnects_total', 'Connections closed for staying over the outbound byte budget.',
       () => t.slowConsumers);
-    const errors = new Counter({ name: 'tether_errors_total', help: 'Server errors, by where they happened.',
+    const errors = new Counter({ name: 'tether_errors_total', help: 'Server errors, by kind (decode, join, channel, broker.publish, ...).',
       labelNames: ['context'], registers: [registry] });
     total('tether_outbox_pushes_total', 'Pushes that carried a client outbox id.', () => t.outboxPushes);
     total('tether_dedup_hits_total', 'Resent pushes answered from the de-duplication window.', () => t.dedupHits);
@@ -125,7 +126,7 @@ export class ServerMetrics {
       collect() { const source = gaugeSource(); if (source) this.set(source.topics().size); } });
 
     const closedBy = children((code) => closed.labels(code));
-    const rejectedBy = children((key) => rejected.labels(...(key.split('\u0000') as [string, string])));
+    const rejectedBy = children((key) => rejected.labels(...(key.split(' ') as [string, string])));
     const joinsBy = children((pattern) => joins.labels(pattern));
     const joinsRejectedBy = children((pattern) => joinsRejected.labels(pattern));
     const leavesBy = children((reason) => leaves.labels(reason));
@@ -141,11 +142,11 @@ export class ServerMetrics {
       connectionClosed(info) {
         t.connectionsClosed++;
         t.connections--;
-        closedBy(String(info.code)).inc();
+        closedBy(closeCodeLabel(info.code)).inc();
       },
       connectionRejected(info) {
         t.connectionsRejected++;
-        rejectedBy(`${info.status}\u0000${info.reason}`).inc();
+        rejectedBy(`${info.status} ${rejectionKind(info.reason)}`).inc();
       },
       channelJoined(info) {
         t.joins++;
@@ -188,7 +189,7 @@ export class ServerMetrics {
       },
       error(_err, context) {
         t.errors++;
-        errorsBy(context).inc();
+        errorsBy(errorKind(context)).inc();
       },
       outboxPush() {
         t.outboxPushes++;
@@ -230,6 +231,35 @@ export class ServerMetrics {
   async exposition(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** RFC 6455 codes (1000-1015) and Tether's own keep their number; any other code a peer chose is `other`. */
+export function closeCodeLabel(code: number): string {
+  return (code >= 1000 && code <= 1015) || closeCodeName(code) !== undefined ? String(code) : 'other';
+}
+
+/**
+ * The server's error contexts name the instance (`decode c17`, `join room:* room:42`); the first word
+ * (`decode`, `join`, `broker.publish`) is the bounded part, fit for a label.
+ */
+export function errorKind(context: string): string {
+  const space = context.indexOf(' ');
+  return space < 0 ? context : context.slice(0, space);
+}
+
+const REJECTION_KINDS: [RegExp, string][] = [
+  [/^server is shutting down/, 'draining'],
+  [/^too many connections/, 'capacity'],
+  [/^unsupported vsn/, 'vsn'],
+  [/^origin /, 'origin'],
+  [/^connect hook refused/, 'auth'],
+  [/^connect hook failed/, 'connect_error'],
+];
+
+/** A bounded label for an upgrade refusal, whose reason text may carry client input (an Origin, a vsn). */
+export function rejectionKind(reason: string): string {
+  for (const [pattern, kind] of REJECTION_KINDS) if (pattern.test(reason)) return kind;
+  return 'other';
 }
 
 /** A memoised child lookup, so a label set is resolved once and each later call is one Map read. */

@@ -6,7 +6,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { closeCodeName } from '../protocol/close-codes.ts';
 import type { ServerObserver } from '../server/observer.ts';
-import type { MetricTotals, ServerMetrics } from './metrics.ts';
+import { errorKind, type MetricTotals, type ServerMetrics } from './metrics.ts';
 
 export type Sample = {
   /** Wall-clock time of the sample (ms since the epoch). */
@@ -94,8 +94,7 @@ export class Sampler {
         record('disconnect', name ? `${info.code} ${name}` : String(info.code), `${info.reason} (${info.id})`);
       },
       connectionRejected: (info) => record('rejected', String(info.status), info.reason),
-      // The context's first word ("decode", "handler", "broker.publish") groups errors; the rest names the instance.
-      error: (err, context) => record('error', context.split(' ')[0], `${err.message} (${context})`),
+      error: (err, context) => record('error', errorKind(context), `${err.message} (${context})`),
     };
   }
 

@@ -10,7 +10,10 @@ test('observer hooks land in the exposition, totals are copied at scrape time wi
   o.connectionOpened?.({ id: 'a', vsn: 2, remoteAddress: '127.0.0.1' });
   o.connectionOpened?.({ id: 'b', vsn: 1, remoteAddress: '127.0.0.1' });
   o.connectionClosed?.({ id: 'b', code: 4001, reason: 'slow', durationMs: 5 });
-  o.connectionRejected?.({ status: 403, reason: 'origin' });
+  o.connectionOpened?.({ id: 'c', vsn: 2, remoteAddress: '127.0.0.1' });
+  o.connectionClosed?.({ id: 'c', code: 4321, reason: 'a code the client made up', durationMs: 5 });
+  o.connectionRejected?.({ status: 403, reason: 'origin https://evil.example is not allowed' });
+  o.connectionRejected?.({ status: 403, reason: 'unsupported vsn "9.9.9" (use 1.0.0 or 2.0.0)' });
   o.channelJoined?.({ connectionId: 'a', topic: 'room:1', pattern: 'room:*' });
   o.joinRejected?.({ connectionId: 'a', topic: 'nope', pattern: null, reason: 'unmatched topic' });
   for (let i = 0; i < 3; i++) o.frameIn?.({ connectionId: 'a', bytes: 10 });
@@ -21,7 +24,8 @@ test('observer hooks land in the exposition, totals are copied at scrape time wi
   o.heartbeat?.({ connectionId: 'a' });
   o.idleTimeout?.({ connectionId: 'a' });
   o.slowConsumer?.({ connectionId: 'b', bufferedBytes: 2e6 });
-  o.error?.(new Error('x'), 'handler');
+  o.error?.(new Error('x'), 'decode c17');
+  o.error?.(new Error('y'), 'decode c18');
   o.outboxPush?.({ topic: 'room:1' });
   o.dedupHit?.({ topic: 'room:1' });
 
@@ -29,9 +33,11 @@ test('observer hooks land in the exposition, totals are copied at scrape time wi
     const text = await metrics.exposition();
     const expect: Record<string, number> = {
       tether_connections: 1,
-      tether_connections_opened_total: 2,
+      tether_connections_opened_total: 3,
       'tether_connections_closed_total{code="4001"}': 1,
+      'tether_connections_closed_total{code="other"}': 1,
       'tether_connections_rejected_total{status="403",reason="origin"}': 1,
+      'tether_connections_rejected_total{status="403",reason="vsn"}': 1,
       'tether_joins_total{pattern="room:*"}': 1,
       'tether_joins_rejected_total{pattern="unmatched"}': 1,
       tether_channels: 1,
@@ -49,7 +55,7 @@ test('observer hooks land in the exposition, totals are copied at scrape time wi
       tether_heartbeats_total: 1,
       tether_idle_timeouts_total: 1,
       tether_slow_consumer_disconnects_total: 1,
-      'tether_errors_total{context="handler"}': 1,
+      'tether_errors_total{context="decode"}': 2,
       tether_outbox_pushes_total: 1,
       tether_dedup_hits_total: 1,
     };
