@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startFixture, type FixtureProcess } from './harness/processes.ts';
+import { settle, startClientWorkers, streamRow, timeToRejoin, type ClientSummary } from './harness/stream.ts';
 import { FaultTable } from './harness/table.ts';
 
 const scale = Number(process.env.TETHER_FAULT_SCALE ?? 1);
@@ -20,23 +21,6 @@ const CLIENTS = Math.max(5, Math.round(50 * scale));
 const WORKERS = 5;
 const table = new FaultTable();
 after(() => table.print());
-
-type ClientSummary = {
-  received: number;
-  unique: number;
-  duplicates: number;
-  inOrder: boolean;
-  signalled: number;
-  unexplained: number;
-  lostSignals: number;
-  resyncs: number;
-  joinedAt: number[];
-};
-
-async function collect(workers: FixtureProcess[]): Promise<ClientSummary[]> {
-  const replies = await Promise.all(workers.map((w) => w.request('stats', { total: TOTAL })));
-  return replies.flatMap((r) => r.clients as ClientSummary[]);
-}
 
 async function run(store: 'memory' | 'redis'): Promise<ClientSummary[]> {
   const dir = mkdtempSync(join(tmpdir(), 'tether-fault-'));
@@ -52,11 +36,7 @@ async function run(store: 'memory' | 'redis'): Promise<ClientSummary[]> {
     let server = await startFixture('server', 'stream-server.ts', { ...env, PORT: '0' });
     procs.push(server.proc);
     const port = server.ready.port as number;
-    const workers = await Promise.all(
-      Array.from({ length: WORKERS }, (_, i) =>
-        startFixture(`clients-${i}`, 'stream-clients.ts', { URL: `ws://127.0.0.1:${port}/socket`, TOPIC: env.TOPIC, COUNT: String(CLIENTS / WORKERS) }, 30_000),
-      ),
-    ).then((ws) => ws.map((w) => w.proc));
+    const workers = await startClientWorkers(WORKERS, CLIENTS / WORKERS, { URL: `ws://127.0.0.1:${port}/socket`, TOPIC: env.TOPIC });
     procs.push(...workers);
     // ~4,000 broadcasts per second; the kill lands at about 40% of the stream.
     server.proc.send({ type: 'publish', total: TOTAL, perTick: 20, tickMs: 5 });
@@ -65,33 +45,20 @@ async function run(store: 'memory' | 'redis'): Promise<ClientSummary[]> {
     const killedAt = Date.now();
     server = await startFixture('server (restarted)', 'stream-server.ts', { ...env, PORT: String(port) });
     procs.push(server.proc);
+    const published = server.proc.next('published', 60_000);
     server.proc.send({ type: 'publish', total: TOTAL, perTick: 20, tickMs: 5 });
-    await server.proc.next('published', 60_000);
-    let summaries: ClientSummary[] = [];
-    const poll = async () => {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        summaries = await collect(workers);
-        const done = summaries.every((s) => s.joinedAt.some((t) => t > killedAt) && s.unique + s.signalled >= TOTAL);
-        if (done || Date.now() > deadline) return;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    };
-    await poll();
-    const recoverMs = Math.max(...summaries.map((s) => Math.min(...s.joinedAt.filter((t) => t > killedAt)) - killedAt));
+    await published;
+    const summaries = await settle(workers, TOTAL, killedAt, 60_000);
     const sum = (f: (s: ClientSummary) => number) => summaries.reduce((a, s) => a + f(s), 0);
-    table.add({
-      scenario: `1. server SIGKILL mid-stream, ${store} history`,
-      sent: TOTAL * CLIENTS,
-      received: sum((s) => s.unique),
-      duplicates: sum((s) => s.duplicates),
-      lost: sum((s) => s.signalled + s.unexplained),
-      recoverMs,
-      note:
-        store === 'redis'
-          ? `${CLIENTS} clients; ${sum((s) => s.lostSignals)} recovered:false`
-          : `${CLIENTS} clients; ${sum((s) => s.lostSignals)} recovered:false, ${sum((s) => s.resyncs)} resyncs, ${sum((s) => s.unexplained)} unsignalled`,
-    });
+    table.add(
+      streamRow(
+        `1. server SIGKILL mid-stream, ${store} history`,
+        TOTAL,
+        summaries,
+        timeToRejoin(summaries, killedAt),
+        `${CLIENTS} clients; ${sum((s) => s.lostSignals)} recovered:false, ${sum((s) => s.resyncs)} resyncs, ${sum((s) => s.unexplained)} unsignalled`,
+      ),
+    );
     return summaries;
   } finally {
     await Promise.all(procs.map((p) => p.kill()));
