@@ -5,7 +5,7 @@
 import { Events, ReplyReasons } from '../protocol/events.ts';
 import type { Frame, FrameMeta, JsonObject, Payload } from '../protocol/frame.ts';
 import { closeFrame, crashFrame } from '../protocol/replies.ts';
-import type { ChannelSocket, HandleInResult, LeaveReason, Reply, SocketRef } from './channel.ts';
+import type { ChannelDefinition, ChannelSocket, HandleInResult, LeaveReason, Reply, SocketRef } from './channel.ts';
 import type { Connection } from './connection.ts';
 import type { Subscriber } from './fanout.ts';
 import type { Presence } from './presence.ts';
@@ -116,7 +116,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   join(params: JsonObject, ref: string | null, afterReply: (() => void) | null, meta?: FrameMeta): void {
     if (this.positioned) this.#replay = new JoinReplay(meta);
     const started = this.#conn.core.clock.now();
-    let result: ReturnType<ChannelInstance['route']['definition']['join']>;
+    let result: ReturnType<ChannelDefinition['join']>;
     try {
       result = this.route.definition.join(this.topic, params, this);
     } catch (err) {

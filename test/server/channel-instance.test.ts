@@ -36,6 +36,10 @@ const lab: ChannelDefinition = {
         return undefined;
       case 'async':
         return delay(Number((payload as { ms: number }).ms)).then(() => ok(payload));
+      case 'async_err':
+        return delay(5).then(() => error({ reason: 'later' }));
+      case 'async_noreply':
+        return delay(5).then(() => undefined);
       case 'async_crash':
         return delay(5).then(() => {
           throw new Error('async boom');
@@ -115,6 +119,14 @@ test('messages sent during a slow join wait for it and are then handled', async 
   assert.deepEqual(await c.json(), ['3', '3', 'lab:slow', 'phx_reply', { response: {}, status: 'ok' }]);
   assert.deepEqual(await c.json(), ['3', null, 'lab:slow', 'joined', { status: 'connected' }]);
   assert.deepEqual(await c.json(), ['3', '4', 'lab:slow', 'phx_reply', { response: { after: 'join' }, status: 'ok' }]);
+  c.close();
+});
+
+test('async handlers reply error or nothing just like sync ones', async () => {
+  const c = await joined('lab:ae');
+  c.send(['3', '5', 'lab:ae', 'async_noreply', {}]);
+  c.send(['3', '6', 'lab:ae', 'async_err', {}]);
+  assert.deepEqual(await c.json(), ['3', '6', 'lab:ae', 'phx_reply', { response: { reason: 'later' }, status: 'error' }]);
   c.close();
 });
 
