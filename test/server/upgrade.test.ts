@@ -102,3 +102,24 @@ test('maxConnections: the next upgrade gets 503 before upgrading, and a slot fre
   b.close();
   await s.server.close();
 });
+
+test('httpServer: attaches to an existing server, leaves other paths to it, and does not close it', async () => {
+  const { createServer: createHttpServer } = await import('node:http');
+  const { createServer } = await import('../../src/server/index.ts');
+  const http = createHttpServer((_req, res) => res.end('app'));
+  http.on('upgrade', (req, socket) => {
+    if (req.url?.startsWith('/other')) socket.end('HTTP/1.1 418 I am a teapot\r\nConnection: close\r\n\r\n');
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const server = createServer({ httpServer: http, channels: { 'room:*': room }, mount: '/live' });
+  const { url, port } = await server.listen();
+  assert.equal(port, (http.address() as { port: number }).port);
+  assert.equal(url, `ws://127.0.0.1:${port}/live`);
+  assert.equal(await upgradeStatus(`${url}/websocket?vsn=2.0.0`), 101);
+  assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/other`), 418);
+  assert.equal(await upgradeStatus(`${url}/websocket?vsn=2.0.0`, { headers: { origin: 'https://elsewhere.example' } }), 403, 'attached: same-host origin rule by default');
+  await server.close();
+  assert.equal(http.listening, true);
+  assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'app');
+  await new Promise((resolve) => http.close(resolve));
+});
