@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BenchContext } from './lib/context.ts';
 import { parseOptions, type Workload } from './lib/options.ts';
-import { environment, toConsole, toMarkdown, type Table } from './lib/report.ts';
+import { environment, load, toConsole, toMarkdown, type Table } from './lib/report.ts';
 import { runCapacity } from './workloads/capacity.ts';
 import { runChurn } from './workloads/churn.ts';
 import { runFanout } from './workloads/fanout.ts';
@@ -22,6 +22,7 @@ const RUNNERS: Record<Workload, (ctx: BenchContext) => Promise<Table>> = {
 
 const options = parseOptions(process.argv.slice(2));
 const started = new Date();
+const loadAtStart = load();
 const ctx = new BenchContext(options);
 const tables: Table[] = [];
 try {
@@ -41,7 +42,7 @@ const markdown = [
   `# Benchmark results, ${date}`,
   '',
   `Run \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (${options.mode} mode) at ${started.toISOString()}, ${seconds} s.`,
-  ...environment().map((line) => `- ${line}`),
+  ...environment(loadAtStart).map((line) => `- ${line}`),
   '',
   ...tables.map((t) => `${toMarkdown(t)}\n`),
 ].join('\n');

@@ -18,8 +18,10 @@ export interface Options {
   bodyBytes: number;
   reqreplyClients: number;
   reqreplyMs: number;
-  /** Fan-out steps and request/reply runs are repeated this often, targets in turn; the median is reported. */
+  /** Each fan-out step is repeated this often, targets in turn; the median is reported. */
   rounds: number;
+  /** Request/reply runs per target, targets in turn; the median is reported. */
+  reqreplyRounds: number;
   churnCycles: number;
   churnConcurrency: number;
   workers: number;
@@ -37,8 +39,9 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     stepMs: 2_000,
     bodyBytes: 48,
     reqreplyClients: 100,
-    reqreplyMs: 3_000,
+    reqreplyMs: 2_000,
     rounds: 3,
+    reqreplyRounds: 5,
     churnCycles: 100_000,
     churnConcurrency: 32,
     workers: 2,
@@ -52,6 +55,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     reqreplyClients: 100,
     reqreplyMs: 2_000,
     rounds: 1,
+    reqreplyRounds: 1,
     churnCycles: 5_000,
     churnConcurrency: 32,
     workers: 2,
@@ -65,6 +69,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     reqreplyClients: 10,
     reqreplyMs: 500,
     rounds: 1,
+    reqreplyRounds: 1,
     churnCycles: 100,
     churnConcurrency: 8,
     workers: 1,
@@ -73,7 +78,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
 
 const USAGE = `usage: npm run bench -- [--quick | --tiny] [--only capacity,fanout,reqreply,churn] [--targets ws,socketio,tether]
   [--capacity 1000,10000] [--subscribers 1000,5000] [--rates 10000,50000] [--step-ms 3000]
-  [--clients 100] [--reqreply-ms 3000] [--rounds 3] [--cycles 100000] [--workers 2] [--out DIR] [--cpu-prof] [--heap-snapshot]`;
+  [--clients 100] [--reqreply-ms 2000] [--rounds 3] [--reqreply-rounds 5] [--cycles 100000] [--workers 2] [--out DIR] [--cpu-prof] [--heap-snapshot]`;
 
 function list(value: string | undefined): string[] | undefined {
   return value?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -112,6 +117,7 @@ export function parseOptions(argv: string[]): Options {
       clients: { type: 'string' },
       'reqreply-ms': { type: 'string' },
       rounds: { type: 'string' },
+      'reqreply-rounds': { type: 'string' },
       cycles: { type: 'string' },
       workers: { type: 'string' },
       out: { type: 'string' },
@@ -139,6 +145,7 @@ export function parseOptions(argv: string[]): Options {
     reqreplyClients: single(values.clients, 'clients') ?? preset.reqreplyClients,
     reqreplyMs: single(values['reqreply-ms'], 'reqreply-ms') ?? preset.reqreplyMs,
     rounds: single(values.rounds, 'rounds') ?? preset.rounds,
+    reqreplyRounds: single(values['reqreply-rounds'], 'reqreply-rounds') ?? preset.reqreplyRounds,
     churnCycles: single(values.cycles, 'cycles') ?? preset.churnCycles,
     churnConcurrency: preset.churnConcurrency,
     workers: single(values.workers, 'workers') ?? preset.workers,

@@ -1,5 +1,5 @@
 /** Result tables: one per workload, a row per (scenario, metric), each with Tether's ratio to both baselines. */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import type { TargetKind } from './messages.ts';
 
 export interface Row {
@@ -62,9 +62,15 @@ export function toConsole(table: Table): string {
   return [`== ${table.title}`, line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...grid.slice(1).map(line), ...table.footnotes.map((f) => `  * ${f}`)].join('\n');
 }
 
-export function environment(): string[] {
+/** One-minute load average, to judge how much the shared machine's other work may have skewed a run. */
+export function load(): string {
+  return loadavg()[0].toFixed(2);
+}
+
+export function environment(loadAtStart: string): string[] {
   return [
     `node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}`,
+    `load average (1 min) ${loadAtStart} at the start, ${load()} at the end: above the core count, other work on the machine competed with the bench`,
     'targets and load workers are separate processes on loopback; server RSS and CPU read from /proc',
   ];
 }

@@ -12,7 +12,7 @@ import type { TargetProcess } from '../lib/processes.ts';
 
 const TOPIC = 'bench:fanout';
 const DRAIN_IDLE_MS = 1_000;
-const DRAIN_MAX_MS = 10_000;
+const DRAIN_MAX_MS = 5_000;
 /** A step this bad means the server is past saturation; higher rates are not attempted. */
 const SATURATED_P99_MS = 2_000;
 

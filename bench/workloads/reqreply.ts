@@ -1,6 +1,6 @@
 /**
  * Request/reply: C clients, each with exactly one request outstanding; round trips per second and latency.
- * The targets take turns for several rounds and each reports its median round, so a neighbour's burst of load
+ * The servers run side by side and take turns for several rounds and each reports its median round, so a neighbour's burst of load
  * on this shared machine does not decide a ratio.
  */
 import type { BenchContext } from '../lib/context.ts';
@@ -15,18 +15,18 @@ export async function runReqReply(ctx: BenchContext): Promise<Table> {
   const p50: Row = { scenario, metric: 'p50 ms', values: {} };
   const p99: Row = { scenario, metric: 'p99 ms', values: {} };
   const rounds = new Map<TargetKind, Array<{ perSecond: number; latency: Histogram }>>();
-  for (let round = 0; round < ctx.options.rounds; round++) {
-    for (const kind of ctx.options.targets) {
-      await ctx.withTarget(kind, `reqreply-${round}`, async (_target, endpoint) => {
+  await ctx.withTargets(ctx.options.targets, 'reqreply', async (running) => {
+    for (let round = 0; round < ctx.options.reqreplyRounds; round++) {
+      for (const { endpoint } of running) {
         const result = await ctx.workers[0].request<ReqReplyResult>({ op: 'reqreply', endpoint, clients, durationMs });
         const latency = new Histogram();
         latency.merge(result.latency);
         const perSecond = result.roundTrips / (durationMs / 1000);
-        rounds.set(kind, [...(rounds.get(kind) ?? []), { perSecond, latency }]);
-        ctx.log(`${kind} req/reply round ${round + 1}: ${perSecond.toFixed(0)}/s, p99 ${(latency.percentile(99) / 1000).toFixed(2)} ms`);
-      });
+        rounds.set(endpoint.kind, [...(rounds.get(endpoint.kind) ?? []), { perSecond, latency }]);
+        ctx.log(`${endpoint.kind} req/reply round ${round + 1}: ${perSecond.toFixed(0)}/s, p99 ${(latency.percentile(99) / 1000).toFixed(2)} ms`);
+      }
     }
-  }
+  });
   for (const [kind, results] of rounds) {
     const median = results.sort((a, b) => a.perSecond - b.perSecond)[Math.floor((results.length - 1) / 2)];
     rate.values[kind] = median.perSecond;
@@ -38,7 +38,7 @@ export async function runReqReply(ctx: BenchContext): Promise<Table> {
     title: 'Request/reply: one outstanding request per client',
     rows: [rate, p50, p99],
     footnotes: [
-      `${clients} clients in one load worker for ${durationMs} ms, ${ctx.options.rounds} rounds taken in turn, median round shown; Tether: push \`ping\` on a joined channel -> reply ok; ws: \`{op:"ping"}\` -> \`{id}\`; Socket.IO: emit with ack`,
+      `${clients} clients in one load worker for ${durationMs} ms, ${ctx.options.reqreplyRounds} rounds taken in turn (servers side by side), median round shown; Tether: push \`ping\` on a joined channel -> reply ok; ws: \`{op:"ping"}\` -> \`{id}\`; Socket.IO: emit with ack`,
     ],
   };
 }
