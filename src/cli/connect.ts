@@ -134,6 +134,8 @@ class Session {
   onMessage: (() => void) | null = null;
   readonly #out: Output;
   readonly #pending = new Set<Promise<unknown>>();
+  /** When the next reconnect attempt is due, while reconnecting. */
+  #retryAt: number | null = null;
 
   constructor(endpoint: string, options: ConnectOptions, out: Output) {
     this.#out = out;
@@ -145,7 +147,10 @@ class Session {
       heartbeatIntervalMs: options.heartbeat,
       transport: tap(wsTransport(), (data) => this.#incoming(decoder.decode(data))),
     });
-    this.socket.on('state', (t) => this.closing || out.emit({ type: 'state', state: t.to, reason: t.reason, detail: t.detail.message }));
+    this.socket.on('state', (t) => {
+      this.#retryAt = t.to === 'reconnecting' && t.detail.delayMs !== undefined ? t.at + t.detail.delayMs : null;
+      if (!this.closing) out.emit({ type: 'state', state: t.to, reason: t.reason, detail: t.detail.message });
+    });
     // Refused joins and failed handshakes are already reported by the join and state lines.
     this.socket.on('error', (e) => QUIET_ERRORS.has(e.code) || out.emit({ type: 'error', code: e.code, message: e.message }));
   }
@@ -272,11 +277,16 @@ class Session {
     }
   }
 
-  /** `open · 1.3 ms · room:lobby` */
+  /** `open · 1.3 ms · room:lobby`, or `reconnecting in 2.1 s · room:lobby` */
   status(): string {
     const stats = this.socket.stats();
-    const rtt = stats.smoothedRttMs === null ? '' : ` · ${formatRtt(stats.smoothedRttMs)}`;
-    return `${stats.state}${rtt} · ${this.current ?? 'no topic'}`;
+    let state: string = stats.state;
+    if (stats.state === 'reconnecting' && this.#retryAt !== null) {
+      state += ` in ${(Math.max(0, this.#retryAt - Date.now()) / 1000).toFixed(1)} s`;
+    } else if (stats.state === 'open' && stats.smoothedRttMs !== null) {
+      state += ` · ${formatRtt(stats.smoothedRttMs)}`;
+    }
+    return `${state} · ${this.current ?? 'no topic'}`;
   }
 
   #fail(code: ExitCode): void {
