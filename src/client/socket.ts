@@ -8,6 +8,7 @@ import { detectPageEnvironment, watchPage, type PageEnvironment, type WakeTrigge
 import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { Emitter } from './emitter.ts';
+import { decodeV2TextFast } from './fast-decode.ts';
 import { authTokenProtocol, endpointUrl, randomIdPrefix, utf8Length, type QueryParams } from './endpoint.ts';
 import { TetherClientError, type ClientErrorCode } from './errors.ts';
 import { HeartbeatMonitor } from './heartbeat.ts';
@@ -524,10 +525,10 @@ export class Socket implements SocketLink {
   private receive(data: string | Uint8Array): void {
     const c = this.counters;
     c.messagesIn += 1;
-    c.bytesIn += typeof data === 'string' ? utf8Length(data) : data.byteLength;
+    c.bytesIn += typeof data === 'string' ? data.length : data.byteLength;
     let frame: Frame;
     try {
-      frame = this.serializer.decode(data);
+      frame = (this.version === 2 && typeof data === 'string' ? decodeV2TextFast(data) : null) ?? this.serializer.decode(data);
     } catch (err) {
       c.invalidFrames += 1;
       this.reportError('invalid_frame', `Dropped a frame the server sent that does not decode (${(err as Error).message}). The server does not speak Phoenix ${this.version === 2 ? 'V2' : 'V1'} correctly.`, { cause: err });

@@ -9,8 +9,12 @@ export interface SocketStats {
   reconnects: number;
   messagesIn: number;
   messagesOut: number;
-  /** UTF-8 bytes of text frames plus binary frame sizes. */
+  /**
+   * Binary frame sizes plus text frame lengths in UTF-16 code units: exactly the bytes for ASCII text, fewer
+   * for other text (counting UTF-8 would cost a scan of every incoming frame on the hot path).
+   */
   bytesIn: number;
+  /** Binary frame sizes plus the exact UTF-8 size of text frames. */
   bytesOut: number;
   /** The latest heartbeat or ping round trip, ms. */
   lastRttMs: number | null;

@@ -197,10 +197,13 @@ test('ping() resolves with the round trip', async () => {
 
 test('stats count frames and bytes both ways', async () => {
   const { socket, net } = await openSocket();
-  net.current.deliver('[null,null,"x","y",{"é":1}]');
+  net.current.deliver('[null,null,"x","y",{"a":1}]');
+  net.current.deliver(new Uint8Array([2, 1, 1, 120, 121, 7, 7]));
   const s = socket.stats();
-  assert.equal(s.messagesIn, 1);
-  assert.equal(s.bytesIn, Buffer.byteLength('[null,null,"x","y",{"é":1}]'));
+  assert.equal(s.messagesIn, 2);
+  assert.equal(s.bytesIn, 27 + 7);
+  void socket.ping();
+  assert.equal(socket.stats().bytesOut, Buffer.byteLength(net.current.sent.at(-1) as string));
   assert.equal(s.state, 'open');
 });
 
