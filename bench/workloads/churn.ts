@@ -6,6 +6,8 @@
 import type { BenchContext } from '../lib/context.ts';
 import type { ChurnResult, Endpoint } from '../lib/messages.ts';
 import type { Row, Table } from '../lib/report.ts';
+import { sampleProcess } from '../lib/proc-stats.ts';
+import type { TargetProcess } from '../lib/processes.ts';
 
 const WARMUP_CYCLES = 1_000;
 
@@ -28,11 +30,20 @@ async function cycles(ctx: BenchContext, endpoint: Endpoint, total: number): Pro
   };
 }
 
+/** Runs cycles and reports their wall time and the server CPU they cost (forced GCs for sampling excluded). */
+async function timed(ctx: BenchContext, target: TargetProcess, endpoint: Endpoint, total: number): Promise<ChurnResult & { seconds: number; cpuMicros: number }> {
+  const cpu0 = sampleProcess(target.pid).cpuMicros;
+  const t0 = performance.now();
+  const result = await cycles(ctx, endpoint, total);
+  return { ...result, seconds: (performance.now() - t0) / 1000, cpuMicros: sampleProcess(target.pid).cpuMicros - cpu0 };
+}
+
 export async function runChurn(ctx: BenchContext): Promise<Table> {
   const total = ctx.options.churnCycles;
   const scenario = `${total.toLocaleString('en-US')} cycles`;
   const row = (metric: string): Row => ({ scenario, metric, values: {}, notes: {} });
   const rate = row('cycles/s');
+  const cpu = row('server CPU µs/cycle');
   const failed = row('failed cycles');
   const before = row('server RSS before MiB');
   const after = row('server RSS after MiB');
@@ -44,17 +55,15 @@ export async function runChurn(ctx: BenchContext): Promise<Table> {
       await cycles(ctx, endpoint, Math.min(WARMUP_CYCLES, total));
       const s0 = await ctx.settledSample(target);
       const half = Math.floor(total / 2);
-      let t0 = performance.now();
-      const first = await cycles(ctx, endpoint, half);
-      let seconds = (performance.now() - t0) / 1000;
+      const first = await timed(ctx, target, endpoint, half);
       const mid = await ctx.settledSample(target);
-      t0 = performance.now();
-      const second = await cycles(ctx, endpoint, total - half);
-      seconds += (performance.now() - t0) / 1000;
+      const second = await timed(ctx, target, endpoint, total - half);
       await new Promise((r) => setTimeout(r, 200)); // let the server finish its last close handshakes
       const s1 = await ctx.settledSample(target);
+      const seconds = first.seconds + second.seconds;
       const result = { cycles: first.cycles + second.cycles, failed: first.failed + second.failed, firstError: first.firstError ?? second.firstError };
       rate.values[kind] = result.cycles / seconds;
+      cpu.values[kind] = (first.cpuMicros + second.cpuMicros) / Math.max(1, result.cycles);
       failed.values[kind] = result.failed;
       lateGrowth.values[kind] = (s1.rssBytes - mid.rssBytes) / 1024 / ((total - half) / 1000);
       if (result.firstError) failed.notes![kind] = result.firstError;
@@ -68,7 +77,7 @@ export async function runChurn(ctx: BenchContext): Promise<Table> {
   return {
     workload: 'churn',
     title: 'Churn: connect, join, leave, disconnect',
-    rows: [rate, failed, before, after, growth, lateGrowth, heapGrowth],
+    rows: [rate, cpu, failed, before, after, growth, lateGrowth, heapGrowth],
     footnotes: [
       `${ctx.workers.length} workers x ${ctx.options.churnConcurrency} lanes; each cycle opens a socket, joins a fresh topic, leaves it and closes with the close handshake`,
       `memory sampled after a forced full GC, before (after ${WARMUP_CYCLES} warm-up cycles), half-way and after; heap = V8 heapUsed reported by the server`,

@@ -7,6 +7,7 @@ import type { BenchContext } from '../lib/context.ts';
 import { Histogram } from '../lib/histogram.ts';
 import type { ReqReplyResult, TargetKind } from '../lib/messages.ts';
 import type { Row, Table } from '../lib/report.ts';
+import { sampleProcess } from '../lib/proc-stats.ts';
 
 export async function runReqReply(ctx: BenchContext): Promise<Table> {
   const { reqreplyClients: clients, reqreplyMs: durationMs } = ctx.options;
@@ -14,15 +15,18 @@ export async function runReqReply(ctx: BenchContext): Promise<Table> {
   const rate: Row = { scenario, metric: 'round trips/s', values: {} };
   const p50: Row = { scenario, metric: 'p50 ms', values: {} };
   const p99: Row = { scenario, metric: 'p99 ms', values: {} };
-  const rounds = new Map<TargetKind, Array<{ perSecond: number; latency: Histogram }>>();
+  const cpu: Row = { scenario, metric: 'server CPU µs/round trip', values: {} };
+  const rounds = new Map<TargetKind, Array<{ perSecond: number; latency: Histogram; cpuPerTrip: number }>>();
   await ctx.withTargets(ctx.options.targets, 'reqreply', async (running) => {
     for (let round = 0; round < ctx.options.reqreplyRounds; round++) {
-      for (const { endpoint } of running) {
+      for (const { endpoint, target } of running) {
+        const cpu0 = sampleProcess(target.pid).cpuMicros;
         const result = await ctx.workers[0].request<ReqReplyResult>({ op: 'reqreply', endpoint, clients, durationMs });
+        const cpuPerTrip = (sampleProcess(target.pid).cpuMicros - cpu0) / Math.max(1, result.roundTrips);
         const latency = new Histogram();
         latency.merge(result.latency);
         const perSecond = result.roundTrips / (durationMs / 1000);
-        rounds.set(endpoint.kind, [...(rounds.get(endpoint.kind) ?? []), { perSecond, latency }]);
+        rounds.set(endpoint.kind, [...(rounds.get(endpoint.kind) ?? []), { perSecond, latency, cpuPerTrip }]);
         ctx.log(`${endpoint.kind} req/reply round ${round + 1}: ${perSecond.toFixed(0)}/s, p99 ${(latency.percentile(99) / 1000).toFixed(2)} ms`);
       }
     }
@@ -32,13 +36,15 @@ export async function runReqReply(ctx: BenchContext): Promise<Table> {
     rate.values[kind] = median.perSecond;
     p50.values[kind] = median.latency.percentile(50) / 1000;
     p99.values[kind] = median.latency.percentile(99) / 1000;
+    cpu.values[kind] = results.map((r) => r.cpuPerTrip).sort((a, b) => a - b)[Math.floor((results.length - 1) / 2)];
   }
   return {
     workload: 'reqreply',
     title: 'Request/reply: one outstanding request per client',
-    rows: [rate, p50, p99],
+    rows: [rate, p50, p99, cpu],
     footnotes: [
       `${clients} clients in one load worker for ${durationMs} ms, ${ctx.options.reqreplyRounds} rounds taken in turn (servers side by side), median round shown; Tether: push \`ping\` on a joined channel -> reply ok; ws: \`{op:"ping"}\` -> \`{id}\`; Socket.IO: emit with ack`,
+      'server CPU per round trip (utime+stime over the round, includes connecting the clients) is the figure least swayed by other load on the machine',
     ],
   };
 }
