@@ -7,6 +7,10 @@ import { z } from 'zod';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** `auto`: readable lines on a terminal, JSON lines otherwise. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export const PRESET_NAMES = ['standard', 'high-throughput', 'low-memory'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
@@ -23,6 +27,7 @@ export const serveConfigSchema = z.strictObject({
   adminToken: z.string().min(1).optional(),
   redis: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   logLevel: z.enum(LOG_LEVELS),
+  logFormat: z.enum(LOG_FORMATS),
   allowedOrigins: z.union([z.array(z.string().min(1)), z.literal(false)]).optional(),
   maxConnections: count,
   maxFrameBytes: count,
@@ -55,6 +60,7 @@ export const DEFAULTS: ServeConfig = {
   host: '127.0.0.1',
   mount: '/socket',
   logLevel: 'info',
+  logFormat: 'auto',
   maxConnections: 100_000,
   maxFrameBytes: MiB,
   maxChannelsPerConnection: 100,
@@ -109,6 +115,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   adminToken: 'TETHER_ADMIN_TOKEN',
   redis: 'REDIS_URL',
   logLevel: 'LOG_LEVEL',
+  logFormat: 'TETHER_LOG_FORMAT',
   allowedOrigins: 'TETHER_ALLOWED_ORIGINS',
   maxConnections: 'TETHER_MAX_CONNECTIONS',
   maxFrameBytes: 'TETHER_MAX_FRAME_BYTES',
@@ -135,6 +142,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   adminToken: 'token for the dashboard and the tether:admin channel',
   redis: 'scale out through Redis at this URL (default: in-memory, one process)',
   logLevel: 'log level: fatal, error, warn, info, debug, trace or silent',
+  logFormat: 'auto (readable on a terminal, JSON lines otherwise), json or pretty',
   allowedOrigins: 'comma-separated allowed Origins, or "false" to turn the check off (default: off on loopback, same host otherwise)',
   maxConnections: 'open connections beyond which upgrades get HTTP 503',
   maxFrameBytes: 'largest accepted client frame; bigger closes with 1009',

@@ -3,19 +3,24 @@
  * implements the per-frame hooks only when `trace` is enabled: the server skips a hook no observer
  * implements, so at the default level logging costs nothing per message.
  */
+import { styleText } from 'node:util';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { ServerObserver } from '../server/observer.ts';
-import type { LogLevel } from './config.ts';
+import type { LogFormat, LogLevel } from './config.ts';
 
 export type { Logger };
 
 export interface LoggerOptions {
   level: LogLevel;
-  /** Where JSON lines go; default stdout. */
-  destination?: DestinationStream;
+  /** Default `json`. `auto` is `pretty` when the destination (stdout by default) is a terminal. */
+  format?: LogFormat;
+  /** Where lines go; default stdout. */
+  destination?: DestinationStream & { isTTY?: boolean };
 }
 
 export function createLogger(options: LoggerOptions): Logger {
+  const out = options.destination ?? process.stdout;
+  const format = options.format === 'auto' ? (out.isTTY ? 'pretty' : 'json') : (options.format ?? 'json');
   return pino(
     {
       name: 'tether',
@@ -23,8 +28,35 @@ export function createLogger(options: LoggerOptions): Logger {
       // Never write a credential, even if a caller logs a whole params or config object.
       redact: { paths: ['token', 'adminToken', '*.token', '*.adminToken', 'params.token'], censor: '[redacted]' },
     },
-    options.destination,
+    format === 'pretty' ? prettyLines(out, out.isTTY === true) : out,
   );
+}
+
+const LEVEL_NAMES: Record<number, [string, Parameters<typeof styleText>[0]]> = {
+  10: ['TRACE', 'gray'],
+  20: ['DEBUG', 'blue'],
+  30: ['INFO ', 'green'],
+  40: ['WARN ', 'yellow'],
+  50: ['ERROR', 'red'],
+  60: ['FATAL', 'magenta'],
+};
+const OMITTED = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'component']);
+
+/** `12:00:01.234 INFO  connection opened id=c1 vsn=2` for people; the JSON line is parsed once per line. */
+export function prettyLines(out: DestinationStream, color: boolean): DestinationStream {
+  const paint = (style: Parameters<typeof styleText>[0], text: string) => (color ? styleText(style, text) : text);
+  return {
+    write(line: string) {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      const time = new Date(record.time as number);
+      const clock = `${time.toTimeString().slice(0, 8)}.${String(time.getMilliseconds()).padStart(3, '0')}`;
+      const [name, style] = LEVEL_NAMES[record.level as number] ?? [String(record.level), 'white'];
+      const fields = Object.entries(record)
+        .filter(([key]) => !OMITTED.has(key))
+        .map(([key, value]) => `${key}=${key === 'err' ? (value as { message?: string }).message : typeof value === 'string' ? value : JSON.stringify(value)}`);
+      out.write(`${paint('dim', clock)} ${paint(style, name)} ${String(record.msg ?? '')}${fields.length ? ` ${paint('dim', fields.join(' '))}` : ''}\n`);
+    },
+  };
 }
 
 /**

@@ -61,7 +61,7 @@ export interface Operations {
 /** Loads the configuration (throws ConfigError when invalid) and builds what the server needs at creation. */
 export async function prepareOperations(options: PrepareOptions = {}): Promise<Operations> {
   const { config, origins, file } = await loadServeConfig({ flags: options.flags, env: options.env, cwd: options.cwd });
-  const logger = createLogger({ level: config.logLevel, destination: options.logDestination });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, destination: options.logDestination });
   const metrics = new ServerMetrics();
   const access = dashboardAccess(config);
   if (config.dashboard && access === null) {

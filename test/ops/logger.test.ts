@@ -50,3 +50,18 @@ test('tokens are redacted wherever they are logged', () => {
   assert.doesNotMatch(text, /s3cret|adm1n|t0k/);
   assert.match(text, /\[redacted\]/);
 });
+
+test('pretty format: one readable line per record, fields after the message', () => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'info', format: 'pretty', destination: { write: (s: string) => void lines.push(s) } });
+  loggingObserver(logger).connectionClosed?.({ id: 'c1', code: 4000, reason: 'idle timeout', durationMs: 61000 });
+  logger.error({ err: new Error('boom') }, 'failed');
+  assert.match(lines[0], /^\d\d:\d\d:\d\d\.\d{3} INFO  connection closed id=c1 code=4000 reason=idle timeout durationMs=61000\n$/);
+  assert.match(lines[1], /ERROR failed err=boom\n$/);
+});
+
+test('auto format is JSON when the destination is not a terminal', () => {
+  const lines: string[] = [];
+  createLogger({ level: 'info', format: 'auto', destination: { write: (s: string) => void lines.push(s) } }).info('x');
+  assert.equal(JSON.parse(lines[0]).msg, 'x');
+});
