@@ -57,9 +57,9 @@ export class BenchContext {
     try {
       for (const kind of kinds) {
         const nodeArgs: string[] = [];
-        if (this.options.cpuProfile && kind === 'tether') {
+        if (this.options.cpuProfile) {
           mkdirSync(this.profileDir, { recursive: true });
-          nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${this.profileDir}`, `--cpu-prof-name=tether-${label}.cpuprofile`);
+          nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${this.profileDir}`, `--cpu-prof-name=${kind}-${label}.cpuprofile`);
         }
         const target = new TargetProcess(kind, nodeArgs);
         running.push({ target, endpoint: { kind, port: 0, sourceAddresses: freshSourceAddresses() } });
