@@ -30,6 +30,17 @@ export async function collect(workers: readonly FixtureProcess[], total: number)
   return replies.flatMap((r) => r.clients as ClientSummary[]);
 }
 
+/** Every delivery latency the workers recorded (LATENCY=1), in ms. */
+export async function latencies(workers: readonly FixtureProcess[]): Promise<number[]> {
+  const replies = await Promise.all(workers.map((w) => w.request('stats', { total: 0 }, 30_000)));
+  return replies.flatMap((r) => r.latencies as number[]);
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
 /**
  * Polls until every client rejoined after `since` and accounts for all `total` messages (received, or
  * declared lost), or `timeoutMs` passes; returns the last accounting either way so assertions can say what.
