@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectResult, Endpoint, StatsResult, TargetKind } from './messages.ts';
 import type { Options } from './options.ts';
-import { LoadWorker, TargetProcess } from './processes.ts';
+import { LoadWorker, TargetProcess, type GcReply } from './processes.ts';
 import { Histogram } from './histogram.ts';
 import { sampleProcess, type ProcSample } from './proc-stats.ts';
 
@@ -107,9 +107,9 @@ export class BenchContext {
   }
 
   /** Server RSS and V8 heap after a forced full GC, and its CPU time so far. */
-  async settledSample(target: TargetProcess): Promise<ProcSample & { heapUsed: number }> {
-    const heapUsed = await target.gc();
-    return { ...sampleProcess(target.pid), heapUsed };
+  async settledSample(target: TargetProcess): Promise<ProcSample & GcReply> {
+    const reply = await target.gc();
+    return { ...sampleProcess(target.pid), ...reply };
   }
 
   async close(): Promise<void> {

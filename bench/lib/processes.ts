@@ -8,6 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { TargetKind, WorkerCommand, WorkerReply } from './messages.ts';
 
+export interface GcReply {
+  heapUsed: number;
+  connections: number;
+  topics: number;
+}
+
 const children = new Set<ChildProcess>();
 const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;
@@ -66,10 +72,10 @@ export class TargetProcess {
     return port;
   }
 
-  /** Asks the server to run a full GC and waits until it has; resolves to its V8 heap in use afterwards. */
-  gc(): Promise<number> {
+  /** Asks the server to run a full GC and waits until it has; resolves to its V8 heap and holdings afterwards. */
+  gc(): Promise<GcReply> {
     return new Promise((resolve) => {
-      this.child.once('message', (reply: { heapUsed: number }) => resolve(reply.heapUsed));
+      this.child.once('message', (reply: GcReply) => resolve(reply));
       this.child.send({ op: 'gc' });
     });
   }

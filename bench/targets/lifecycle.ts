@@ -6,7 +6,13 @@
 import { writeHeapSnapshot } from 'node:v8';
 import type { TargetCommand } from '../lib/messages.ts';
 
-export function announceReady(port: number, close: () => unknown): void {
+/** What a server still holds; after churn both must be back to zero. */
+export interface Holdings {
+  connections: number;
+  topics: number;
+}
+
+export function announceReady(port: number, close: () => unknown, holdings: () => Holdings): void {
   process.stdout.write(`READY ${port}\n`);
   process.on('message', (cmd: TargetCommand) => {
     if (cmd.op === 'heapSnapshot') {
@@ -18,7 +24,7 @@ export function announceReady(port: number, close: () => unknown): void {
     // Two passes: the first can leave objects whose finalizers only release memory on the next.
     gc?.();
     gc?.();
-    process.send!({ op: 'gc', done: gc !== undefined, heapUsed: process.memoryUsage().heapUsed });
+    process.send!({ op: 'gc', done: gc !== undefined, heapUsed: process.memoryUsage().heapUsed, ...holdings() });
   });
   const exit = async (): Promise<void> => {
     await Promise.race([close(), new Promise((r) => setTimeout(r, 2000))]);

@@ -26,4 +26,9 @@ io.on('connection', (socket) => {
   });
 });
 
-http.listen(0, '127.0.0.1', () => announceReady((http.address() as AddressInfo).port, () => io.close()));
+http.listen(0, '127.0.0.1', () => announceReady(
+    (http.address() as AddressInfo).port,
+    () => io.close(),
+    // Every socket also sits in a room named by its own id, as Socket.IO does by default.
+    () => ({ connections: io.of('/').sockets.size, topics: io.of('/').adapter.rooms.size - io.of('/').sockets.size }),
+  ));

@@ -25,4 +25,8 @@ const server = createServer({
 });
 
 const { port } = await server.listen();
-announceReady(port, () => server.close());
+announceReady(
+  port,
+  () => server.close(),
+  () => ({ connections: server.connectionCount, topics: server.topics().size }),
+);

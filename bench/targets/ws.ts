@@ -15,6 +15,7 @@ interface Command {
 }
 
 const topics = new Map<string, Set<WebSocket>>();
+let connections = 0;
 const joined = new WeakMap<WebSocket, Set<string>>();
 
 function join(socket: WebSocket, topic: string): void {
@@ -41,6 +42,7 @@ function broadcast(topic: string, data: unknown): void {
 
 const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
 server.on('connection', (socket) => {
+  connections++;
   socket.on('message', (raw) => {
     const cmd = JSON.parse(raw.toString()) as Command;
     if (cmd.op === 'join') join(socket, cmd.topic!);
@@ -49,8 +51,13 @@ server.on('connection', (socket) => {
     socket.send(`{"id":${cmd.id}}`);
   });
   socket.on('close', () => {
+    connections--;
     for (const topic of joined.get(socket) ?? []) leave(socket, topic);
     joined.delete(socket);
   });
 });
-server.on('listening', () => announceReady((server.address() as AddressInfo).port, () => server.close()));
+server.on('listening', () => announceReady(
+    (server.address() as AddressInfo).port,
+    () => server.close(),
+    () => ({ connections, topics: topics.size }),
+  ));

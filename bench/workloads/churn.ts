@@ -50,6 +50,8 @@ export async function runChurn(ctx: BenchContext): Promise<Table> {
   const growth = row('RSS growth KiB/1k cycles');
   const lateGrowth = row('  in the 2nd half');
   const heapGrowth = row('heap growth KiB/1k cycles');
+  const connectionsLeft = row('connections held after');
+  const topicsLeft = row('topics held after');
   for (const kind of ctx.options.targets) {
     await ctx.withTarget(kind, 'churn', async (target, endpoint) => {
       await cycles(ctx, endpoint, Math.min(WARMUP_CYCLES, total));
@@ -71,13 +73,15 @@ export async function runChurn(ctx: BenchContext): Promise<Table> {
       after.values[kind] = s1.rssBytes / 2 ** 20;
       growth.values[kind] = (s1.rssBytes - s0.rssBytes) / 1024 / (total / 1000);
       heapGrowth.values[kind] = (s1.heapUsed - s0.heapUsed) / 1024 / (total / 1000);
+      connectionsLeft.values[kind] = s1.connections;
+      topicsLeft.values[kind] = s1.topics;
       ctx.log(`${kind} churn: ${rate.values[kind]!.toFixed(0)} cycles/s, RSS ${before.values[kind]!.toFixed(1)} -> ${after.values[kind]!.toFixed(1)} MiB, heap ${(s0.heapUsed / 2 ** 20).toFixed(1)} -> ${(s1.heapUsed / 2 ** 20).toFixed(1)} MiB`);
     });
   }
   return {
     workload: 'churn',
     title: 'Churn: connect, join, leave, disconnect',
-    rows: [rate, cpu, failed, before, after, growth, lateGrowth, heapGrowth],
+    rows: [rate, cpu, failed, before, after, growth, lateGrowth, heapGrowth, connectionsLeft, topicsLeft],
     footnotes: [
       `${ctx.workers.length} workers x ${ctx.options.churnConcurrency} lanes; each cycle opens a socket, joins a fresh topic, leaves it and closes with the close handshake`,
       `memory sampled after a forced full GC, before (after ${WARMUP_CYCLES} warm-up cycles), half-way and after; heap = V8 heapUsed reported by the server`,

@@ -55,6 +55,8 @@ test('bench --tiny runs every workload against all three targets and reports san
       for (const row of rows(tables, 'reqreply', 'round trips/s')) assert.ok(row.values[kind]! > 0, `${kind} round trips`);
       for (const row of rows(tables, 'churn', 'cycles/s')) assert.ok(row.values[kind]! > 0, `${kind} churn`);
       for (const row of rows(tables, 'churn', 'failed cycles')) assert.equal(row.values[kind], 0, `${kind} churn failures`);
+      for (const row of rows(tables, 'churn', 'connections held after')) assert.equal(row.values[kind], 0, `${kind} kept connections`);
+      for (const row of rows(tables, 'churn', 'topics held after')) assert.equal(row.values[kind], 0, `${kind} kept topics`);
     }
 
     const markdown = readFileSync(join(outDir, md), 'utf8');
