@@ -2,119 +2,31 @@
  * One connection to a Phoenix-protocol endpoint, shared by many channels: the state machine, connection
  * attempts with providers and retry policy, heartbeat, frame routing, and the outbox the channels push into.
  */
-import { createSerializer, encodeV1JsonRaw, encodeV2JsonRaw, Events, HEARTBEAT_TOPIC, ProtocolError, type Frame, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
-import { fullJitterBackoff, RetrySchedule, type RetryPolicy } from './backoff.ts';
-import { detectPageEnvironment, watchPage, type PageEnvironment, type WakeTrigger } from './browser.ts';
+import { createSerializer, Events, HEARTBEAT_TOPIC, ProtocolError, type Frame, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
+import { fullJitterBackoff, RetrySchedule } from './backoff.ts';
+import { detectPageEnvironment, watchPage, type WakeTrigger } from './browser.ts';
 import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { Emitter } from './emitter.ts';
-import { decodeV2TextFast } from './fast-decode.ts';
 import { authTokenProtocol, endpointUrl, randomIdPrefix, utf8Length, type QueryParams } from './endpoint.ts';
 import { TetherClientError, type ClientErrorCode } from './errors.ts';
+import { decodeV2TextFast } from './fast-decode.ts';
+import { heartbeatFrame, pushFrame } from './frames.ts';
 import { HeartbeatMonitor } from './heartbeat.ts';
-import { Outbox, type OutboxOptions } from './outbox.ts';
+import { restoreMessage, type SocketLink } from './link.ts';
+import { Outbox } from './outbox.ts';
+import { PingRegistry } from './pings.ts';
 import type { StoredMessage } from './outbox-store.ts';
-import { Push, type PushHost, type PushResult } from './push.ts';
+import { Push, type PushResult } from './push.ts';
+import { recoveryConnectParams } from './recovery/wire.ts';
+import { SOCKET_DEFAULTS, type SocketEvents, type SocketOptions } from './socket-options.ts';
 import { Counters, type SocketStats } from './stats.ts';
 import { SocketStates, TransitionReasons, type SocketState, type StateTransition, type TransitionReason } from './states.ts';
-import { globalWebSocketTransport, type Transport, type TransportClose, type TransportFactory } from './transport.ts';
-import type { WsTransportOptions } from './transport-ws.ts';
-import { recoveryConnectParams } from './recovery/wire.ts';
+import type { Transport, TransportClose, TransportFactory } from './transport.ts';
+import { defaultTransport } from './transport-select.ts';
 
-export interface TokenContext {
-  /** 1 for the first attempt after `connect()` or after a connection that opened, then 2, 3, ... */
-  attempt: number;
-  /**
-   * True when the previous attempt was refused with HTTP 401/403, or failed before opening with no visible
-   * status (the global WebSocket cannot show one): return a fresh token, not a cached one.
-   */
-  refresh: boolean;
-}
-
-export interface SocketOptions {
-  /** Query params, or a provider called before every attempt. */
-  params?: QueryParams | (() => QueryParams | Promise<QueryParams>);
-  /** Sent as Phoenix's auth-token subprotocol; a provider is called before every attempt. */
-  authToken?: string | ((context: TokenContext) => string | null | Promise<string | null>);
-  /** Default '2.0.0' (binary frames need it). */
-  vsn?: '2.0.0' | '1.0.0';
-  /** Default: the global WebSocket, or `ws` when `headers`, `tls` or `agent` is given. */
-  transport?: TransportFactory;
-  /** Node only (uses the `ws` transport). */
-  headers?: Record<string, string>;
-  /** Node only (uses the `ws` transport): CA, client certificate, pinned server certificate fingerprints. */
-  tls?: Omit<WsTransportOptions, 'headers' | 'agent'>;
-  /** Node only (uses the `ws` transport): an http(s).Agent. */
-  agent?: unknown;
-  /** Default 10000. */
-  connectTimeoutMs?: number;
-  /** Quiet time after a reply before the next heartbeat. Default 30000. */
-  heartbeatIntervalMs?: number;
-  /** How long a heartbeat may go unanswered. Default 10000. */
-  heartbeatTimeoutMs?: number;
-  /** A timer firing later than this is treated as a time jump and probes instead of judging. Default 2000. */
-  lateToleranceMs?: number;
-  /** Reconnect delays. Default fullJitterBackoff() (base 500 ms, cap 30 s). */
-  reconnect?: RetryPolicy;
-  /** Default reply timeout for pushes, joins and leaves. Default 10000. */
-  pushTimeoutMs?: number;
-  /** Defaults for every channel (rejoin policy, join-error handling). */
-  channel?: ChannelOptions;
-  outbox?: OutboxOptions;
-  /** Send each push's outbox id as V2 JSON meta (`[jr, ref, topic, event, payload, {"id": ...}]`). Default true. */
-  messageIds?: boolean;
-  /**
-   * Scopes the server's de-duplication of resent pushes (connect param `tether_cid`, docs/recovery.md).
-   * Default: random per Socket. With a durable outbox store give a stable id, so resends after a restart are
-   * recognised too.
-   */
-  clientId?: string;
-  /** Transitions kept for `socket.transitions`. Default 50. */
-  historySize?: number;
-  /** Page lifecycle signals; default the real page in browsers, none in Node. false disables. */
-  page?: PageEnvironment | false;
-  clock?: Clock;
-}
-
-export interface SocketEvents {
-  state: StateTransition;
-  error: TetherClientError;
-  /** A message restored from a durable outbox store settled (its Push object died with the previous process). */
-  settled: { id: string; topic: string; event: string; result: PushResult };
-}
-
-/** What a Channel needs from its socket. Internal; not part of the public API. */
-export interface SocketLink extends PushHost {
-  readonly isOpen: boolean;
-  readonly outbox: Outbox;
-  readonly outboxReady: boolean;
-  readonly pushTimeoutMs: number;
-  readonly channelDefaults: ChannelOptions;
-  makeRef(): string;
-  nextMessageId(): string;
-  nextSeq(): number;
-  /**
-   * Registers `push` for its reply under a fresh ref and writes it; false if the socket is not open or the frame
-   * could not be encoded. `ownJoinRef`: the frame's join_ref is its own ref (a join).
-   */
-  transmit(push: Push<unknown>, joinRef: string | null, ownJoinRef?: boolean): boolean;
-  /** Stops routing replies to `push` (it will be sent again under a new ref). */
-  unregister(push: Push<unknown>): void;
-  /** Builds the error and emits it as a socket `error` event (unless `silent`). */
-  reportError(code: ClientErrorCode, message: string, options?: { topic?: string; cause?: unknown; silent?: boolean }): TetherClientError;
-  countStale(): void;
-  forget(channel: Channel<object, object>): void;
-}
-
-const DEFAULTS = {
-  connectTimeoutMs: 10_000,
-  heartbeatIntervalMs: 30_000,
-  heartbeatTimeoutMs: 10_000,
-  lateToleranceMs: 2_000,
-  pushTimeoutMs: 10_000,
-  historySize: 50,
-  closingTimeoutMs: 2_000,
-} as const;
+export type { SocketEvents, SocketOptions, TokenContext } from './socket-options.ts';
+export type { SocketLink } from './link.ts';
 
 export class Socket implements SocketLink {
   readonly endpoint: string;
@@ -135,7 +47,7 @@ export class Socket implements SocketLink {
   private readonly channels = new Map<string, Channel<object, object>>();
   /** Sent frames awaiting a reply, by ref. */
   private readonly pending = new Map<string, Push<unknown>>();
-  private readonly pings = new Map<string, { sentAt: number; resolve: (ms: number) => void; reject: (e: Error) => void; timer: unknown }>();
+  private readonly pings: PingRegistry;
   private readonly restored = new Set<Push<unknown>>();
   private readonly idPrefix = randomIdPrefix();
   private readonly clientId: string;
@@ -166,16 +78,17 @@ export class Socket implements SocketLink {
     this.serializer = createSerializer(this.version, 'client');
     this.transportFactory = options.transport ?? defaultTransport(options);
     this.retry = new RetrySchedule(options.reconnect ?? fullJitterBackoff());
-    this.pushTimeoutMs = options.pushTimeoutMs ?? DEFAULTS.pushTimeoutMs;
+    this.pushTimeoutMs = options.pushTimeoutMs ?? SOCKET_DEFAULTS.pushTimeoutMs;
     this.channelDefaults = options.channel ?? {};
     this.outbox = new Outbox(options.outbox);
+    this.pings = new PingRegistry(this.clock);
     this.clientId = options.clientId ?? this.idPrefix;
     this.seq = this.clock.now() * 1000;
     this.heartbeat = new HeartbeatMonitor({
       clock: this.clock,
-      intervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
-      timeoutMs: options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs,
-      lateToleranceMs: options.lateToleranceMs ?? DEFAULTS.lateToleranceMs,
+      intervalMs: options.heartbeatIntervalMs ?? SOCKET_DEFAULTS.heartbeatIntervalMs,
+      timeoutMs: options.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs,
+      lateToleranceMs: options.lateToleranceMs ?? SOCKET_DEFAULTS.lateToleranceMs,
       send: () => this.sendHeartbeat(),
       onDead: () => this.heartbeatDead(),
       onRtt: (ms) => this.counters.rtt(ms),
@@ -230,7 +143,7 @@ export class Socket implements SocketLink {
       this.finishClosing();
       return Promise.resolve();
     }
-    this.closingTimer = this.clock.setTimeout(() => this.finishClosing(), DEFAULTS.closingTimeoutMs);
+    this.closingTimer = this.clock.setTimeout(() => this.finishClosing(), SOCKET_DEFAULTS.closingTimeoutMs);
     transport.close(code, reason);
     return new Promise((resolve) => this.closeWaiters.push(resolve));
   }
@@ -250,16 +163,9 @@ export class Socket implements SocketLink {
   }
 
   /** Sends a heartbeat now and resolves with its round trip in ms; rejects if the socket is not open or no reply comes in time. */
-  ping(timeoutMs = this.o.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs): Promise<number> {
+  ping(timeoutMs = this.o.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs): Promise<number> {
     if (!this.isOpen) return Promise.reject(this.reportError('not_connected', `ping() needs an open socket; the socket is ${this.current}. Call connect() and wait for state "open".`, { silent: true }));
-    const ref = this.sendHeartbeat();
-    return new Promise((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        this.pings.delete(ref);
-        reject(new TetherClientError('push_timeout', `No reply to ping within ${timeoutMs} ms. The link may be dead; the heartbeat will confirm.`));
-      }, timeoutMs);
-      this.pings.set(ref, { sentAt: this.clock.now(), resolve, reject, timer });
-    });
+    return this.pings.wait(this.sendHeartbeat(), timeoutMs);
   }
 
   stats(): SocketStats {
@@ -306,7 +212,7 @@ export class Socket implements SocketLink {
     if (ownJoinRef) joinRef = ref;
     let data: string | Uint8Array;
     try {
-      data = this.encode(joinRef, ref, push);
+      data = pushFrame(this.version, this.serializer, joinRef, ref, push, this.o.messageIds !== false);
     } catch (err) {
       const message = err instanceof ProtocolError ? err.message : String(err);
       push.settle({ status: 'rejected', error: this.reportError('invalid_payload', `"${push.event}" to ${push.topic} could not be encoded: ${message}. Fix the payload (binary needs vsn 2.0.0; names at most 255 bytes).`, { topic: push.topic, cause: err }) });
@@ -382,10 +288,10 @@ export class Socket implements SocketLink {
       if (this.transport !== transport || this.current !== SocketStates.connecting) return;
       this.transport = null;
       transport.close(1000, 'connect timeout');
-      const ms = this.o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+      const ms = this.o.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs;
       this.reportError('connect_timeout', `The WebSocket to ${this.endpoint} did not open within ${ms} ms. Retrying with backoff; check the URL and network, or raise connectTimeoutMs.`);
       this.scheduleRetry(TransitionReasons.connectTimeout, `no open within ${ms} ms`);
-    }, this.o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
+    }, this.o.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs);
   }
 
   private opened(): void {
@@ -436,7 +342,7 @@ export class Socket implements SocketLink {
     const transport = this.transport;
     this.transport = null;
     transport?.close(1000, 'heartbeat timeout');
-    const ms = this.o.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs;
+    const ms = this.o.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs;
     this.reportError('heartbeat_timeout', `No heartbeat reply within ${ms} ms: the link is dead. Reconnecting with backoff.`);
     this.linkDown('heartbeat_timeout');
     this.scheduleRetry(TransitionReasons.heartbeatTimeout, `no heartbeat reply within ${ms} ms`);
@@ -446,11 +352,7 @@ export class Socket implements SocketLink {
   private linkDown(reason: string): void {
     this.heartbeat.stop();
     this.connectedSince = null;
-    for (const [ref, ping] of this.pings) {
-      this.clock.clearTimeout(ping.timer);
-      this.pings.delete(ref);
-      ping.reject(new TetherClientError('disconnected', `The link closed (${reason}) before the ping was answered.`));
-    }
+    this.pings.rejectAll(reason);
     for (const channel of [...this.channels.values()]) channel.socketLost(reason);
     for (const push of [...this.pending.values()]) push.settle({ status: 'disconnected' });
   }
@@ -502,18 +404,8 @@ export class Socket implements SocketLink {
 
   private sendHeartbeat(): string {
     const ref = this.makeRef();
-    const data = this.version === 2 ? encodeV2JsonRaw(null, ref, HEARTBEAT_TOPIC, Events.heartbeat, '{}') : encodeV1JsonRaw({ joinRef: null, ref, topic: HEARTBEAT_TOPIC, event: Events.heartbeat }, '{}', 'client->server');
-    if (this.transport) this.write(this.transport, data);
+    if (this.transport) this.write(this.transport, heartbeatFrame(this.version, ref));
     return ref;
-  }
-
-  private encode(joinRef: string | null, ref: string, push: Push<unknown>): string | Uint8Array {
-    const body = push.body;
-    if (typeof body !== 'string') return this.serializer.encode({ joinRef, ref, topic: push.topic, event: push.event, payload: body });
-    if (this.version === 1) return encodeV1JsonRaw({ joinRef, ref, topic: push.topic, event: push.event }, body, 'client->server');
-    const meta =
-      push.meta !== undefined ? JSON.stringify(push.meta) : push.queued && this.o.messageIds !== false ? `{"id":${JSON.stringify(push.id)}}` : undefined;
-    return encodeV2JsonRaw(joinRef, ref, push.topic, push.event, body, meta);
   }
 
   private write(transport: Transport, data: string | Uint8Array): void {
@@ -550,13 +442,9 @@ export class Socket implements SocketLink {
 
   private heartbeatReply(ref: string): boolean {
     if (this.heartbeat.onReply(ref)) return true;
-    const ping = this.pings.get(ref);
-    if (!ping) return false;
-    this.pings.delete(ref);
-    this.clock.clearTimeout(ping.timer);
-    const rtt = Math.max(0, this.clock.now() - ping.sentAt);
+    const rtt = this.pings.answer(ref);
+    if (rtt === null) return false;
     this.counters.rtt(rtt);
-    ping.resolve(rtt);
     return true;
   }
 
@@ -573,15 +461,7 @@ export class Socket implements SocketLink {
     const now = this.clock.now();
     for (const m of stored) {
       this.seq = Math.max(this.seq, m.seq);
-      const push = new Push<unknown>(this, { ...m, bytes: typeof m.body === 'string' ? utf8Length(m.body) : m.body.byteLength, queued: true });
-      this.restored.add(push);
-      const refused = this.outbox.admit(push, false);
-      if (refused) {
-        push.settle({ status: 'rejected', error: refused });
-        continue;
-      }
-      if (m.expiresAt !== null && m.expiresAt <= now) expire(push, this);
-      else if (m.expiresAt !== null) push.arm(m.expiresAt - now, () => expire(push, this));
+      restoreMessage(this, m, now, (push) => this.restored.add(push));
     }
     this.outboxReady = true;
     for (const channel of this.channels.values()) channel.pump();
@@ -592,7 +472,7 @@ export class Socket implements SocketLink {
     this.current = to;
     const t: StateTransition = { from, to, reason, detail: { message, ...extra }, at: this.clock.now() };
     this.transitions.push(t);
-    if (this.transitions.length > (this.o.historySize ?? DEFAULTS.historySize)) this.transitions.shift();
+    if (this.transitions.length > (this.o.historySize ?? SOCKET_DEFAULTS.historySize)) this.transitions.shift();
     this.events.emit('state', t);
   }
 
@@ -600,32 +480,4 @@ export class Socket implements SocketLink {
     if (this[name] !== null) this.clock.clearTimeout(this[name]);
     this[name] = null;
   }
-}
-
-/** Settles an unsent message whose TTL passed. */
-export function expire(push: Push<unknown>, link: SocketLink): void {
-  const age = link.clock.now() - push.createdAt;
-  push.settle({ status: 'rejected', error: link.reportError('outbox_expired', `"${push.event}" to ${push.topic} waited ${age} ms in the outbox without being sent and expired (ttl). Raise ttlMs, or resync once the channel is joined.`, { topic: push.topic, silent: true }) });
-}
-
-function defaultTransport(o: SocketOptions): TransportFactory {
-  if (!o.headers && !o.tls && !o.agent) return globalWebSocketTransport;
-  let factory: TransportFactory | null = null;
-  const pending = import('./transport-ws.ts').then((m) => (factory = m.wsTransport({ ...o.tls, headers: o.headers, agent: o.agent })));
-  return (url, protocols, handlers) => {
-    if (factory) return factory(url, protocols, handlers);
-    let inner: Transport | null = null;
-    let closed: [number | undefined, string | undefined] | null = null;
-    void pending.then((f) => {
-      inner = f(url, protocols, handlers);
-      if (closed) inner.close(...closed);
-    });
-    return {
-      send: (data) => inner?.send(data),
-      close: (code, reason) => (inner ? inner.close(code, reason) : (closed = [code, reason])),
-      get bufferedAmount() {
-        return inner?.bufferedAmount ?? 0;
-      },
-    };
-  };
 }
