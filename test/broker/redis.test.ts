@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { RedisBroker } from '../../src/broker/redis.ts';
 import { systemTimers, type BrokerTimers } from '../../src/broker/timers.ts';
@@ -88,6 +88,11 @@ for (const sharded of [true, false]) {
 
 
 describe('RedisBroker options and start-up', () => {
+  after(async () => {
+    await admin?.close();
+    admin = null;
+  });
+
   it('rejects bad options with a TypeError naming the option', () => {
     assert.throws(() => new RedisBroker({ url: 'http://x' }), /url must be a redis:\/\/ or rediss:\/\/ URL/);
     assert.throws(() => new RedisBroker({ url, heartbeatMs: 1000, nodeTimeoutMs: 1000 }), /nodeTimeoutMs \(1000\) must exceed heartbeatMs/);
@@ -102,8 +107,30 @@ describe('RedisBroker options and start-up', () => {
     const version = /redis_version:(\d+)/.exec(await (await redis()).info('server'))?.[1];
     assert.equal(broker.sharded, Number(version) >= 7);
     await broker.close();
-    await admin?.close();
-    admin = null;
+  });
+
+  it('coalesces the subscribe calls of one turn into (S)SUBSCRIBE commands of subscribeBatchSize channels', { skip }, async () => {
+    const prefix = `t${process.pid}batch:`;
+    const broker = new RedisBroker({ url, keyPrefix: prefix, subscribeBatchSize: 500 });
+    await broker.start();
+    const client = await redis();
+    const line = String(await client.sendCommand(['CLIENT', 'LIST'])).split('\n').find((l) => l.includes(` name=tether:${broker.nodeId}:sub `));
+    const addr = / addr=(\S+)/.exec(line ?? '')?.[1];
+    assert.ok(addr, 'the pub/sub connection is named');
+    const monitor = createClient({ url });
+    await monitor.connect();
+    const commands: string[] = [];
+    await monitor.monitor((line: string) => {
+      if (line.includes(addr!) && /"s?(un)?subscribe"/i.test(line)) commands.push(line.split('"')[1].toLowerCase());
+    });
+    const topics = Array.from({ length: 1200 }, (_, i) => `room:b${i}`);
+    await Promise.all(topics.map((t) => broker.subscribe([t])));
+    await Promise.all(topics.map((t) => broker.unsubscribe([t])));
+    await new Promise((r) => setTimeout(r, 100));
+    const sub = broker.sharded ? 'ssubscribe' : 'subscribe';
+    assert.deepEqual(commands, [sub, sub, sub, `${broker.sharded ? 's' : ''}unsubscribe`, `${broker.sharded ? 's' : ''}unsubscribe`, `${broker.sharded ? 's' : ''}unsubscribe`]);
+    monitor.destroy();
+    await broker.close();
   });
 
   it('fails start at once when Redis is unreachable, and can still be closed', async () => {
