@@ -249,9 +249,10 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   }
 
   #replied(result: HandleInResult, frame: Frame, started: number): void {
+    // Recorded even when the channel already ended: a resend on the next connection waits for this outcome.
+    this.#dedup?.settle(frame.ref, result);
     if (this.state === 'closed') return;
     const hooks = this.#conn.core.observers.hooks;
-    this.#dedup?.settle(frame.ref, result);
     if (result) this.#conn.sendReply(this.joinRef, frame.ref, this.topic, result);
     hooks.handled?.({
       pattern: this.route.pattern,
@@ -268,8 +269,8 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
 
   /** A handler threw: the client gets phx_error, the push gets no reply, the connection lives on. */
   crash(err: unknown, context: string): void {
-    if (this.state === 'closed') return;
     this.#dedup?.crashed();
+    if (this.state === 'closed') return;
     const hooks = this.#conn.core.observers.hooks;
     hooks.error?.(asError(err), `channel ${this.route.pattern} ${this.topic} ${context}`);
     hooks.handled?.({ pattern: this.route.pattern, event: context, durationMs: 0, status: 'crash' });

@@ -129,6 +129,15 @@ test('a resent push id gets the first reply without running the handler again, e
   f.release();
   assert.deepEqual((await next(again)).slice(1, 5), ['8', 'work:a', 'phx_reply', { response: { k: 'b', run: 1 }, status: 'ok' }]);
   assert.deepEqual((await next(c))[4], { response: { k: 'b', run: 1 }, status: 'ok' });
+  // The connection dies while the handler runs; the resend on the next connection gets that run's reply.
+  f.hold();
+  c.send(['1', '9', 'work:a', 'slow', { k: 'c' }, { id: 'm-3' }]);
+  await new Promise((r) => setTimeout(r, 20));
+  c.close();
+  again.send(['5', '10', 'work:a', 'slow', { k: 'c' }, { id: 'm-3' }]);
+  assert.equal(await again.silentFor(50), true);
+  f.release();
+  assert.deepEqual((await next(again)).slice(1), ['10', 'work:a', 'phx_reply', { response: { k: 'c', run: 1 }, status: 'ok' }, { dup: true }]);
   // Another client id is another scope; a push without an id is never de-duplicated.
   const other = await client(t, s, { tether: '1', tether_cid: 'device-2' });
   other.send(['1', '1', 'work:a', 'phx_join', {}]);
@@ -140,6 +149,7 @@ test('a resent push id gets the first reply without running the handler again, e
   assert.equal(((await next(other))[4].response as JsonObject).run, 3);
   assert.equal(((await next(other))[4].response as JsonObject).run, 4);
   assert.equal(f.runs.get('b'), 1);
+  assert.equal(f.runs.get('c'), 1);
 });
 
 test('a stock client sending the same meta is not de-duplicated (no opt-in), and bad history options are refused', async (t) => {
