@@ -167,8 +167,15 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
     if (callbacks) {
       const value = valueOf(result);
       for (const c of callbacks) {
-        if (c.status === '*') c.fn(result);
-        else if (c.status === result.status) c.fn(value as never);
+        try {
+          if (c.status === '*') c.fn(result);
+          else if (c.status === result.status) c.fn(value as never);
+        } catch (err) {
+          // An app callback that throws must not skip the others or unwind the socket's frame handling.
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
       }
     }
     if (waiters) for (const w of waiters) w(result);

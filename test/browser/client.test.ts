@@ -136,3 +136,33 @@ test('pushes accepted offline survive a page reload in IndexedDB and are sent on
     await server.close();
   }
 });
+
+test('in the page, an "online" event reconnects at once instead of waiting out the backoff; disconnect() stays final', async () => {
+  const probe = await startServer(0, { 'room:*': roomChannel });
+  const port = probe.port;
+  await probe.server.close();
+  await loadPage();
+  await page.evaluate(async (url) => {
+    const w = window as unknown as { tether: typeof import('../../src/client/browser-entry.ts'); socket: unknown };
+    const socket = new w.tether.Socket(url, { reconnect: () => 60_000 });
+    w.socket = socket;
+    socket.connect();
+  }, `ws://127.0.0.1:${port}/socket`);
+  await page.waitForFunction(() => (window as unknown as { socket: { state: string } }).socket.state === 'reconnecting', null, { timeout: 5000 });
+  const { server } = await startServer(port, { 'room:*': roomChannel });
+  try {
+    await page.evaluate(() => window.dispatchEvent(new Event('online')));
+    await page.waitForFunction(() => (window as unknown as { socket: { state: string } }).socket.state === 'open', null, { timeout: 3000 });
+    const afterDisconnect = await page.evaluate(async () => {
+      const socket = (window as unknown as { socket: { state: string; disconnect(): Promise<void> } }).socket;
+      await socket.disconnect();
+      window.dispatchEvent(new Event('online'));
+      window.dispatchEvent(new Event('pageshow'));
+      await new Promise((r) => setTimeout(r, 200));
+      return socket.state;
+    });
+    assert.equal(afterDisconnect, 'closed');
+  } finally {
+    await server.close();
+  }
+});
