@@ -380,6 +380,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
         push.disarm();
         this.socket.unregister(push);
         outbox.requeue(push);
+        if (push.expiresAt !== null) push.arm(Math.max(0, push.expiresAt - this.socket.clock.now()), () => expire(push, this.socket));
       } else push.settle({ status: 'disconnected' });
     }
   }

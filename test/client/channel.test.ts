@@ -254,3 +254,30 @@ test('10,000 pushes across repeated disconnects: every push settles exactly once
   assert.equal(stats.outboxBytes, 0);
   assert.equal(clock.pendingTimers, 0, 'timers');
 });
+
+test("inFlightOnLoss 'resend': messages in flight when the link drops go again after the rejoin, same id, settling once", async () => {
+  const { socket, net, clock } = await openSocket({ outbox: { inFlightOnLoss: 'resend' } });
+  const channel = socket.channel('room:1');
+  channel.join();
+  await clock.advanceAsync(0);
+  net.current.reply('phx_join');
+  const push = channel.push('shout', { n: 1 });
+  const later = channel.push('shout', { n: 2 });
+  const firstSend = net.current.last('shout');
+  net.current.drop();
+  assert.equal(push.settled, false);
+  assert.equal(socket.stats().pendingPushes, 0, 'the old ref no longer routes');
+  await clock.advanceAsync(100);
+  net.current.open();
+  await clock.advanceAsync(0);
+  net.current.reply('phx_join');
+  const resent = net.current.frames().filter((f) => f[3] === 'shout');
+  assert.deepEqual(resent.map((f) => (f[4] as { n: number }).n), [1, 2], 'in order');
+  assert.deepEqual(resent.map((f) => (f[5] as { id: string }).id), [push.id, later.id]);
+  assert.notEqual(resent[0][1], firstSend[1], 'a new ref');
+  for (const f of resent) net.current.deliver([f[0], f[1], f[2], 'phx_reply', { status: 'ok', response: {} }]);
+  assert.deepEqual(await push, { status: 'ok', response: {} });
+  assert.equal(socket.stats().outboxDepth, 0);
+  await socket.disconnect();
+  assert.equal(clock.pendingTimers, 0);
+});
