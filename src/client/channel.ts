@@ -42,6 +42,7 @@ export type ChannelStateReason =
   | 'joined'
   | 'join_refused'
   | 'join_timeout'
+  | 'provider_failed'
   | 'server_error'
   | 'server_close'
   | 'socket_lost'
@@ -237,13 +238,12 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
     if (this.wanted && (this.current === ChannelStates.errored || this.current === ChannelStates.joining)) void this.sendJoin();
   }
 
-  socketLost(reason: string): void {
+  socketLost(): void {
     this.clearRejoin();
     this.attempt = null;
     this.loseInFlight();
     if (this.current === ChannelStates.leaving) this.close('left');
     else if (this.current === ChannelStates.joined || this.current === ChannelStates.joining) this.setState(ChannelStates.errored, 'socket_lost');
-    void reason;
   }
 
   receive(frame: Frame): void {
@@ -299,7 +299,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
       params = typeof this.params === 'function' ? await this.params() : this.params;
     } catch (err) {
       this.emitError(new TetherClientError('provider_failed', `The join params provider of "${this.topic}" threw: ${(err as Error).message}. Retrying with the rejoin policy.`, { topic: this.topic, cause: err }));
-      this.setState(ChannelStates.errored, 'join_timeout');
+      this.setState(ChannelStates.errored, 'provider_failed');
       this.scheduleRejoin('provider_failed');
       return;
     }

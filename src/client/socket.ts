@@ -353,7 +353,7 @@ export class Socket implements SocketLink {
     this.heartbeat.stop();
     this.connectedSince = null;
     this.pings.rejectAll(reason);
-    for (const channel of [...this.channels.values()]) channel.socketLost(reason);
+    for (const channel of [...this.channels.values()]) channel.socketLost();
     for (const push of [...this.pending.values()]) push.settle({ status: 'disconnected' });
   }
 
