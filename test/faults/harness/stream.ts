@@ -16,6 +16,7 @@ export interface ClientSummary {
   resyncs: number;
   joinedAt: number[];
   deadAt: number[];
+  attemptsAt: number[];
 }
 
 export async function startClientWorkers(workers: number, perWorker: number, env: Record<string, string>): Promise<FixtureProcess[]> {
