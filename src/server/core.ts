@@ -54,7 +54,7 @@ export class ServerCore {
   readonly limits: Limits;
   readonly broker: Broker;
   /** Outbox ids of recent pushes per client, so a resend is answered without running the handler again. */
-  readonly dedup = new PushDeduplicator();
+  readonly dedup: PushDeduplicator;
   readonly #options: ResolvedOptions;
   readonly #origins: OriginPolicy;
   readonly #connect: ConnectHook | undefined;
@@ -72,6 +72,7 @@ export class ServerCore {
     this.broker = broker;
     this.clock = clock;
     this.router = new Router(options.channels);
+    this.dedup = new PushDeduplicator({ ...options.dedup, now: () => clock.now() });
     for (const [pattern, def] of Object.entries(options.channels)) validateHistory(pattern, def.history, def.intercept);
     this.limits = { maxChannelsPerConnection: options.maxChannelsPerConnection };
     this.#connect = options.connect;

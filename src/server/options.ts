@@ -63,6 +63,11 @@ export interface ServerOptions {
   drainTimeoutMs?: number;
   /** Time source for all timers. Default the system clock. */
   clock?: Clock;
+  /**
+   * De-duplication of resent pushes (docs/recovery.md): ids remembered per client (default 1024), for how
+   * long after last seen (default 300000 ms), and how many clients (default 10000).
+   */
+  dedup?: { maxEntriesPerClient?: number; ttlMs?: number; maxClients?: number };
 }
 
 const positiveInt = z.number().int().positive();
@@ -90,6 +95,7 @@ const schema = z.strictObject({
   drainIntervalMs: nonNegativeInt.default(50),
   drainTimeoutMs: nonNegativeInt.default(5000),
   clock: z.custom<Clock>((v) => typeof (v as Clock | null)?.now === 'function', { message: 'clock must implement Clock' }).optional(),
+  dedup: z.strictObject({ maxEntriesPerClient: positiveInt.optional(), ttlMs: positiveInt.optional(), maxClients: positiveInt.optional() }).optional(),
 });
 
 export type ResolvedOptions = z.output<typeof schema>;

@@ -172,3 +172,18 @@ test('a stock client sending the same meta is not de-duplicated (no opt-in), and
     /cannot intercept/,
   );
 });
+
+test('the de-duplication window is configurable and validated', async (t) => {
+  const f = feed();
+  const s = await startServer({ channels: { 'work:*': f.def }, dedup: { maxEntriesPerClient: 1 } });
+  t.after(() => s.server.close());
+  const c = await client(t, s, { tether: '1', tether_cid: 'd' });
+  c.send(['1', '1', 'work:a', 'phx_join', {}]);
+  await next(c);
+  for (const [ref, id] of [['2', 'm-1'], ['3', 'm-2'], ['4', 'm-1']]) {
+    c.send(['1', ref, 'work:a', 'do', { k: 'x' }, { id }]);
+    await next(c);
+  }
+  assert.equal(f.runs.get('x'), 3, 'm-1 was evicted by m-2, so its resend ran again');
+  await assert.rejects(async () => startServer({ channels: {}, dedup: { ttlMs: -1 } }), /dedup/);
+});
