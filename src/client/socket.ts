@@ -10,7 +10,6 @@ import { systemClock, type Clock } from './clock.ts';
 import { Emitter } from './emitter.ts';
 import { authTokenProtocol, endpointUrl, randomIdPrefix, utf8Length, type QueryParams } from './endpoint.ts';
 import { TetherClientError, type ClientErrorCode } from './errors.ts';
-import { decodeV2TextFast } from './fast-decode.ts';
 import { heartbeatFrame, pushFrame } from './frames.ts';
 import { HeartbeatMonitor } from './heartbeat.ts';
 import { restoreMessage, type SocketLink } from './link.ts';
@@ -420,7 +419,7 @@ export class Socket implements SocketLink {
     c.bytesIn += typeof data === 'string' ? data.length : data.byteLength;
     let frame: Frame;
     try {
-      frame = (this.version === 2 && typeof data === 'string' ? decodeV2TextFast(data) : null) ?? this.serializer.decode(data);
+      frame = this.serializer.decode(data);
     } catch (err) {
       c.invalidFrames += 1;
       this.reportError('invalid_frame', `Dropped a frame the server sent that does not decode (${(err as Error).message}). The server does not speak Phoenix ${this.version === 2 ? 'V2' : 'V1'} correctly.`, { cause: err });
