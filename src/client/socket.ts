@@ -422,7 +422,7 @@ export class Socket implements SocketLink {
       frame = this.serializer.decode(data);
     } catch (err) {
       c.invalidFrames += 1;
-      this.reportError('invalid_frame', `Dropped a frame the server sent that does not decode (${(err as Error).message}). The server does not speak Phoenix ${this.version === 2 ? 'V2' : 'V1'} correctly.`, { cause: err });
+      this.reportError('invalid_frame', `Dropped a frame the server sent that does not decode (${(err as Error).message}). The server does not speak Phoenix ${this.version === 2 ? 'V2' : 'V1'} correctly: check the endpoint and vsn, or report it to the server's maintainers.`, { cause: err });
       return;
     }
     if (frame.event === Events.reply && frame.ref !== null) {
