@@ -130,6 +130,8 @@ export class Fanout {
     const event = out.event;
     let v1Count = 0;
     let v2Count = 0;
+    /** Opted-in subscribers get the positioned encoding (a few bytes longer); counted apart. */
+    let positionedCount = 0;
     let skipped = 0;
     let intercepted = 0;
     for (const sub of subs) {
@@ -138,8 +140,13 @@ export class Fanout {
         sub.handleOut(event, out.payload);
         intercepted++;
       } else if (sub.vsn === 2) {
-        sub.sendShared(sub.positioned ? out.v2Positioned() : out.v2());
-        v2Count++;
+        if (sub.positioned) {
+          sub.sendShared(out.v2Positioned());
+          positionedCount++;
+        } else {
+          sub.sendShared(out.v2());
+          v2Count++;
+        }
       } else {
         const frame = out.v1();
         if (frame === null) {
@@ -151,10 +158,14 @@ export class Fanout {
       }
     }
     const hooks = this.#observers.hooks;
-    if (hooks.broadcast) hooks.broadcast({ topic: out.topic, event, recipients: v1Count + v2Count + intercepted });
-    if (hooks.frameOut && v1Count + v2Count > 0) {
-      const bytes = (v1Count > 0 ? v1Count * out.v1()!.byteLength : 0) + (v2Count > 0 ? v2Count * out.v2().byteLength : 0);
-      hooks.frameOut(bytes, v1Count + v2Count);
+    const frames = v1Count + v2Count + positionedCount;
+    if (hooks.broadcast) hooks.broadcast({ topic: out.topic, event, recipients: frames + intercepted });
+    if (hooks.frameOut && frames > 0) {
+      const bytes =
+        (v1Count > 0 ? v1Count * out.v1()!.byteLength : 0) +
+        (v2Count > 0 ? v2Count * out.v2().byteLength : 0) +
+        (positionedCount > 0 ? positionedCount * out.v2Positioned().byteLength : 0);
+      hooks.frameOut(bytes, frames);
     }
     if (skipped > 0) {
       hooks.error?.(

@@ -62,9 +62,14 @@ test('opted-in subscribers get positions; a stock V2 subscriber gets byte-identi
   assert.equal(typeof reply[5]?.e, 'string');
   stock.send(['1', '1', 'feed:a', 'phx_join', {}]);
   assert.equal(await stock.next(), '["1","1","feed:a","phx_reply",{"response":{},"status":"ok"}]');
+  const out: [number, number][] = [];
+  s.server.observe({ frameOut: (bytes, frames) => out.push([bytes, frames]) });
   s.server.broadcast('feed:a', 'msg', { n: 1 });
-  assert.deepEqual(await next(tether), [null, null, 'feed:a', 'msg', { n: 1 }, { o: 1, e: reply[5]!.e }]);
-  assert.equal(await stock.next(), '[null,null,"feed:a","msg",{"n":1}]');
+  const positioned = (await tether.next()) as string;
+  assert.deepEqual(JSON.parse(positioned), [null, null, 'feed:a', 'msg', { n: 1 }, { o: 1, e: reply[5]!.e }]);
+  const plain = await stock.next();
+  assert.equal(plain, '[null,null,"feed:a","msg",{"n":1}]');
+  assert.deepEqual(out, [[positioned.length + plain.length, 2]], 'frameOut counts each encoding once per recipient');
 });
 
 test('a rejoin gets the missed messages after the reply and before live ones, or recovered:false', async (t) => {
