@@ -17,6 +17,8 @@ export interface NodeLivenessOptions {
   onClaimed(node: string): Promise<void>;
   /** This node's heartbeat was missing although it had been written: the others declared it dead. */
   onEvicted(): void;
+  /** A heartbeat went unanswered for `nodeTimeoutMs`: the command connection is dead without knowing it. */
+  onStalled(): void;
   onError(error: Error): void;
 }
 
@@ -69,7 +71,10 @@ export class NodeLiveness {
   }
 
   tick(): Promise<void> {
+    const { timers, nodeTimeoutMs } = this.#o;
+    const stall = timers.setTimeout(() => this.#o.onStalled(), nodeTimeoutMs);
     this.#ticking = this.#beat().finally(() => {
+      timers.clearTimeout(stall);
       this.#ticking = null;
     });
     return this.#ticking;

@@ -13,6 +13,9 @@ export interface RedisSubscriberOptions {
   sharded: boolean;
   batchSize: number;
   reconnectMaxDelayMs: number;
+  /** The connection is PINGed this often; no answer within `probeTimeoutMs` counts as a drop. */
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
   timers: BrokerTimers;
   onMessage(envelope: Buffer): void;
   /** Topics newly subscribed on the live connection (after a subscribe call, or all of them after a reconnect). */
@@ -40,6 +43,8 @@ export class RedisSubscriber {
   #chain: Promise<void> = Promise.resolve();
   #scheduled: Promise<void> | null = null;
   #reconnectTimer: unknown = null;
+  #probeTimer: unknown = null;
+  #probing = false;
   #closed = false;
 
   constructor(options: RedisSubscriberOptions) {
@@ -58,7 +63,29 @@ export class RedisSubscriber {
     const client = await this.#connect();
     this.#client = client;
     await this.#enqueue();
+    this.#probeTimer = this.#o.timers.setInterval(this.#probe, this.#o.probeIntervalMs);
   }
+
+  /**
+   * A connection that silently stops carrying data (a dead peer or a network black hole, no FIN, no RST) would
+   * otherwise look healthy for as long as TCP keepalive takes; a PING that goes unanswered exposes it.
+   */
+  readonly #probe = (): void => {
+    const client = this.#client;
+    if (!client || this.#probing) return;
+    this.#probing = true;
+    // node-redis's own command timeout stops counting once the command is written, so the clock is ours.
+    const timer = this.#o.timers.setTimeout(() => {
+      if (client === this.#client) this.#dropped(client);
+    }, this.#o.probeTimeoutMs);
+    client
+      .sendCommand(['PING'])
+      .catch(() => undefined)
+      .finally(() => {
+        this.#o.timers.clearTimeout(timer);
+        this.#probing = false;
+      });
+  };
 
   subscribe(topics: string[]): Promise<void> {
     for (const t of topics) this.wanted.add(t);
@@ -73,6 +100,7 @@ export class RedisSubscriber {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#reconnectTimer !== null) this.#o.timers.clearTimeout(this.#reconnectTimer);
+    if (this.#probeTimer !== null) this.#o.timers.clearInterval(this.#probeTimer);
     this.wanted.clear();
     await this.#chain;
     const client = this.#client;

@@ -17,9 +17,12 @@ export interface RedisBrokerOptions {
   nodeId?: string;
   /** Prepended to every key and channel, so several clusters can share one Redis; default `tether:`. */
   keyPrefix?: string;
-  /** How often this node writes its heartbeat and checks the others'; default 1000 ms. */
+  /** How often this node writes its heartbeat, checks the others' and PINGs its pub/sub connection; default 1000 ms. */
   heartbeatMs?: number;
-  /** A node silent for this long is dead: `nodeDown`, its presences leave; default 5000 ms. */
+  /**
+   * A node silent for this long is dead: `nodeDown`, its presences leave. A pub/sub connection whose PING goes
+   * unanswered this long is dropped and replaced (with a `gap`). Default 5000 ms.
+   */
   nodeTimeoutMs?: number;
   /** Sharded pub/sub (SPUBLISH/SSUBSCRIBE): `auto` (default) uses it when the server is Redis 7 or newer. */
   sharded?: boolean | 'auto';
@@ -54,6 +57,8 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   readonly #liveness: NodeLiveness;
   readonly #presence: PresenceReplica;
   readonly #sharded: boolean | 'auto';
+  readonly #timers: BrokerTimers;
+  readonly #heartbeatMs: number;
   #publishCommand = 'PUBLISH';
   #state: 'new' | 'starting' | 'running' | 'closed' = 'new';
   #starting: Promise<void> | null = null;
@@ -72,6 +77,8 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       throw new TypeError(`RedisBroker: nodeTimeoutMs (${nodeTimeoutMs}) must exceed heartbeatMs (${heartbeatMs})`);
     }
     const timers = options.timers ?? systemTimers;
+    this.#timers = timers;
+    this.#heartbeatMs = heartbeatMs;
     this.#sharded = options.sharded ?? 'auto';
     this.keys = new RedisKeys(options.keyPrefix ?? 'tether:');
     const publishCommand = () => this.#publishCommand;
@@ -113,6 +120,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       },
       onClaimed: (node) => this.#presence.purge(node),
       onEvicted: () => void this.#presence.republishOwn().catch(this.#reportError),
+      onStalled: () => this.#reconnectCommands(),
       onError: this.#reportError,
     });
     this.#presence = new PresenceReplica({
@@ -131,9 +139,11 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       sharded: false,
       batchSize: positive('subscribeBatchSize', options.subscribeBatchSize, 500),
       reconnectMaxDelayMs,
+      probeIntervalMs: heartbeatMs,
+      probeTimeoutMs: nodeTimeoutMs,
       timers,
       onMessage: this.#onEnvelope,
-      onSubscribed: (topics) => this.#presence.sync(topics),
+      onSubscribed: (topics) => this.#syncPresence(topics),
       onDown: () => {
         this.#presence.desync();
         this.emit('error', new Error('Redis pub/sub connection lost; re-subscribing (a gap event follows)'));
@@ -238,6 +248,25 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   async publishPresence(change: Omit<PresenceChange, 'node'>): Promise<void> {
     this.#assertRunning('publishPresence');
     return this.#presence.publish({ topic: change.topic, key: change.key, kind: change.kind, meta: change.meta, node: this.nodeId });
+  }
+
+  /** Reads presence for freshly subscribed topics; retried every heartbeat until Redis answers. */
+  #syncPresence(topics: string[]): Promise<void> {
+    return this.#presence.sync(topics).catch((error: Error) => {
+      this.#reportError(error);
+      this.#timers.setTimeout(() => {
+        const wanted = topics.filter((t) => this.#sub.wanted.has(t));
+        if (this.#state === 'running' && wanted.length) void this.#syncPresence(wanted);
+      }, this.#heartbeatMs);
+    });
+  }
+
+  /** Replaces a command connection that stopped answering; its pending commands fail instead of hanging. */
+  #reconnectCommands(): void {
+    if (this.#state !== 'running' || !this.#cmd.isOpen) return;
+    this.emit('error', new Error('Redis command connection stopped answering; reconnecting'));
+    this.#cmd.destroy();
+    this.#cmd.connect().catch(this.#reportError);
   }
 
   #assertRunning(op: string): void {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { createServer, connect, type Socket } from 'node:net';
 import { createClient } from 'redis';
 import { RedisBroker } from '../../src/broker/redis.ts';
 import { systemTimers, type BrokerTimers } from '../../src/broker/timers.ts';
@@ -142,3 +143,83 @@ describe('RedisBroker options and start-up', () => {
     await broker.close();
   });
 });
+
+/** A TCP relay to Redis that can stop forwarding on its open connections without closing them (a black hole). */
+async function blackHoleRelay(): Promise<{ url: string; freeze(): void; close(): Promise<void> }> {
+  const target = new URL(url);
+  const pairs: [Socket, Socket][] = [];
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    client.pipe(upstream).pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
+    pairs.push([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    freeze() {
+      for (const [client, upstream] of pairs.splice(0)) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+        // Kept open, read by no one, until close.
+        frozen.push(client, upstream);
+      }
+    },
+    async close() {
+      for (const s of frozen.splice(0)) s.destroy();
+      for (const [a, b] of pairs.splice(0)) {
+        a.destroy();
+        b.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+const frozen: Socket[] = [];
+
+describe('RedisBroker on a link that goes silent', { skip }, () => {
+  it('notices a black-holed link (unanswered PING and heartbeat), replaces both connections and reports the gap', async () => {
+    const relay = await blackHoleRelay();
+    const prefix = `t${process.pid}hole:`;
+    const broker = new RedisBroker({ url: relay.url, keyPrefix: prefix, heartbeatMs: 100, nodeTimeoutMs: 400 });
+    broker.on('error', () => {});
+    await broker.start();
+    await broker.subscribe(['room:h']);
+    const gaps: string[][] = [];
+    broker.on('gap', (topics) => gaps.push(topics));
+    relay.freeze();
+    const frozenAt = Date.now();
+    while (gaps.length === 0 && Date.now() - frozenAt < 3000) await new Promise((r) => setTimeout(r, 10));
+    const tookMs = Date.now() - frozenAt;
+    assert.deepEqual(gaps, [['room:h']]);
+    assert.ok(tookMs < 400 + 100 + 1000, `gap reported after ${tookMs} ms`);
+    const got: string[] = [];
+    broker.on('message', (m) => got.push(m.event));
+    // A second broker publishes; the first one's replaced connections receive it.
+    const other = new RedisBroker({ url, keyPrefix: prefix });
+    await other.start();
+    await other.publish({ topic: 'room:h', event: 'after', payload: {} });
+    while (got.length === 0 && Date.now() - frozenAt < 5000) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, ['after']);
+    await broker.publish({ topic: 'room:h', event: 'mine', payload: {} });
+    while (got.length === 1 && Date.now() - frozenAt < 5000) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, ['after', 'mine']);
+    await other.close();
+    await relay.close();
+    await broker.close();
+    await deleteNamespace(prefix.slice(0, -1));
+    await admin?.close();
+    admin = null;
+  });
+});
+
