@@ -63,6 +63,8 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   #state: 'new' | 'starting' | 'running' | 'closed' = 'new';
   #starting: Promise<void> | null = null;
   #everConnected = false;
+  readonly #syncPending = new Set<string>();
+  #syncRetry: unknown = null;
 
   constructor(options: RedisBrokerOptions) {
     super();
@@ -92,9 +94,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       socket: {
         // The first connection fails `start` outright; once running, retry for as long as it takes.
         reconnectStrategy: (retries: number, cause: Error) =>
-          this.#state === 'starting' && !this.#cmd.isReady && this.#everConnected === false
-            ? cause
-            : Math.random() * Math.min(reconnectMaxDelayMs, 100 * 2 ** retries),
+          this.#everConnected ? Math.random() * Math.min(reconnectMaxDelayMs, 100 * 2 ** retries) : cause,
       },
     });
     this.#cmd.on('ready', () => {
@@ -202,6 +202,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     if (!wasStarted) return;
     await this.#starting?.catch(() => undefined);
     this.#liveness.stop();
+    if (this.#syncRetry !== null) this.#timers.clearTimeout(this.#syncRetry);
     const steps = [() => this.#liveness.leave(), () => this.#presence.purge(this.nodeId), () => this.#sub.close()];
     for (const step of steps) {
       try {
@@ -250,12 +251,15 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     return this.#presence.publish({ topic: change.topic, key: change.key, kind: change.kind, meta: change.meta, node: this.nodeId });
   }
 
-  /** Reads presence for freshly subscribed topics; retried every heartbeat until Redis answers. */
+  /** Reads presence for freshly subscribed topics; failed reads are retried every heartbeat until Redis answers. */
   #syncPresence(topics: string[]): Promise<void> {
     return this.#presence.sync(topics).catch((error: Error) => {
       this.#reportError(error);
-      this.#timers.setTimeout(() => {
-        const wanted = topics.filter((t) => this.#sub.wanted.has(t));
+      for (const t of topics) this.#syncPending.add(t);
+      this.#syncRetry ??= this.#timers.setTimeout(() => {
+        this.#syncRetry = null;
+        const wanted = [...this.#syncPending].filter((t) => this.#sub.wanted.has(t));
+        this.#syncPending.clear();
         if (this.#state === 'running' && wanted.length) void this.#syncPresence(wanted);
       }, this.#heartbeatMs);
     });
