@@ -35,8 +35,8 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
   full: {
     capacity: [1_000, 10_000, 20_000, 50_000],
     fanoutSubscribers: [1_000, 5_000],
-    fanoutRates: [10_000, 50_000, 100_000],
-    stepMs: 2_000,
+    fanoutRates: [10_000, 25_000, 50_000],
+    stepMs: 1_500,
     bodyBytes: 48,
     reqreplyClients: 100,
     reqreplyMs: 2_000,
