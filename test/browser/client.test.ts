@@ -23,6 +23,10 @@ const errors: string[] = [];
 
 before(async () => {
   const bundle = await buildClientBundle();
+  const source = readFileSync(bundle, 'utf8');
+  for (const nodeOnly of ['DatabaseSync', 'node:sqlite', 'Sec-WebSocket-Key']) {
+    assert.ok(!source.includes(nodeOnly), `the browser bundle must not contain ${nodeOnly}`);
+  }
   const files: Record<string, [string, string]> = {
     '/': [readFileSync(new URL('./fixtures/client/index.html', import.meta.url), 'utf8'), 'text/html'],
     '/tether-client.js': [readFileSync(bundle, 'utf8'), 'text/javascript'],
