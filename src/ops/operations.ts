@@ -6,8 +6,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream } from 'pino';
-import { RedisBroker } from '../broker/redis.ts';
-import type { Broker } from '../broker/types.ts';
 import type { ChannelDefinition } from '../server/channel.ts';
 import type { TetherServer } from '../server/server.ts';
 import { isLoopbackHost } from '../server/upgrade.ts';
@@ -39,11 +37,6 @@ export interface Operations {
   readonly metrics: ServerMetrics;
   /** Spread into createServer's options. */
   readonly serverOptions: ServerLimits;
-  /**
-   * The Redis broker when `redis` is configured (pass it as createServer's `broker`; closed after the server
-   * drains); undefined for the server's default in-memory broker.
-   */
-  readonly broker: Broker | undefined;
   /** Add to createServer's channels: the admin channel, when the dashboard is on. */
   readonly channels: Record<string, ChannelDefinition>;
   /** Who may open the dashboard; null when it is off. */
@@ -94,14 +87,12 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
         })
       : undefined;
   const channels: Record<string, ChannelDefinition> = feed ? { [ADMIN_TOPIC]: feed.channel } : {};
-  const broker = config.redis === undefined ? undefined : new RedisBroker({ url: config.redis });
   const ops: Operations = {
     config,
     origins,
     logger,
     metrics,
     serverOptions: serverOptions(config),
-    broker,
     channels,
     dashboardAccess: access,
     describe(httpUrl) {
@@ -129,11 +120,9 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
         feed.start();
       }
       const originalClose = server.close;
-      let closing: Promise<void> | undefined;
       server.close = function (this: TetherServer) {
         draining = true;
-        closing ??= originalClose.call(this).then(() => broker?.close());
-        return closing;
+        return originalClose.call(this);
       };
       detachers.push(() => (server.close = originalClose));
       const routes = createOpsRoutes({
