@@ -101,7 +101,7 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
         `  dashboard  ${dashboard}`,
         `  metrics    ${config.metrics ? `${httpUrl}/metrics` : 'off'}`,
         `  health     ${httpUrl}/healthz  ${httpUrl}/readyz`,
-        `  config     preset ${config.preset}${file ? `, ${file}` : ''}${config.redis ? ', Redis broker' : ', in-memory broker'}`,
+        `  config     preset ${config.preset}, ${file ?? 'no config file'}, log level ${config.logLevel}`,
       ];
     },
     readiness() {

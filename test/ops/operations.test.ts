@@ -107,7 +107,7 @@ test('describe() gives the startup banner lines', () => {
   const lines = ops.describe('http://127.0.0.1:4000');
   assert.deepEqual(lines.map((l) => l.trim().split(/\s+/)[0]), ['dashboard', 'metrics', 'health', 'config']);
   assert.match(lines[0], /http:\/\/127\.0\.0\.1:4000\/ +\(open on loopback\)/);
-  assert.match(lines[3], /preset standard, in-memory broker/);
+  assert.match(lines[3], /preset standard, no config file, log level silent/);
 });
 
 test('dashboard access: open on loopback, token-guarded with a token, off beyond localhost without one', () => {
