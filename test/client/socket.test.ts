@@ -227,3 +227,63 @@ function fakePage() {
   };
   return env;
 }
+
+test('a suspended process (wall clock jumps, timers late) probes instead of declaring the link dead', async () => {
+  const { socket, net, clock } = await openSocket({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 500 });
+  await clock.advanceAsync(1000);
+  const beats = () => net.current.frames().filter((f) => f[3] === 'heartbeat');
+  assert.equal(beats().length, 1);
+  clock.jump(3_600_000);
+  await clock.advanceAsync(0);
+  assert.equal(socket.state, 'open', 'no false death');
+  assert.equal(beats().length, 2, 'probe sent at once');
+  assert.equal(socket.stats().timeJumps, 1);
+  net.current.reply('heartbeat');
+  await clock.advanceAsync(1400);
+  assert.equal(socket.state, 'open');
+});
+
+test('providers that throw: provider_failed, retried with backoff', async () => {
+  let calls = 0;
+  const { socket, net, clock, errors, path } = fakeSocket({
+    params: () => {
+      if (++calls === 1) throw new Error('no session yet');
+      return { ok: 1 };
+    },
+  });
+  socket.connect();
+  await clock.advanceAsync(0);
+  assert.equal(errors[0].code, 'provider_failed');
+  assert.match(errors[0].message, /no session yet/);
+  assert.deepEqual(path(), ['connecting:connect', 'reconnecting:provider_failed']);
+  await clock.advanceAsync(100);
+  assert.equal(net.connections.length, 1);
+  assert.equal(socket.state, 'connecting');
+});
+
+test('misuse is refused with a clear error: ping before open, a second live channel, bad payloads', async () => {
+  const { socket } = fakeSocket();
+  await assert.rejects(socket.ping(), (e: Error & { code: string }) => e.code === 'not_connected' && /connect\(\)/.test(e.message));
+  const { socket: open, clock, net } = await openSocket();
+  const channel = open.channel('room:1');
+  assert.throws(() => open.channel('room:1'), (e: Error & { code: string }) => e.code === 'duplicate_channel');
+  assert.throws(() => channel.push('phx_join', {}), /not a valid event name/);
+  assert.throws(() => channel.push('x', [] as never), /plain object/);
+  channel.join();
+  await clock.advanceAsync(0);
+  net.current.reply('phx_join');
+  const long = await channel.push('e'.repeat(300), new Uint8Array([1]));
+  assert.equal(long.status === 'rejected' && long.error.code, 'invalid_payload');
+  assert.match(long.status === 'rejected' ? long.error.message : '', /255/);
+  assert.equal(open.stats().outboxDepth, 0);
+  const v1 = await openSocket({ vsn: '1.0.0' });
+  const ch1 = v1.socket.channel('room:1');
+  ch1.join();
+  await v1.clock.advanceAsync(0);
+  const join = JSON.parse(v1.net.current.sent.at(-1) as string) as { ref: string };
+  v1.net.current.deliver(JSON.stringify({ event: 'phx_reply', payload: { response: {}, status: 'ok' }, ref: join.ref, topic: 'room:1' }));
+  assert.equal(ch1.state, 'joined');
+  const bin = await ch1.push('bin', new Uint8Array([1]));
+  assert.equal(bin.status, 'rejected');
+  assert.match(bin.status === 'rejected' ? bin.error.message : '', /binary needs vsn 2\.0\.0/);
+});
