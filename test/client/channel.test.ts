@@ -281,3 +281,23 @@ test("inFlightOnLoss 'resend': messages in flight when the link drops go again a
   await socket.disconnect();
   assert.equal(clock.pendingTimers, 0);
 });
+
+test('disconnect() then connect(): channels rejoin and what was pushed meanwhile is flushed', async () => {
+  const { socket, net, clock } = await openSocket();
+  const channel = socket.channel('room:1');
+  channel.join();
+  await clock.advanceAsync(0);
+  net.current.reply('phx_join');
+  await socket.disconnect();
+  assert.equal(channel.state, 'errored');
+  const later = channel.push('shout', { n: 1 });
+  await clock.advanceAsync(60_000);
+  assert.equal(net.connections.length, 1, 'nothing reconnects after disconnect()');
+  socket.connect();
+  await clock.advanceAsync(0);
+  net.current.open();
+  await clock.advanceAsync(0);
+  net.current.reply('phx_join');
+  net.current.reply('shout');
+  assert.deepEqual(await later, { status: 'ok', response: {} });
+});
