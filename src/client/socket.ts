@@ -65,7 +65,7 @@ export class Socket implements SocketLink {
   private seq: number;
   private unwatchPage: (() => void) | null = null;
   private closeWaiters: (() => void)[] = [];
-  outboxReady = false;
+  private loaded = false;
   /** Resolves once the outbox store's messages are loaded (at once for the memory store). */
   readonly ready: Promise<void>;
 
@@ -97,6 +97,11 @@ export class Socket implements SocketLink {
 
   get state(): SocketState {
     return this.current;
+  }
+
+  /** True once the outbox store's messages are loaded; nothing is flushed before. */
+  get outboxReady(): boolean {
+    return this.loaded;
   }
 
   get isOpen(): boolean {
@@ -462,7 +467,7 @@ export class Socket implements SocketLink {
       this.seq = Math.max(this.seq, m.seq);
       restoreMessage(this, m, now, (push) => this.restored.add(push));
     }
-    this.outboxReady = true;
+    this.loaded = true;
     for (const channel of this.channels.values()) channel.pump();
   }
 
