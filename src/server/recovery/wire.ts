@@ -15,8 +15,8 @@ export const CLIENT_ID_PARAM = 'tether_cid';
 export const MAX_ID_LENGTH = 128;
 
 /** True when the connect params opt into the extension (`tether=1`). */
-export function optsIn(params: Record<string, unknown>): boolean {
-  return params[OPT_IN_PARAM] === '1' || params[OPT_IN_PARAM] === 1 || params[OPT_IN_PARAM] === true;
+export function optsIn(params: Readonly<Record<string, string>>): boolean {
+  return params[OPT_IN_PARAM] === '1';
 }
 
 /**
@@ -24,7 +24,7 @@ export function optsIn(params: Record<string, unknown>): boolean {
  * id, so one user's client cannot read another user's replies by reusing its client id. Without a client
  * id the scope is the connection itself, which still collapses resends within one connection.
  */
-export function dedupScope(socketId: string | null | undefined, params: Record<string, unknown>, connectionId: string): string {
+export function dedupScope(socketId: string | null | undefined, params: Readonly<Record<string, string>>, connectionId: string): string {
   const cid = params[CLIENT_ID_PARAM];
   const client = typeof cid === 'string' && cid.length > 0 && cid.length <= MAX_ID_LENGTH ? cid : `conn:${connectionId}`;
   return `${socketId ?? ''}\u0000${client}`;
