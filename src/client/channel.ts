@@ -226,11 +226,8 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
       }
       push.disarm();
       outbox.markSent(push);
-      if (!this.socket.transmit(push, this.currentJoinRef)) {
-        if (!push.settled) outbox.requeue(push);
-        return;
-      }
-      push.arm(push.timeoutMs, () => push.settle({ status: 'timeout' }));
+      if (this.socket.transmit(push, this.currentJoinRef)) push.arm(push.timeoutMs, () => push.settle({ status: 'timeout' }));
+      else if (!push.settled) return this.requeue(push);
     }
   }
 
@@ -380,10 +377,15 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
       if (outbox.inFlightOnLoss === 'resend') {
         push.disarm();
         this.socket.unregister(push);
-        outbox.requeue(push);
-        if (push.expiresAt !== null) push.arm(Math.max(0, push.expiresAt - this.socket.clock.now()), () => expire(push, this.socket));
+        this.requeue(push);
       } else push.settle({ status: 'disconnected' });
     }
+  }
+
+  /** Back to the head of the queue (by acceptance order), with its TTL running again. */
+  private requeue(push: Push<unknown>): void {
+    this.socket.outbox.requeue(push);
+    if (push.expiresAt !== null) push.arm(Math.max(0, push.expiresAt - this.socket.clock.now()), () => expire(push, this.socket));
   }
 
   private rejectQueued(why: string): void {

@@ -301,3 +301,17 @@ test('disconnect() then connect(): channels rejoin and what was pushed meanwhile
   net.current.reply('shout');
   assert.deepEqual(await later, { status: 'ok', response: {} });
 });
+
+test('a queued message that cannot be encoded is rejected without holding up the ones behind it', async () => {
+  const { socket, net, clock } = await openSocket();
+  const channel = socket.channel('room:1');
+  const bad = channel.push('e'.repeat(300), new Uint8Array([1]));
+  const good = channel.push('shout', { n: 1 });
+  channel.join();
+  await clock.advanceAsync(0);
+  net.current.reply('phx_join');
+  const r = await bad;
+  assert.equal(r.status === 'rejected' && r.error.code, 'invalid_payload');
+  net.current.reply('shout');
+  assert.deepEqual(await good, { status: 'ok', response: {} });
+});
