@@ -192,7 +192,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
       timeoutMs: options.timeoutMs ?? this.socket.pushTimeoutMs,
       createdAt: now,
       expiresAt: ttl === null ? null : now + ttl,
-      queued: true,
+      inOutbox: true,
     });
     if (this.ended) {
       push.settle({ status: 'rejected', error: new TetherClientError('channel_closed', `"${event}" was not sent: the channel "${this.topic}" is closed (left, closed by the server, or refused). Create and join a new channel.`, { topic: this.topic }) });
@@ -421,5 +421,5 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
 }
 
 function controlInit(socket: SocketLink, topic: string, event: string) {
-  return { id: '', topic, event, seq: 0, body: '{}', bytes: 2, timeoutMs: socket.pushTimeoutMs, createdAt: socket.clock.now(), expiresAt: null, queued: false };
+  return { id: '', topic, event, seq: 0, body: '{}', bytes: 2, timeoutMs: socket.pushTimeoutMs, createdAt: socket.clock.now(), expiresAt: null, inOutbox: false };
 }

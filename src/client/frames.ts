@@ -16,6 +16,6 @@ export function pushFrame(version: ProtocolVersion, serializer: Serializer, join
   const body = push.body;
   if (typeof body !== 'string') return serializer.encode({ joinRef, ref, topic: push.topic, event: push.event, payload: body });
   if (version === 1) return encodeV1JsonRaw({ joinRef, ref, topic: push.topic, event: push.event }, body, 'client->server');
-  const meta = push.meta !== undefined ? JSON.stringify(push.meta) : push.queued && messageIds ? `{"id":${JSON.stringify(push.id)}}` : undefined;
+  const meta = push.meta !== undefined ? JSON.stringify(push.meta) : push.inOutbox && messageIds ? `{"id":${JSON.stringify(push.id)}}` : undefined;
   return encodeV2JsonRaw(joinRef, ref, push.topic, push.event, body, meta);
 }

@@ -37,7 +37,7 @@ export function expire(push: Push<unknown>, link: SocketLink): void {
 
 /** Puts a message from a durable store back in the outbox (same id and order), or settles it if it cannot be. */
 export function restoreMessage(link: SocketLink, m: StoredMessage, now: number, track: (push: Push<unknown>) => void): void {
-  const push = new Push<unknown>(link, { ...m, bytes: typeof m.body === 'string' ? utf8Length(m.body) : m.body.byteLength, queued: true });
+  const push = new Push<unknown>(link, { ...m, bytes: typeof m.body === 'string' ? utf8Length(m.body) : m.body.byteLength, inOutbox: true });
   track(push);
   const refused = link.outbox.admit(push, false);
   if (refused) push.settle({ status: 'rejected', error: refused });

@@ -54,7 +54,7 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
   phase: PushPhase = PushPhases.queued;
   result: PushResult<R> | null = null;
   /** Whether the message belongs to the outbox (app pushes) rather than being a join, leave or ping. */
-  readonly queued: boolean;
+  readonly inOutbox: boolean;
   /** Tether meta to send with a control frame (a rejoin's `{since}`, docs/recovery.md). */
   meta: JsonObject | undefined = undefined;
   /** The meta element of the reply, set before the push settles. */
@@ -77,7 +77,7 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
       timeoutMs: number;
       createdAt: number;
       expiresAt: number | null;
-      queued: boolean;
+      inOutbox: boolean;
     },
   ) {
     this.host = host;
@@ -90,7 +90,7 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
     this.timeoutMs = init.timeoutMs;
     this.createdAt = init.createdAt;
     this.expiresAt = init.expiresAt;
-    this.queued = init.queued;
+    this.inOutbox = init.inOutbox;
   }
 
   get settled(): boolean {

@@ -235,7 +235,7 @@ export class Socket implements SocketLink {
 
   released(push: Push<unknown>): void {
     this.unregister(push);
-    if (!push.queued) return;
+    if (!push.inOutbox) return;
     try {
       const done = this.outbox.release(push);
       if (done) done.catch((err: Error) => this.reportError('store_failed', `The outbox store could not delete message ${push.id}: ${err.message}. It may be sent again after a restart.`, { cause: err }));
