@@ -33,8 +33,7 @@ export class Socket implements SocketLink {
   readonly outbox: Outbox;
   readonly pushTimeoutMs: number;
   readonly channelDefaults: ChannelOptions;
-  /** The most recent transitions, oldest first. */
-  readonly transitions: StateTransition[] = [];
+  private readonly history: StateTransition[] = [];
   private readonly events = new Emitter<SocketEvents>();
   private readonly o: SocketOptions;
   private readonly serializer: Serializer;
@@ -97,6 +96,11 @@ export class Socket implements SocketLink {
 
   get state(): SocketState {
     return this.current;
+  }
+
+  /** The most recent transitions (at most `historySize`), oldest first, with wall-clock timestamps. */
+  get transitions(): readonly StateTransition[] {
+    return this.history;
   }
 
   /** True once the outbox store's messages are loaded; nothing is flushed before. */
@@ -475,8 +479,8 @@ export class Socket implements SocketLink {
     const from = this.current;
     this.current = to;
     const t: StateTransition = { from, to, reason, detail: { message, ...extra }, at: this.clock.now() };
-    this.transitions.push(t);
-    if (this.transitions.length > (this.o.historySize ?? SOCKET_DEFAULTS.historySize)) this.transitions.shift();
+    this.history.push(t);
+    if (this.history.length > (this.o.historySize ?? SOCKET_DEFAULTS.historySize)) this.history.shift();
     this.events.emit('state', t);
   }
 
