@@ -88,3 +88,34 @@ test('a skipped offset on the live stream makes the channel rejoin and the repla
   assert.deepEqual(sub.got, [1, 2, 3]);
   assert.deepEqual([sub.joins.length, sub.joins[1].recovered], [2, true]);
 });
+
+test('with the Redis broker a client that rejoins on another node recovers from the shared history', { skip: process.env.TETHER_SKIP_REDIS === '1' ? 'TETHER_SKIP_REDIS=1: Redis is not available' : false }, async (t) => {
+  const { RedisBroker } = await import('../../src/broker/redis.ts');
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const keyPrefix = `tether-recovery-${Math.random().toString(36).slice(2, 10)}:`;
+  const node = async () => {
+    const broker = new RedisBroker({ url, keyPrefix });
+    const server = createServer({ port: 0, host: '127.0.0.1', broker, channels: { 'feed:*': { history: policy, join: () => ok() } } });
+    const info = await server.listen();
+    t.after(async () => {
+      await server.close();
+      await broker.close();
+    });
+    return { server, port: info.port };
+  };
+  const a = await node();
+  const b = await node();
+  const proxy = new BlackholeProxy(a.port);
+  await proxy.listen();
+  t.after(() => proxy.close());
+  const sub = await subscriber(t, proxy.port);
+  for (const n of range(1, 3)) b.server.broadcast('feed:a', 'msg', { n });
+  await waitFor(() => sub.got.length === 3, 3000, 'messages published on node B, delivered by node A');
+  proxy.retarget(b.port);
+  proxy.reset();
+  await waitFor(() => sub.channel.state !== 'joined', 2000, 'the client to notice');
+  for (const n of range(4, 6)) a.server.broadcast('feed:a', 'msg', { n });
+  await waitFor(() => sub.joins.length === 2 && sub.got.length === 6, 5000, 'the rejoin on node B');
+  assert.deepEqual(sub.got, range(1, 6));
+  assert.equal(sub.joins[1].recovered, true);
+});

@@ -14,7 +14,7 @@ interface Pair {
 export class BlackholeProxy {
   readonly #server: Server;
   readonly #pairs = new Set<Pair>();
-  readonly #targetPort: number;
+  #targetPort: number;
   #blackholed = false;
   port = 0;
 
@@ -43,6 +43,11 @@ export class BlackholeProxy {
       const held = pair.held.splice(0);
       for (const { to, data } of held) this.#forward(pair, to, data);
     }
+  }
+
+  /** New connections go to `port` from now on (a load balancer moving clients to another node). */
+  retarget(port: number): void {
+    this.#targetPort = port;
   }
 
   /** Cuts every proxied connection at once (both sides see the socket die), like a crashed middlebox. */
