@@ -26,6 +26,8 @@ function feed(): Feed {
       const key = String((payload as JsonObject).k);
       runs.set(key, (runs.get(key) ?? 0) + 1);
       if (event === 'slow') await gate;
+      if (event === 'boom') throw new Error('boom');
+      if (event === 'quiet') return undefined;
       return ok({ k: key, run: runs.get(key)! });
     },
   };
@@ -191,4 +193,22 @@ test('the de-duplication window is configurable and validated', async (t) => {
   }
   assert.equal(f.runs.get('x'), 3, 'm-1 was evicted by m-2, so its resend ran again');
   await assert.rejects(async () => startServer({ channels: {}, dedup: { ttlMs: -1 } }), /dedup/);
+});
+
+test('a resend of a push that crashed its channel gets channel_crash; of one without a reply, nothing', async (t) => {
+  const f = feed();
+  const s = await start(t, { 'work:*': f.def });
+  const c = await client(t, s, { tether: '1', tether_cid: 'd' });
+  c.send(['1', '1', 'work:a', 'phx_join', {}]);
+  await next(c);
+  c.send(['1', '2', 'work:a', 'boom', { k: 'boom' }, { id: 'm-9' }]);
+  assert.deepEqual(await next(c), ['1', '1', 'work:a', 'phx_error', { reason: 'channel_crash' }]);
+  c.send(['3', '3', 'work:a', 'phx_join', {}]);
+  await next(c);
+  c.send(['3', '4', 'work:a', 'boom', { k: 'boom' }, { id: 'm-9' }]);
+  assert.deepEqual(await next(c), ['3', '4', 'work:a', 'phx_reply', { response: { reason: 'channel_crash' }, status: 'error' }, { dup: true }]);
+  c.send(['3', '5', 'work:a', 'quiet', { k: 'q' }, { id: 'm-10' }]);
+  c.send(['3', '6', 'work:a', 'quiet', { k: 'q' }, { id: 'm-10' }]);
+  assert.equal(await c.silentFor(100), true);
+  assert.deepEqual([f.runs.get('boom'), f.runs.get('q')], [1, 1]);
 });
