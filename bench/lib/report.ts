@@ -31,7 +31,7 @@ export function formatNumber(value: number | undefined): string {
 
 function ratio(a: number | undefined, b: number | undefined): string {
   if (a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b)) return '—';
-  if (b === 0) return a === 0 ? '1.00x' : '∞';
+  if (b === 0) return a === 0 ? '—' : '∞';
   return `${(a / b).toFixed(2)}x`;
 }
 
@@ -68,9 +68,12 @@ export function load(): string {
 }
 
 export function environment(loadAtStart: string): string[] {
+  const loadAtEnd = load();
+  const busy = Math.max(Number(loadAtStart), Number(loadAtEnd)) > cpus().length;
   return [
     `node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}`,
-    `load average (1 min) ${loadAtStart} at the start, ${load()} at the end: above the core count, other work on the machine competed with the bench`,
+    `load average (1 min) ${loadAtStart} at the start, ${loadAtEnd} at the end` +
+      (busy ? ': above the core count, so other work on the machine competed with the bench (latency most affected)' : ''),
     'targets and load workers are separate processes on loopback; server RSS and CPU read from /proc',
   ];
 }
