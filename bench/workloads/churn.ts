@@ -10,6 +10,7 @@ import { sampleProcess } from '../lib/proc-stats.ts';
 import type { TargetProcess } from '../lib/processes.ts';
 
 const WARMUP_CYCLES = 1_000;
+const SETTLE_MAX_MS = 5_000;
 
 async function cycles(ctx: BenchContext, endpoint: Endpoint, total: number): Promise<ChurnResult> {
   const share = Math.ceil(total / ctx.workers.length);
@@ -38,6 +39,16 @@ async function timed(ctx: BenchContext, target: TargetProcess, endpoint: Endpoin
   return { ...result, seconds: (performance.now() - t0) / 1000, cpuMicros: sampleProcess(target.pid).cpuMicros - cpu0 };
 }
 
+/** Samples once the server has seen every socket close (its last close handshakes may lag the clients'). */
+async function afterLastClose(ctx: BenchContext, target: TargetProcess): Promise<Awaited<ReturnType<BenchContext['settledSample']>>> {
+  const deadline = performance.now() + SETTLE_MAX_MS;
+  for (;;) {
+    const sample = await ctx.settledSample(target);
+    if (sample.connections === 0 || performance.now() > deadline) return sample;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function runChurn(ctx: BenchContext): Promise<Table> {
   const total = ctx.options.churnCycles;
   const scenario = `${total.toLocaleString('en-US')} cycles`;
@@ -60,8 +71,7 @@ export async function runChurn(ctx: BenchContext): Promise<Table> {
       const first = await timed(ctx, target, endpoint, half);
       const mid = await ctx.settledSample(target);
       const second = await timed(ctx, target, endpoint, total - half);
-      await new Promise((r) => setTimeout(r, 200)); // let the server finish its last close handshakes
-      const s1 = await ctx.settledSample(target);
+      const s1 = await afterLastClose(ctx, target);
       const seconds = first.seconds + second.seconds;
       const result = { cycles: first.cycles + second.cycles, failed: first.failed + second.failed, firstError: first.firstError ?? second.firstError };
       rate.values[kind] = result.cycles / seconds;
