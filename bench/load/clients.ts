@@ -160,8 +160,9 @@ class SocketIoClient extends BenchClient {
 }
 
 /** Phoenix Channels V2 JSON, as any stock client would speak it to Tether. */
+const CONTROL_TOPIC = 'bench:control';
+
 class TetherClient extends BenchClient {
-  static readonly CONTROL_TOPIC = 'bench:control';
   readonly #joinRefs = new Map<string, string>();
 
   protected url(port: number): string {
@@ -188,20 +189,19 @@ class TetherClient extends BenchClient {
     this.#joinRefs.delete(topic);
     await this.call((ref) => `["${joinRef}","${ref}",${JSON.stringify(topic)},"phx_leave",{}]`);
   }
-  async request(): Promise<void> {
-    await this.#ensureControl();
-    const jr = this.#joinRefs.get(TetherClient.CONTROL_TOPIC);
-    return this.call((ref) => `["${jr}","${ref}","${TetherClient.CONTROL_TOPIC}","ping",{}]`);
+  request(): Promise<void> {
+    return this.#onControl((jr, ref) => `["${jr}","${ref}","${CONTROL_TOPIC}","ping",{}]`);
   }
-  async publish(topic: string, payloadJson: string): Promise<void> {
-    await this.#ensureControl();
-    const jr = this.#joinRefs.get(TetherClient.CONTROL_TOPIC);
-    return this.call(
-      (ref) => `["${jr}","${ref}","${TetherClient.CONTROL_TOPIC}","publish",{"topic":${JSON.stringify(topic)},"data":${payloadJson}}]`,
+  publish(topic: string, payloadJson: string): Promise<void> {
+    return this.#onControl(
+      (jr, ref) => `["${jr}","${ref}","${CONTROL_TOPIC}","publish",{"topic":${JSON.stringify(topic)},"data":${payloadJson}}]`,
     );
   }
-  async #ensureControl(): Promise<void> {
-    if (!this.#joinRefs.has(TetherClient.CONTROL_TOPIC)) await this.join(TetherClient.CONTROL_TOPIC);
+  /** Pushes on the control channel, joining it first if needed (later pushes may follow the join unanswered). */
+  #onControl(frame: (joinRef: string, ref: number) => string): Promise<void> {
+    const joinRef = this.#joinRefs.get(CONTROL_TOPIC);
+    if (joinRef !== undefined) return this.call((ref) => frame(joinRef, ref));
+    return this.join(CONTROL_TOPIC).then(() => this.#onControl(frame));
   }
 }
 

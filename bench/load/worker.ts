@@ -1,6 +1,6 @@
 /**
  * A load-generator process. The runner forks several; each holds up to ~19,000 client sockets (the per-process
- * fd limit), answers one IPC command at a time, and exits when the runner goes away.
+ * fd limit), answers the runner's IPC commands, and exits when the runner goes away.
  */
 import { Histogram, nowMicros } from '../lib/histogram.ts';
 import type {
@@ -17,7 +17,6 @@ import type {
 import { createClient, isTetherClient, type BenchClient } from './clients.ts';
 
 const HEARTBEAT_MS = 25_000;
-
 
 const held: BenchClient[] = [];
 const latency = new Histogram();
@@ -74,15 +73,19 @@ function payload(seq: number, body: string): string {
   return `{"ts":${nowMicros()},"seq":${seq},"body":"${body}"}`;
 }
 
+async function publisherFor(endpoint: Endpoint): Promise<BenchClient> {
+  let client = publishers.get(endpoint.port);
+  if (!client) {
+    client = createClient(endpoint);
+    await client.open(endpoint, 0);
+    publishers.set(endpoint.port, client);
+  }
+  return client;
+}
+
 /** Publishes at a steady rate in 10 ms ticks, then waits for the outstanding acknowledgements. */
 async function publish(cmd: Extract<WorkerCommand, { op: 'publish' }>): Promise<PublishResult> {
-  let client = publishers.get(cmd.endpoint.port);
-  if (!client) {
-    client = createClient(cmd.endpoint);
-    await client.open(cmd.endpoint, 0);
-    publishers.set(cmd.endpoint.port, client);
-  }
-  const publisher = client;
+  const publisher = await publisherFor(cmd.endpoint);
   const body = 'x'.repeat(cmd.bodyBytes);
   const result: PublishResult = { sent: 0, acked: 0 };
   const acks: Promise<void>[] = [];
@@ -153,11 +156,12 @@ async function churn(cmd: Extract<WorkerCommand, { op: 'churn' }>): Promise<Chur
   return result;
 }
 
-async function closeAll(): Promise<void> {
+function closeAll(): null {
   for (const client of held) client.terminate();
   held.length = 0;
   for (const client of publishers.values()) client.terminate();
   publishers.clear();
+  return null;
 }
 
 async function handle(cmd: WorkerCommand): Promise<unknown> {
