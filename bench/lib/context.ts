@@ -28,7 +28,8 @@ export interface RunningTarget {
 }
 
 /** A server can hold this many client sockets: its fd hard limit minus a margin for its own files. */
-export const FD_LIMIT = Number(execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 1024;
+const hardLimit = execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+export const FD_LIMIT = hardLimit === 'unlimited' ? Number.POSITIVE_INFINITY : Number(hardLimit) || 1024;
 export const MAX_SERVER_CONNECTIONS = FD_LIMIT - 100;
 
 export class BenchContext {
