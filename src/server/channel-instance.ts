@@ -23,7 +23,6 @@ function isThenable<T>(value: unknown): value is PromiseLike<T> {
 export class ChannelInstance implements ChannelSocket, Subscriber {
   readonly topic: string;
   readonly joinRef: string | null;
-  readonly assigns: Record<string, unknown>;
   readonly intercepts: ReadonlySet<string> | null;
   readonly route: Route;
   readonly positioned: boolean;
@@ -32,8 +31,10 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   /** Set while a recovering join reads its history: live frames wait in it (docs/recovery.md). */
   #replay: JoinReplay | null = null;
   readonly #dedup: PushDedup | null;
-  /** Frames that arrived while a join or an async handler was still running. */
-  #queue: Frame[] = [];
+  /** Copied from the connection's on first use: most channels never read them. */
+  #assigns: Record<string, unknown> | undefined;
+  /** Frames that arrived while a join or an async handler was still running (allocated when one does). */
+  #queue: Frame[] | null = null;
   #busy = true;
   #currentRef: string | null | undefined;
 
@@ -42,9 +43,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     this.route = route;
     this.topic = topic;
     this.joinRef = joinRef;
-    this.assigns = { ...conn.assigns };
-    const intercept = route.definition.intercept;
-    this.intercepts = intercept && intercept.length > 0 ? new Set(intercept) : null;
+    this.intercepts = route.intercepts;
     const recovery = speaksRecovery(conn.vsn, conn.connectParams);
     this.positioned = recovery && route.definition.history !== undefined;
     this.#dedup = recovery
@@ -65,6 +64,9 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   }
   get connectParams(): Readonly<Record<string, string>> {
     return this.#conn.connectParams;
+  }
+  get assigns(): Record<string, unknown> {
+    return (this.#assigns ??= { ...this.#conn.assigns });
   }
   get presence(): Presence {
     return this.#conn.core.presence;
@@ -207,7 +209,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
 
   /** A client message for this channel (join_ref already checked): handled now, or queued behind a running one. */
   handle(frame: Frame): void {
-    if (this.#busy) this.#queue.push(frame);
+    if (this.#busy) (this.#queue ??= []).push(frame);
     else this.#run(frame);
   }
 
@@ -264,7 +266,8 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
 
   #idle(): void {
     this.#busy = false;
-    while (!this.#busy && this.state !== 'closed' && this.#queue.length > 0) this.#run(this.#queue.shift()!);
+    const queue = this.#queue;
+    while (queue !== null && !this.#busy && this.state !== 'closed' && queue.length > 0) this.#run(queue.shift()!);
   }
 
   /** A handler threw: the client gets phx_error, the push gets no reply, the connection lives on. */
@@ -283,7 +286,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     if (this.state === 'closed') return;
     const wasJoined = this.state === 'joined';
     this.state = 'closed';
-    this.#queue = [];
+    this.#queue = null;
     this.#conn.forget(this);
     const core = this.#conn.core;
     core.fanout.unsubscribe(this);

@@ -18,7 +18,7 @@ export interface ConnectionInit {
   socketId: string | null;
   serializer: Serializer;
   transport: TransportSocket;
-  assigns: Record<string, unknown>;
+  assigns: Readonly<Record<string, unknown>>;
   connectParams: Readonly<Record<string, string>>;
   remoteAddress: string;
 }
@@ -38,7 +38,8 @@ export class Connection {
   readonly socketId: string | null;
   readonly vsn: 1 | 2;
   readonly transport: TransportSocket;
-  readonly assigns: Record<string, unknown>;
+  /** The connect hook's assigns; never mutated (each channel copies them on first use). */
+  readonly assigns: Readonly<Record<string, unknown>>;
   readonly connectParams: Readonly<Record<string, string>>;
   readonly remoteAddress: string;
   readonly core: ServerCore;

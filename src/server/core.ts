@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Broker } from '../broker/types.ts';
 import { CloseCodes } from '../protocol/close-codes.ts';
 import type { Payload } from '../protocol/frame.ts';
-import { createSerializer, negotiateVersion, type ProtocolVersion } from '../protocol/serializer.ts';
+import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
 import { asError } from './channel-instance.ts';
 import type { Clock } from './clock.ts';
 import { Connection } from './connection.ts';
@@ -34,12 +34,18 @@ export type Admission =
       ok: true;
       vsn: ProtocolVersion;
       params: Record<string, string>;
-      assigns: Record<string, unknown>;
+      assigns: Readonly<Record<string, unknown>>;
       socketId: string | null;
       /** Subprotocol to echo in the handshake (`phoenix` when the client sent an authToken), or null. */
       protocol: string | null;
       remoteAddress: string;
     };
+
+/** Serializers are stateless: one per protocol version serves every connection. */
+const SERIALIZERS: Readonly<Record<ProtocolVersion, Serializer>> = { 1: createSerializer(1, 'server'), 2: createSerializer(2, 'server') };
+
+/** Shared by every connection whose connect hook gave no assigns; channels copy it before anyone writes. */
+const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 export interface Limits {
   maxChannelsPerConnection: number;
@@ -153,7 +159,7 @@ export class ServerCore {
       ok: true,
       vsn,
       params,
-      assigns: { ...accepted.assigns },
+      assigns: accepted.assigns === undefined ? NO_ASSIGNS : { ...accepted.assigns },
       socketId: accepted.id ?? null,
       protocol: echo,
       remoteAddress: request.remoteAddress,
@@ -170,7 +176,7 @@ export class ServerCore {
     const conn = new Connection(this, {
       id: `c${(++this.#nextId).toString(36)}`,
       socketId: admission.socketId,
-      serializer: createSerializer(admission.vsn, 'server'),
+      serializer: SERIALIZERS[admission.vsn],
       transport,
       assigns: admission.assigns,
       connectParams: admission.params,
@@ -195,6 +201,11 @@ export class ServerCore {
     }
     this.observers.hooks.connectionClosed?.({ id: conn.id, code, reason, durationMs: this.clock.now() - conn.openedAt });
     if (this.#connections.size === 0) this.#drained?.();
+  }
+
+  /** Cuts every connection without a close handshake (the adapter is shutting down). */
+  terminateAll(): void {
+    for (const conn of [...this.#connections]) conn.transport.terminate();
   }
 
   publish(topic: string, event: string, payload: Payload, exclude: string | undefined): void {

@@ -4,6 +4,8 @@ import type { ChannelDefinition } from './channel.ts';
 export interface Route {
   pattern: string;
   definition: ChannelDefinition;
+  /** The definition's `intercept` as a set (shared by every channel of the route), or null when empty. */
+  intercepts: ReadonlySet<string> | null;
 }
 
 export class Router {
@@ -13,7 +15,8 @@ export class Router {
 
   constructor(channels: Readonly<Record<string, ChannelDefinition>>) {
     for (const [pattern, definition] of Object.entries(channels)) {
-      const route = { pattern, definition };
+      const { intercept } = definition;
+      const route = { pattern, definition, intercepts: intercept && intercept.length > 0 ? new Set(intercept) : null };
       const star = pattern.indexOf('*');
       if (star === -1) {
         this.#exact.set(pattern, route);

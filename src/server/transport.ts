@@ -21,6 +21,8 @@ export interface TransportSocket {
   readonly bufferedAmount: number;
   /** `reason` must fit a close frame (123 bytes); the core truncates it. */
   close(code: number, reason: string): void;
+  /** Drops the connection at once, without waiting for the peer's close frame. */
+  terminate(): void;
 }
 
 export function sharedFrame(data: string | Uint8Array): SharedFrame {

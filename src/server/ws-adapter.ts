@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { Connection } from './connection.ts';
 import type { Admission, ServerCore } from './core.ts';
 import type { SharedFrame, TransportSocket } from './transport.ts';
 
@@ -43,13 +44,30 @@ export function frameForWire(data: string | Uint8Array): Buffer {
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
+/** The connection a ws socket feeds, kept on the socket so its listeners can be shared module-level functions. */
+const CONNECTION = Symbol('tether.connection');
+type TaggedWs = WebSocket & { [CONNECTION]: Connection };
+
+// Module-level listeners: a closure per connection would keep its scope (the upgrade request, `head`) alive.
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as TaggedWs)[CONNECTION].receive(isBinary ? data : data.toString());
+}
+function onWsClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as TaggedWs)[CONNECTION].closed(code, reason.toString());
+}
+function onWsError(this: WebSocket, err: Error): void {
+  const conn = (this as TaggedWs)[CONNECTION];
+  conn.core.observers.hooks.error?.(err, `socket ${conn.id}`);
+}
+
 class WsTransport implements TransportSocket {
   readonly #ws: WebSocket;
-  readonly #internals: WsInternals;
 
   constructor(ws: WebSocket) {
     this.#ws = ws;
-    this.#internals = ws as unknown as WsInternals;
   }
 
   send(data: string | Uint8Array): void {
@@ -62,10 +80,12 @@ class WsTransport implements TransportSocket {
    * are unmasked); when the Sender is busy we fall back to it so frames never interleave.
    */
   sendShared(frame: SharedFrame): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
-    const socket = this.#internals._socket;
-    if (socket === null || this.#internals._sender._state !== SENDER_IDLE) {
-      this.#ws.send(frame.data);
+    const ws = this.#ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const internals = ws as unknown as WsInternals;
+    const socket = internals._socket;
+    if (socket === null || internals._sender._state !== SENDER_IDLE) {
+      ws.send(frame.data);
       return;
     }
     let bytes = frame.framed as Buffer | undefined;
@@ -79,6 +99,10 @@ class WsTransport implements TransportSocket {
 
   close(code: number, reason: string): void {
     this.#ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
   }
 }
 
@@ -109,24 +133,11 @@ export function attachWs(http: HttpServer, core: ServerCore, options: WsAdapterO
     noServer: true,
     maxPayload: options.maxFrameBytes,
     perMessageDeflate: false,
-    clientTracking: true,
+    // The core tracks its connections; ws's set would cost an entry and a close listener per socket.
+    clientTracking: false,
     // Phoenix echoes `phoenix` when the client offered it beside an authToken.
     handleProtocols: (protocols) => (protocols.has('phoenix') ? 'phoenix' : false),
   });
-
-  const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, admission: Extract<Admission, { ok: true }>) => {
-    let opened = false;
-    socket.once('close', () => {
-      if (!opened) core.abandon();
-    });
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      opened = true;
-      const conn = core.open(new WsTransport(ws), admission);
-      ws.on('message', (data: Buffer, isBinary: boolean) => conn.receive(isBinary ? data : data.toString()));
-      ws.on('close', (code: number, reason: Buffer) => conn.closed(code, reason.toString()));
-      ws.on('error', (err: Error) => core.observers.hooks.error?.(err, `socket ${conn.id}`));
-    });
-  };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '/';
@@ -136,7 +147,7 @@ export function attachWs(http: HttpServer, core: ServerCore, options: WsAdapterO
       if (options.refuseOtherPaths) refuse(socket, 404, `no WebSocket endpoint at ${path}; use ${options.path}`);
       return;
     }
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     core
       .admit({ search: q === -1 ? '' : url.slice(q), headers: req.headers, remoteAddress: req.socket.remoteAddress ?? '' })
       .then((admission) => {
@@ -146,11 +157,28 @@ export function attachWs(http: HttpServer, core: ServerCore, options: WsAdapterO
       });
   };
 
+  // ws completes (or aborts) an upgrade synchronously when there is no verifyClient, so no close listener is
+  // needed to notice a failed handshake: the callback either ran by the time handleUpgrade returns or never will.
+  const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, admission: Extract<Admission, { ok: true }>) => {
+    let opened = false;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      opened = true;
+      // ws has its own error listener on the socket from here on.
+      socket.off('error', destroyOnError);
+      const tagged = ws as TaggedWs;
+      tagged[CONNECTION] = core.open(new WsTransport(ws), admission);
+      ws.on('message', onWsMessage);
+      ws.on('close', onWsClose);
+      ws.on('error', onWsError);
+    });
+    if (!opened) core.abandon();
+  };
+
   http.on('upgrade', onUpgrade);
   return {
     close() {
       http.off('upgrade', onUpgrade);
-      for (const ws of wss.clients) ws.terminate();
+      core.terminateAll();
       wss.close();
     },
   };
