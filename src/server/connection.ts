@@ -24,6 +24,8 @@ export interface ConnectionInit {
 }
 
 const MAX_CLOSE_REASON_BYTES = 123;
+/** What ws reports when the socket ended without a close frame (RFC 6455 1006, never sent on the wire). */
+const ABNORMAL_CLOSURE = 1006;
 
 /** Close reasons must fit a close frame: at most 123 UTF-8 bytes. */
 export function closeReason(text: string): string {
@@ -48,8 +50,12 @@ export class Connection {
   /** When the outbound buffer was first seen over budget in the current stretch; 0 when under it. */
   overBudgetSince = 0;
   closing = false;
+  /** When a close this server started gives up on the peer's close frame and cuts the socket; 0 = none. */
+  closeDeadline = 0;
   /** How this connection's channels see its end (`disconnect` after `server.disconnect(id)`). */
   channelEndReason: 'close' | 'disconnect' = 'close';
+  /** The code and reason this server closed with, reported instead of ws's 1006 when the socket had to be cut. */
+  #sentClose: { code: number; reason: string } | null = null;
   readonly #serializer: Serializer;
   readonly #channels = new Map<string, ChannelInstance>();
 
@@ -175,12 +181,16 @@ export class Connection {
   close(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
-    this.transport.close(code, closeReason(reason));
+    this.closeDeadline = this.core.clock.now() + this.core.limits.closeGraceMs;
+    reason = closeReason(reason);
+    this.#sentClose = { code, reason };
+    this.transport.close(code, reason);
   }
 
   /** The transport closed (for any reason): end every channel and forget the connection. */
   closed(code: number, reason: string): void {
     this.closing = true;
+    if (code === ABNORMAL_CLOSURE && this.#sentClose !== null) ({ code, reason } = this.#sentClose);
     for (const channel of [...this.#channels.values()]) channel.stop(this.channelEndReason, false);
     this.core.connectionClosed(this, code, reason);
   }

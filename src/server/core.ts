@@ -49,6 +49,7 @@ const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 export interface Limits {
   maxChannelsPerConnection: number;
+  closeGraceMs: number;
 }
 
 export class ServerCore {
@@ -80,7 +81,7 @@ export class ServerCore {
     this.router = new Router(options.channels);
     this.dedup = new PushDeduplicator({ ...options.dedup, now: () => clock.now() });
     for (const [pattern, def] of Object.entries(options.channels)) validateHistory(pattern, def.history, def.intercept);
-    this.limits = { maxChannelsPerConnection: options.maxChannelsPerConnection };
+    this.limits = { maxChannelsPerConnection: options.maxChannelsPerConnection, closeGraceMs: options.closeGraceMs };
     this.#connect = options.connect;
     const origins = options.allowedOrigins;
     this.#origins =
@@ -234,7 +235,11 @@ export class ServerCore {
     const { idleTimeoutMs, outboundBudgetBytes, slowConsumerGraceMs } = this.#options;
     const hooks = this.observers.hooks;
     for (const conn of this.#connections) {
-      if (conn.closing) continue;
+      if (conn.closing) {
+        // A peer that does not answer our close frame (not reading, or gone) would hold its buffers for ws's 30 s.
+        if (conn.closeDeadline !== 0 && now >= conn.closeDeadline) conn.transport.terminate();
+        continue;
+      }
       if (now - conn.lastSeen >= idleTimeoutMs) {
         hooks.idleTimeout?.({ connectionId: conn.id });
         conn.close(CloseCodes.idleTimeout, `idle timeout: no frame received for ${idleTimeoutMs} ms`);

@@ -45,6 +45,11 @@ export interface ServerOptions {
   outboundBudgetBytes?: number;
   /** How long a connection may stay over its budget before it is closed with 4001. Default 5000. */
   slowConsumerGraceMs?: number;
+  /**
+   * After the server sends a close frame (any code), a peer that has not answered it within this long is cut
+   * (TCP destroyed) so its buffers are freed at once. Checked by the sweep. Default 2000.
+   */
+  closeGraceMs?: number;
   /** Period of the single timer that checks idleness and budgets of all connections. Default 1000. */
   sweepIntervalMs?: number;
   /**
@@ -88,6 +93,7 @@ const schema = z.strictObject({
   idleTimeoutMs: positiveInt.default(60_000),
   outboundBudgetBytes: positiveInt.default(4 * 1024 * 1024),
   slowConsumerGraceMs: nonNegativeInt.default(5000),
+  closeGraceMs: nonNegativeInt.default(2000),
   sweepIntervalMs: positiveInt.default(1000),
   allowedOrigins: z.union([z.array(z.string().min(1)).readonly(), z.literal(false)]).optional(),
   presenceBatchMs: nonNegativeInt.default(0),

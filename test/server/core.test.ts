@@ -77,6 +77,34 @@ test('a consumer that stays over its outbound budget for the grace period is clo
   await s.server.close();
 });
 
+test('a slow consumer that never reads is cut closeGraceMs after its 4001, not after the 30 s close timeout of ws', async () => {
+  const clock = new VirtualClock();
+  const s = await startServer({
+    clock, channels: { 'room:*': room }, outboundBudgetBytes: 64 * 1024, slowConsumerGraceMs: 2000, closeGraceMs: 1500, idleTimeoutMs: 10 * 60_000,
+  });
+  const closes: { code: number; reason: string }[] = [];
+  s.server.observe({ connectionClosed: ({ code, reason }) => closes.push({ code, reason }) });
+  const stuck = await RawClient.connect(s.endpoint());
+  await join(stuck, 'room:flood', '1');
+  rawSocket(stuck).pause();
+  const chunk = { data: 'x'.repeat(100_000) };
+  for (let i = 0; i < 300; i++) s.server.broadcast('room:flood', 'big', chunk);
+  clock.advance(1000);
+  clock.advance(2000);
+  assert.equal(s.server.connectionCount, 1, 'closing (4001 sent), waiting for the peer');
+  assert.ok(await stuck.silentFor(50));
+  clock.advance(1000);
+  assert.equal(s.server.connectionCount, 1, 'still within closeGraceMs');
+  clock.advance(1000);
+  await until(() => s.server.connectionCount === 0, 'the unresponsive consumer to be cut');
+  assert.equal(closes.length, 1);
+  assert.equal(closes[0].code, CloseCodes.slowConsumer, 'reported with the code the server closed with');
+  assert.match(closes[0].reason, /slow consumer/);
+  rawSocket(stuck).resume();
+  assert.notEqual((await stuck.closed).code, CloseCodes.slowConsumer, 'the peer never got to read the close frame');
+  await s.server.close();
+});
+
 test('close() drains: refuses new upgrades with 503 and closes connections in batches with 1012', async () => {
   const clock = new VirtualClock();
   const s = await startServer({ clock, drainBatchSize: 2, drainIntervalMs: 1000 });
