@@ -16,6 +16,9 @@ import type { SharedFrame } from './transport.ts';
 
 type State = 'joining' | 'joined' | 'closed';
 
+/** The phx_error reason when broker messages were lost for good (see `resync`). */
+const GAP_REASON = 'broker_gap';
+
 function isThenable<T>(value: unknown): value is PromiseLike<T> {
   return typeof (value as PromiseLike<T> | null)?.then === 'function';
 }
@@ -279,6 +282,16 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     hooks.handled?.({ pattern: this.route.pattern, event: context, durationMs: 0, status: 'crash' });
     this.stop('crash', false);
     this.#conn.send(crashFrame(this.joinRef, this.topic));
+  }
+
+  /**
+   * The node lost messages of this topic that the history cannot give back: phx_error makes the client
+   * rejoin (phoenix.js and Tether's client both do), and an opted-in client's join answers `recovered: false`.
+   */
+  resync(): void {
+    if (this.state === 'closed') return;
+    this.stop('gap', false);
+    this.#conn.send({ joinRef: this.joinRef, ref: this.joinRef, topic: this.topic, event: Events.error, payload: { reason: GAP_REASON } });
   }
 
   /** Ends the channel; a graceful end (`notifyClose`) tells the client with phx_close. */

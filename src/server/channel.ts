@@ -26,8 +26,11 @@ export interface SocketRef {
   readonly ref: string | null;
 }
 
-/** Why a channel ended, as `terminate` and the `channelLeft` hook see it. */
-export type LeaveReason = 'leave' | 'close' | 'crash' | 'duplicate_join' | 'disconnect';
+/**
+ * Why a channel ended, as `terminate` and the `channelLeft` hook see it. `gap`: the broker lost messages the
+ * history could not give back, and the client was told to rejoin (phx_error).
+ */
+export type LeaveReason = 'leave' | 'close' | 'crash' | 'duplicate_join' | 'disconnect' | 'gap';
 
 /** The handle every channel callback receives: one joined topic on one connection. */
 export interface ChannelSocket {

@@ -105,6 +105,7 @@ export class ServerCore {
     this.broker.on('presence', this.presence.applyRemote);
     this.broker.on('nodeDown', this.presence.nodeDown);
     this.broker.on('error', this.#reportError);
+    this.broker.on('gap', this.#onGap);
     this.#sweepTimer = this.clock.setInterval(this.sweep, this.#options.sweepIntervalMs);
   }
 
@@ -113,12 +114,22 @@ export class ServerCore {
     this.broker.off('presence', this.presence.applyRemote);
     this.broker.off('nodeDown', this.presence.nodeDown);
     this.broker.off('error', this.#reportError);
+    this.broker.off('gap', this.#onGap);
     if (this.#sweepTimer !== null) this.clock.clearInterval(this.#sweepTimer);
     this.#sweepTimer = null;
   }
 
   readonly #reportError = (err: Error, context = 'broker'): void => {
     this.observers.hooks.error?.(err, context);
+  };
+
+  /** Topics with history are re-read from the last position this node delivered; the others are only reported. */
+  readonly #onGap = (topics: string[]): void => {
+    const withHistory: string[] = [];
+    const without: string[] = [];
+    for (const topic of topics) (this.router.match(topic)?.definition.history !== undefined ? withHistory : without).push(topic);
+    if (withHistory.length > 0) this.fanout.recoverGap(withHistory);
+    if (without.length > 0) this.observers.hooks.brokerGap?.({ topics: without });
   };
 
   /**

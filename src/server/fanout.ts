@@ -8,6 +8,7 @@ import { encodeV1JsonRaw, encodeV2JsonRaw } from '../protocol/codec-json.ts';
 import type { Payload } from '../protocol/frame.ts';
 import type { Broker, BrokerMessage, StreamPosition } from '../broker/types.ts';
 import { positionedFrame } from './recovery/channel-recovery.ts';
+import { StreamGaps } from './recovery/stream-gaps.ts';
 import type { ObserverSet } from './observer.ts';
 import { sharedFrame, type SharedFrame } from './transport.ts';
 
@@ -22,6 +23,8 @@ export interface Subscriber {
   readonly intercepts: ReadonlySet<string> | null;
   sendShared(frame: SharedFrame): void;
   handleOut(event: string, payload: Payload): void;
+  /** Messages this subscriber should have had are lost for good: make the client rejoin (phx_error). */
+  resync(): void;
 }
 
 /** The per-format encodings of one broadcast, each built on first use. */
@@ -77,11 +80,36 @@ export class Fanout {
   readonly #broker: Broker;
   readonly #observers: ObserverSet;
   readonly #onTopicEmpty: (topic: string) => void;
+  readonly #gaps: StreamGaps;
 
   constructor(broker: Broker, observers: ObserverSet, onTopicEmpty: (topic: string) => void) {
     this.#broker = broker;
     this.#observers = observers;
     this.#onTopicEmpty = onTopicEmpty;
+    this.#gaps = new StreamGaps({
+      history: broker.history,
+      hasSubscribers: (topic) => this.#topics.has(topic),
+      deliverEntries: (topic, entries, epoch) => {
+        for (const entry of entries) {
+          const subs = this.#topics.get(topic);
+          if (subs === undefined) return;
+          this.deliverLocal(subs, new EncodedBroadcast(topic, entry.event, entry.payload, { epoch, offset: entry.offset }), undefined);
+        }
+      },
+      deliverHeld: (message) => this.#deliverNow(message),
+      resync: (topic, reason) => {
+        const subs = this.#topics.get(topic);
+        if (subs === undefined) return;
+        observers.hooks.error?.(new Error(`${topic}: messages missed by this node cannot be recovered (${reason}); ${subs.size} subscriber(s) told to rejoin`), 'broker gap');
+        for (const sub of [...subs]) sub.resync();
+      },
+      onError: (err) => observers.hooks.error?.(err, 'broker gap: history read'),
+    });
+  }
+
+  /** History-enabled topics whose messages the broker may have dropped: recovered from the history, or resynced. */
+  recoverGap(topics: readonly string[]): void {
+    this.#gaps.gap(topics);
   }
 
   /**
@@ -109,16 +137,24 @@ export class Fanout {
     if (!subs || !subs.delete(sub) || subs.size > 0) return;
     this.#topics.delete(sub.topic);
     this.#broker.unsubscribe([sub.topic]).catch((err: Error) => this.#observers.hooks.error?.(err, `broker.unsubscribe ${sub.topic}`));
+    this.#gaps.forget(sub.topic);
     this.#onTopicEmpty(sub.topic);
   }
 
   /** Delivers a message from the broker to this node's subscribers (skipping `exclude` if it came from here). */
   readonly deliver = (message: BrokerMessage): void => {
+    if (!this.#topics.has(message.topic)) return;
+    // A positioned message goes through the gap check: held while this node re-reads a hole in the stream.
+    if (message.position !== undefined && !this.#gaps.admit(message)) return;
+    this.#deliverNow(message);
+  };
+
+  #deliverNow(message: BrokerMessage): void {
     const subs = this.#topics.get(message.topic);
     if (subs === undefined) return;
     const exclude = message.origin === this.#broker.nodeId ? message.exclude : undefined;
     this.deliverLocal(subs, new EncodedBroadcast(message.topic, message.event, message.payload, message.position), exclude);
-  };
+  }
 
   /** Delivers to this node only (presence diffs, which every node computes for itself). */
   deliverToTopic(topic: string, event: string, payload: Payload): void {

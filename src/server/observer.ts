@@ -13,7 +13,7 @@ export interface ServerObserver {
     connectionId: string;
     topic: string;
     pattern: string;
-    reason: 'leave' | 'close' | 'crash' | 'duplicate_join' | 'disconnect';
+    reason: 'leave' | 'close' | 'crash' | 'duplicate_join' | 'disconnect' | 'gap';
   }): void;
   frameIn?(info: { connectionId: string; bytes: number }): void;
   /** Called once per send: a broadcast reports its total bytes and its number of frames in one call. */
@@ -24,6 +24,11 @@ export interface ServerObserver {
   idleTimeout?(info: { connectionId: string }): void;
   slowConsumer?(info: { connectionId: string; bufferedBytes: number }): void;
   error?(err: Error, context: string): void;
+  /**
+   * The broker may have lost messages on these topics (e.g. its connection dropped and came back) and they
+   * keep no history, so nothing can be replayed: their subscribers may have missed broadcasts.
+   */
+  brokerGap?(info: { topics: string[] }): void;
 }
 
 type Hooks = Required<ServerObserver>;
@@ -31,7 +36,7 @@ type HookName = keyof Hooks;
 
 const HOOKS: readonly HookName[] = [
   'connectionOpened', 'connectionClosed', 'connectionRejected', 'channelJoined', 'joinRejected', 'channelLeft',
-  'frameIn', 'frameOut', 'handled', 'broadcast', 'heartbeat', 'idleTimeout', 'slowConsumer', 'error',
+  'frameIn', 'frameOut', 'handled', 'broadcast', 'heartbeat', 'idleTimeout', 'slowConsumer', 'error', 'brokerGap',
 ];
 
 /**

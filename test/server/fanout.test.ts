@@ -20,6 +20,7 @@ function fakeSubscriber(topic: string, vsn: 1 | 2, connectionId: string, interce
     intercepts: intercepts ? new Set(intercepts) : null,
     sendShared: (f) => got.push(f),
     handleOut: (event) => out.push(event),
+    resync: () => out.push('resync'),
   };
   return { sub, got, out };
 }
