@@ -19,7 +19,7 @@ type State = 'joining' | 'joined' | 'closed';
 /** The phx_error reason when broker messages were lost for good (see `resync`). */
 const GAP_REASON = 'broker_gap';
 
-function isThenable<T>(value: unknown): value is PromiseLike<T> {
+export function isThenable<T>(value: unknown): value is PromiseLike<T> {
   return typeof (value as PromiseLike<T> | null)?.then === 'function';
 }
 

@@ -11,6 +11,7 @@ import type { Serializer } from '../protocol/serializer.ts';
 import type { Reply } from './channel.ts';
 import { asError, ChannelInstance } from './channel-instance.ts';
 import type { ServerCore } from './core.ts';
+import { RateVerdict, TokenBucket } from './rate-limit.ts';
 import type { TransportSocket } from './transport.ts';
 
 export interface ConnectionInit {
@@ -24,6 +25,8 @@ export interface ConnectionInit {
 }
 
 const MAX_CLOSE_REASON_BYTES = 123;
+/** The error reply's reason for a frame over a rate limit. */
+const RATE_LIMITED = 'rate limited';
 /** What ws reports when the socket ended without a close frame (RFC 6455 1006, never sent on the wire). */
 const ABNORMAL_CLOSURE = 1006;
 
@@ -57,6 +60,9 @@ export class Connection {
   /** The code and reason this server closed with, reported instead of ws's 1006 when the socket had to be cut. */
   #sentClose: { code: number; reason: string } | null = null;
   readonly #serializer: Serializer;
+  readonly #messageBucket: TokenBucket;
+  /** Made on the first join. */
+  #joinBucket: TokenBucket | null = null;
   readonly #channels = new Map<string, ChannelInstance>();
 
   constructor(core: ServerCore, init: ConnectionInit) {
@@ -70,6 +76,7 @@ export class Connection {
     this.connectParams = init.connectParams;
     this.remoteAddress = init.remoteAddress;
     this.openedAt = this.lastSeen = core.clock.now();
+    this.#messageBucket = new TokenBucket(core.limits.messages, this.openedAt);
   }
 
   get channelCount(): number {
@@ -79,7 +86,7 @@ export class Connection {
   /** One frame from the client, as text or (V2 binary) bytes. */
   receive(data: string | Uint8Array): void {
     if (this.closing) return;
-    this.lastSeen = this.core.clock.now();
+    const now = (this.lastSeen = this.core.clock.now());
     const hooks = this.core.observers.hooks;
     if (hooks.frameIn) hooks.frameIn({ connectionId: this.id, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength });
     let frame: Frame;
@@ -92,7 +99,27 @@ export class Connection {
       this.close(CloseCodes.invalidFrame, `Invalid frame (${name}): ${e.message}`);
       return;
     }
-    this.#route(frame);
+    const limits = this.core.limits;
+    let verdict = this.#messageBucket.take(limits.messages, now);
+    if (verdict === RateVerdict.ok && frame.event === Events.join) {
+      verdict = (this.#joinBucket ??= new TokenBucket(limits.joins, now)).take(limits.joins, now);
+    }
+    if (verdict === RateVerdict.ok) this.#route(frame);
+    else this.#rateLimited(frame, verdict);
+  }
+
+  /** Refuses a frame over a rate limit: an error reply when it has a ref, and 4002 once it is one burst too many. */
+  #rateLimited(frame: Frame, verdict: RateVerdict): void {
+    const hooks = this.core.observers.hooks;
+    const join = frame.event === Events.join;
+    hooks.rateLimited?.({ connectionId: this.id, kind: join ? 'join' : 'message', topic: frame.topic, event: frame.event });
+    if (verdict === RateVerdict.exceeded) {
+      const limit = join ? this.core.limits.joins : this.core.limits.messages;
+      this.close(CloseCodes.rateLimited, `rate limited: over ${limit.perSecond} ${join ? 'joins' : 'messages'}/s beyond a burst of ${limit.burst}`);
+      return;
+    }
+    if (join) hooks.joinRejected?.({ connectionId: this.id, topic: frame.topic, pattern: this.core.router.match(frame.topic)?.pattern ?? null, reason: RATE_LIMITED });
+    if (frame.ref !== null) this.send(replyFrame(frame.joinRef, frame.ref, frame.topic, 'error', { reason: RATE_LIMITED }));
   }
 
   #route(frame: Frame): void {

@@ -8,13 +8,14 @@ import type { Broker } from '../broker/types.ts';
 import { CloseCodes } from '../protocol/close-codes.ts';
 import type { Payload } from '../protocol/frame.ts';
 import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
-import { asError } from './channel-instance.ts';
+import { asError, isThenable } from './channel-instance.ts';
 import type { Clock } from './clock.ts';
 import { Connection } from './connection.ts';
 import { Fanout } from './fanout.ts';
 import { ObserverSet } from './observer.ts';
-import type { ConnectHook, ResolvedOptions } from './options.ts';
+import type { ConnectHook, ConnectResult, ResolvedOptions } from './options.ts';
 import { Presence } from './presence.ts';
+import type { RateLimit } from './rate-limit.ts';
 import { PushDeduplicator } from './recovery/push-dedup.ts';
 import { assertStorable, validateHistory } from './recovery/channel-recovery.ts';
 import { Router } from './router.ts';
@@ -44,12 +45,16 @@ export type Admission =
 /** Serializers are stateless: one per protocol version serves every connection. */
 const SERIALIZERS: Readonly<Record<ProtocolVersion, Serializer>> = { 1: createSerializer(1, 'server'), 2: createSerializer(2, 'server') };
 
+const TIMED_OUT = Symbol('connect hook timed out');
+
 /** Shared by every connection whose connect hook gave no assigns; channels copy it before anyone writes. */
 const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 export interface Limits {
   maxChannelsPerConnection: number;
   closeGraceMs: number;
+  messages: RateLimit;
+  joins: RateLimit;
 }
 
 export class ServerCore {
@@ -81,7 +86,12 @@ export class ServerCore {
     this.router = new Router(options.channels);
     this.dedup = new PushDeduplicator({ ...options.dedup, now: () => clock.now() });
     for (const [pattern, def] of Object.entries(options.channels)) validateHistory(pattern, def.history, def.intercept);
-    this.limits = { maxChannelsPerConnection: options.maxChannelsPerConnection, closeGraceMs: options.closeGraceMs };
+    this.limits = {
+      maxChannelsPerConnection: options.maxChannelsPerConnection,
+      closeGraceMs: options.closeGraceMs,
+      messages: { perSecond: options.messagesPerSecond, burst: options.messageBurst },
+      joins: { perSecond: options.joinsPerSecond, burst: options.joinBurst },
+    };
     this.#connect = options.connect;
     const origins = options.allowedOrigins;
     this.#origins =
@@ -152,15 +162,20 @@ export class ServerCore {
     if (!this.#origins.allows(origin, request.headers.host)) return refuse(403, `origin ${origin} is not allowed`);
     const { authToken, echo } = readProtocols(request.headers['sec-websocket-protocol']);
     this.#pending++;
-    let result: Awaited<ReturnType<ConnectHook>> = true;
+    let result: ConnectResult | typeof TIMED_OUT = true;
     try {
       if (this.#connect) {
-        result = await this.#connect({ params, headers: request.headers, authToken, remoteAddress: request.remoteAddress });
+        const answer = this.#connect({ params, headers: request.headers, authToken, remoteAddress: request.remoteAddress });
+        result = isThenable(answer) ? await this.#withConnectTimeout(answer) : answer;
       }
     } catch (err) {
       this.#pending--;
       this.#reportError(asError(err), 'connect hook');
       return refuse(500, 'connect hook failed');
+    }
+    if (result === TIMED_OUT) {
+      this.#pending--;
+      return refuse(503, `connect hook did not answer within ${this.#options.connectTimeoutMs} ms`);
     }
     if (result === false || this.#draining) {
       this.#pending--;
@@ -176,6 +191,22 @@ export class ServerCore {
       protocol: echo,
       remoteAddress: request.remoteAddress,
     };
+  }
+
+  #withConnectTimeout(answer: PromiseLike<ConnectResult>): Promise<ConnectResult | typeof TIMED_OUT> {
+    return new Promise((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => resolve(TIMED_OUT), this.#options.connectTimeoutMs);
+      answer.then(
+        (value) => {
+          this.clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.clock.clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** The handshake of an admitted upgrade failed. */

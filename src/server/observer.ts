@@ -23,6 +23,8 @@ export interface ServerObserver {
   heartbeat?(info: { connectionId: string }): void;
   idleTimeout?(info: { connectionId: string }): void;
   slowConsumer?(info: { connectionId: string; bufferedBytes: number }): void;
+  /** A frame over `messagesPerSecond` / `joinsPerSecond` was refused (or, one burst too many, the connection closed with 4002). */
+  rateLimited?(info: { connectionId: string; kind: 'join' | 'message'; topic: string; event: string }): void;
   error?(err: Error, context: string): void;
   /**
    * The broker may have lost messages on these topics (e.g. its connection dropped and came back) and they
@@ -36,7 +38,7 @@ type HookName = keyof Hooks;
 
 const HOOKS: readonly HookName[] = [
   'connectionOpened', 'connectionClosed', 'connectionRejected', 'channelJoined', 'joinRejected', 'channelLeft',
-  'frameIn', 'frameOut', 'handled', 'broadcast', 'heartbeat', 'idleTimeout', 'slowConsumer', 'error', 'brokerGap',
+  'frameIn', 'frameOut', 'handled', 'broadcast', 'heartbeat', 'idleTimeout', 'slowConsumer', 'rateLimited', 'error', 'brokerGap',
 ];
 
 /**

@@ -39,6 +39,19 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Joined channels per connection; the next join gets "too many channels joined". Default 100. */
   maxChannelsPerConnection?: number;
+  /**
+   * Frames (of any kind, heartbeats included) a connection may send per second, and how many at once after a
+   * quiet spell. Over the limit a frame is refused (`{"reason": "rate limited"}` when it has a ref); one more
+   * burst of refused frames closes the connection with 4002. Defaults 10000 and 20000: a guard against
+   * runaway clients that machine-speed request/reply on loopback does not reach; lower them for public endpoints.
+   */
+  messagesPerSecond?: number;
+  messageBurst?: number;
+  /** The same for joins, counted apart (a reconnect rejoins every channel at once). Defaults 20 and 200. */
+  joinsPerSecond?: number;
+  joinBurst?: number;
+  /** A connect hook that has not settled after this long refuses the upgrade with HTTP 503. Default 10000. */
+  connectTimeoutMs?: number;
   /** Close (4000) a connection that sent no frame for this long. Default 60000. */
   idleTimeoutMs?: number;
   /** Outbound bytes a connection may have buffered. Default 4 MiB. */
@@ -90,6 +103,11 @@ const schema = z.strictObject({
   maxFrameBytes: positiveInt.default(1024 * 1024),
   maxConnections: positiveInt.default(100_000),
   maxChannelsPerConnection: positiveInt.default(100),
+  messagesPerSecond: positiveInt.default(10_000),
+  messageBurst: positiveInt.default(20_000),
+  joinsPerSecond: positiveInt.default(20),
+  joinBurst: positiveInt.default(200),
+  connectTimeoutMs: positiveInt.default(10_000),
   idleTimeoutMs: positiveInt.default(60_000),
   outboundBudgetBytes: positiveInt.default(4 * 1024 * 1024),
   slowConsumerGraceMs: nonNegativeInt.default(5000),
