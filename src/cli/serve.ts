@@ -1,6 +1,6 @@
 /** `tether serve`: the server with the demo `room:*` channel, on embedded (in-memory) defaults. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { roomChannel } from '../demo/room-channel.ts';
+import { recoverableRoomChannel } from '../demo/room-channel.ts';
 import type { Broker } from '../broker/types.ts';
 import { createServer } from '../server/server.ts';
 import type { ConnectHook } from '../server/options.ts';
@@ -35,7 +35,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const server = createServer({
     port: options.port,
     host: options.host,
-    channels: { 'room:*': roomChannel },
+    channels: { 'room:*': recoverableRoomChannel },
     connect: options.token === undefined ? undefined : tokenCheck(options.token),
     broker,
   });

@@ -81,6 +81,39 @@ test('PORT from the environment, no token needed without --token; SIGINT drains 
   assert.equal(await srv.exited, 0, 'drained, then exit 0');
 });
 
+test('the demo rooms keep a history: an opted-in client recovers missed shouts, stock clients get plain Phoenix frames', async () => {
+  const srv = await run(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0']);
+  const endpoint = `${srv.wsUrl}/websocket`;
+  const stock = await RawClient.connect(`${endpoint}?vsn=2.0.0`);
+  const v1 = await RawClient.connect(`${endpoint}?vsn=1.0.0`);
+  const tether = await RawClient.connect(`${endpoint}?vsn=2.0.0&tether=1`);
+  for (const c of [stock, tether]) {
+    c.send(['1', '1', 'room:h', 'phx_join', {}]);
+    assert.deepEqual(((await c.json()) as unknown[]).slice(0, 5), ['1', '1', 'room:h', 'phx_reply', { response: { joined: true }, status: 'ok' }]);
+    await c.json(); // presence_state
+  }
+  v1.send(JSON.stringify({ topic: 'room:h', event: 'phx_join', payload: {}, ref: '1', join_ref: '1' }));
+  await v1.json();
+  await v1.json();
+  stock.send(['1', '2', 'room:h', 'shout', { n: 1 }]);
+  assert.equal(await stock.next(), '[null,null,"room:h","shout",{"n":1}]', 'byte-exact Phoenix broadcast');
+  assert.equal(await v1.next(), '{"event":"shout","payload":{"n":1},"ref":null,"topic":"room:h"}');
+  const positioned = (await tether.json()) as [null, null, string, string, object, { o: number; e: string }];
+  assert.deepEqual(positioned.slice(0, 5), [null, null, 'room:h', 'shout', { n: 1 }]);
+  const { o, e } = positioned[5];
+  tether.close();
+  for (const n of [2, 3]) stock.send(['1', String(n + 1), 'room:h', 'shout', { n }]);
+  for (const n of [2, 3]) assert.deepEqual(await stock.json(), [null, null, 'room:h', 'shout', { n }]);
+  const back = await RawClient.connect(`${endpoint}?vsn=2.0.0&tether=1`);
+  back.send(['5', '5', 'room:h', 'phx_join', {}, { since: { o, e } }]);
+  const reply = (await back.json()) as unknown[];
+  assert.deepEqual(reply[5], { recovered: true, o: o + 2, e });
+  const replayed = [await back.json(), await back.json()].map((f) => (f as unknown[]).slice(3));
+  assert.deepEqual(replayed, [['shout', { n: 2 }, { o: o + 1, e }], ['shout', { n: 3 }, { o: o + 2, e }]]);
+  process.kill(-srv.child.pid!, 'SIGTERM');
+  await srv.exited;
+});
+
 test('a bad flag is a clear error, not a crash', async () => {
   const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', 'abc'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';

@@ -43,3 +43,18 @@ test('crash ends the channel with phx_error and no reply', async () => {
   c.send(['1', '8', 'room:demo', 'crash', {}]);
   assert.deepEqual(await c.json(), ['1', '1', 'room:demo', 'phx_error', { reason: 'channel_crash' }]);
 });
+
+test('the recoverable room (tether serve) refuses a binary shout with a reason instead of crashing', async (t) => {
+  const { recoverableRoomChannel, ROOM_HISTORY } = await import('../../src/demo/room-channel.ts');
+  assert.deepEqual(recoverableRoomChannel.history, ROOM_HISTORY);
+  assert.deepEqual(ROOM_HISTORY, { maxMessages: 1000, ttlMs: 300_000 });
+  const h = await startServer({ channels: { 'room:*': recoverableRoomChannel } });
+  t.after(() => h.server.close());
+  const b = await RawClient.connect(h.endpoint());
+  await join(b, 'room:bin', '1');
+  await b.json(); // presence_state
+  // V2 binary push: kind 0, join_ref "1", ref "2", topic "room:bin", event "shout", payload [1,2].
+  b.send(Buffer.concat([Buffer.from([0, 1, 1, 8, 5]), Buffer.from('12room:binshout'), Buffer.from([1, 2])]));
+  assert.deepEqual(await b.json(), ['1', '2', 'room:bin', 'phx_reply', { response: { reason: 'shout takes a JSON payload in a room with history' }, status: 'error' }]);
+  b.close();
+});
