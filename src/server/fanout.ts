@@ -143,15 +143,19 @@ export class Fanout {
 
   /** Delivers a message from the broker to this node's subscribers (skipping `exclude` if it came from here). */
   readonly deliver = (message: BrokerMessage): void => {
-    if (!this.#topics.has(message.topic)) return;
+    const subs = this.#topics.get(message.topic);
+    if (subs === undefined) return;
     // A positioned message goes through the gap check: held while this node re-reads a hole in the stream.
     if (message.position !== undefined && !this.#gaps.admit(message)) return;
-    this.#deliverNow(message);
+    this.#deliverTo(subs, message);
   };
 
   #deliverNow(message: BrokerMessage): void {
     const subs = this.#topics.get(message.topic);
-    if (subs === undefined) return;
+    if (subs !== undefined) this.#deliverTo(subs, message);
+  }
+
+  #deliverTo(subs: Set<Subscriber>, message: BrokerMessage): void {
     const exclude = message.origin === this.#broker.nodeId ? message.exclude : undefined;
     this.deliverLocal(subs, new EncodedBroadcast(message.topic, message.event, message.payload, message.position), exclude);
   }
