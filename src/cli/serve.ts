@@ -4,6 +4,8 @@ import { recoverableRoomChannel } from '../demo/room-channel.ts';
 import type { Broker } from '../broker/types.ts';
 import { createServer } from '../server/server.ts';
 import type { ConnectHook } from '../server/options.ts';
+import { addConfigOptions, explicitFlags } from '../ops/config-flags.ts';
+import { prepareOperations } from '../ops/operations.ts';
 
 export interface ServeOptions {
   port: number;
@@ -30,20 +32,23 @@ async function redisBroker(url: string): Promise<Broker> {
   return new RedisBroker({ url });
 }
 
-export async function serve(options: ServeOptions): Promise<void> {
-  const broker = options.redis === undefined ? undefined : await redisBroker(options.redis);
+/** `flags` are the options typed on the command line; config file, environment and presets fill the rest. */
+export async function serve(options: ServeOptions, flags: Record<string, unknown> = { ...options }): Promise<void> {
+  const ops = await prepareOperations({ flags });
+  const config = ops.config;
+  const broker = config.redis === undefined ? undefined : await redisBroker(config.redis);
   const server = createServer({
-    port: options.port,
-    host: options.host,
-    channels: { 'room:*': recoverableRoomChannel },
-    connect: options.token === undefined ? undefined : tokenCheck(options.token),
+    ...ops.serverOptions,
+    channels: { 'room:*': recoverableRoomChannel, ...ops.channels },
+    connect: config.token === undefined ? undefined : tokenCheck(config.token),
     broker,
   });
+  ops.attach(server);
   const { url, httpUrl } = await server.listen();
   process.stdout.write(
     `tether serve listening\n  WebSocket  ${url}/websocket  (Phoenix clients take ${url})\n  HTTP       ${httpUrl}\n` +
-      `  channels   room:*${options.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}` +
-      `${options.redis === undefined ? '' : `\n  broker     redis ${redactPassword(options.redis)}`}\n`,
+      `  channels   room:*${config.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}` +
+      `${config.redis === undefined ? '' : `\n  broker     redis ${redactPassword(config.redis)}`}\n${ops.describe(httpUrl).join('\n')}\n`,
   );
   let stopping = false;
   const stop = (signal: string) => {
@@ -73,12 +78,13 @@ function redactPassword(url: string): string {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('run a Tether server with the demo room:* channel')
     .option('-p, --port <port>', 'port to listen on (env PORT)', parsePort, process.env.PORT === undefined ? 4000 : parsePort(process.env.PORT))
     .option('-H, --host <host>', 'address to bind', '127.0.0.1')
     .option('--token <secret>', 'require this token (connect param "token" or authToken)')
     .option('--redis <url>', 'scale out through Redis (env REDIS_URL)', process.env.REDIS_URL)
-    .action((options: ServeOptions) => serve(options));
+    .action((options: ServeOptions, cmd: Command) => serve(options, explicitFlags(cmd)));
+  addConfigOptions(command);
 }

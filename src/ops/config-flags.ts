@@ -1,6 +1,6 @@
 /** The command-line side of the serve configuration: one flag per config key, and only flags the user typed. */
 import { Option, type Command } from 'commander';
-import { CONFIG_HELP, CONFIG_KEYS, ENV_VARS, flagName, valueKind } from './config.ts';
+import { CONFIG_HELP, CONFIG_KEYS, ENV_VARS, flagName, valueKind, type ConfigKey } from './config.ts';
 
 /**
  * Adds `--config PATH` and a flag for every config key the command does not declare yet. Values stay strings
@@ -14,9 +14,17 @@ export function addConfigOptions(command: Command): Command {
     if (declared.has(key)) continue;
     const help = `${CONFIG_HELP[key]} (env ${ENV_VARS[key]})`;
     const flag = flagName(key);
-    command.addOption(valueKind(key) === 'boolean' ? new Option(`--no-${flag.slice(2)}`, `do not ${help}`) : new Option(`${flag} <value>`, help));
+    command.addOption(valueKind(key) === 'boolean' ? new Option(`--no-${flag.slice(2)}`, `do not ${help}`) : new Option(`${flag} <${placeholder(key)}>`, help));
   }
   return command;
+}
+
+function placeholder(key: ConfigKey): string {
+  if (key.endsWith('Ms')) return 'ms';
+  if (key.endsWith('Bytes')) return 'bytes';
+  if (valueKind(key) === 'number') return 'n';
+  if (valueKind(key) === 'list') return 'list';
+  return key === 'preset' ? 'name' : key === 'logLevel' ? 'level' : key.endsWith('Token') || key === 'token' ? 'secret' : 'value';
 }
 
 /** The options given on the command line, by attribute name; defaults and implied values are left out. */

@@ -33,6 +33,8 @@ export interface ConfigIssue {
 /** Invalid configuration; the message lists every issue, one per line. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** What a CLI should exit with: 2, a usage error, like a bad flag. */
+  readonly exitCode = 2;
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: ConfigIssue[]) {
