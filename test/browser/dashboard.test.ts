@@ -6,15 +6,14 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.ts';
 import WebSocket from 'ws';
 import { Socket } from '../../src/client/socket.ts';
 import { roomChannel } from '../../src/demo/room-channel.ts';
 import { prepareOperations, type Operations } from '../../src/ops/operations.ts';
 import { createServer, type TetherServer } from '../../src/server/server.ts';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let ops: Operations;
 let server: TetherServer;
@@ -29,7 +28,7 @@ before(async () => {
   server = createServer({ ...ops.serverOptions, channels: { 'room:*': roomChannel, ...ops.channels } });
   ops.attach(server);
   ({ url, httpUrl } = await server.listen());
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
 });
 
