@@ -8,15 +8,6 @@ import type { Broker } from '../broker/types.ts';
 import { closeCodeName } from '../protocol/close-codes.ts';
 import type { ServerObserver } from '../server/observer.ts';
 
-/**
- * Hooks beyond the server's observer contract, for the delivery-guarantees work to call: a push that carries
- * an outbox id, and a resend answered from the de-duplication window.
- */
-export interface DeliveryObserver {
-  outboxPush?(info: { topic: string }): void;
-  dedupHit?(info: { topic: string }): void;
-}
-
 /** What a server exposes for the gauges read at scrape time. */
 export interface ServerGaugeSource {
   readonly connectionCount: number;
@@ -51,6 +42,9 @@ export interface MetricTotals {
   errors: number;
   outboxPushes: number;
   dedupHits: number;
+  brokerGaps: number;
+  brokerGapTopics: number;
+  rateLimited: number;
 }
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -63,9 +57,10 @@ export class ServerMetrics {
     connectionsOpened: 0, connectionsClosed: 0, connectionsRejected: 0, connections: 0, channels: 0, joins: 0,
     joinsRejected: 0, messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, broadcasts: 0, deliveries: 0,
     heartbeats: 0, idleTimeouts: 0, slowConsumers: 0, errors: 0, outboxPushes: 0, dedupHits: 0,
+    brokerGaps: 0, brokerGapTopics: 0, rateLimited: 0,
   };
   /** The observer to pass to `server.observe()`. */
-  readonly observer: ServerObserver & DeliveryObserver;
+  readonly observer: ServerObserver;
   readonly handlerLatency: Histogram<'pattern'>;
   readonly brokerPublishLatency: Histogram;
   readonly #brokerPublishErrors: Counter;
@@ -117,6 +112,13 @@ export class ServerMetrics {
       labelNames: ['context'], registers: [registry] });
     total('tether_outbox_pushes_total', 'Pushes that carried a client outbox id.', () => t.outboxPushes);
     total('tether_dedup_hits_total', 'Resent pushes answered from the de-duplication window.', () => t.dedupHits);
+    total('tether_broker_gaps_total', 'Times the broker may have lost messages on topics that keep no history.',
+      () => t.brokerGaps);
+    total('tether_broker_gap_topics_total', 'Topics reported in broker gaps (each gap counts each of its topics).',
+      () => t.brokerGapTopics);
+    const rateLimited = new Counter({ name: 'tether_rate_limited_total',
+      help: 'Frames refused for exceeding messagesPerSecond or joinsPerSecond, by kind (message, join).',
+      labelNames: ['kind'], registers: [registry] });
     this.brokerPublishLatency = new Histogram({ name: 'tether_broker_publish_duration_seconds',
       help: 'Time for the broker to accept a publish.', buckets: LATENCY_BUCKETS, registers: [registry] });
     this.#brokerPublishErrors = new Counter({ name: 'tether_broker_publish_errors_total',
@@ -133,6 +135,7 @@ export class ServerMetrics {
     const latencyBy = children((pattern) => this.handlerLatency.labels(pattern));
     const errorsBy = children((context) => errors.labels(context));
     const repliesBy = Object.fromEntries(REPLY_STATUSES.map((s) => [s, replies.labels(s)]));
+    const rateLimitedBy = { join: rateLimited.labels('join'), message: rateLimited.labels('message') };
 
     this.observer = {
       connectionOpened() {
@@ -196,6 +199,14 @@ export class ServerMetrics {
       },
       dedupHit() {
         t.dedupHits++;
+      },
+      brokerGap(info) {
+        t.brokerGaps++;
+        t.brokerGapTopics += info.topics.length;
+      },
+      rateLimited(info) {
+        t.rateLimited++;
+        rateLimitedBy[info.kind].inc();
       },
     };
   }

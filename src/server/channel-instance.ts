@@ -50,7 +50,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     const recovery = speaksRecovery(conn.vsn, conn.connectParams);
     this.positioned = recovery && route.definition.history !== undefined;
     this.#dedup = recovery
-      ? new PushDedup(conn.core.dedup, dedupScope(conn.socketId, conn.connectParams, conn.id), topic, (ref, status, response, meta) =>
+      ? new PushDedup(conn.core.dedup, dedupScope(conn.socketId, conn.connectParams, conn.id), topic, conn.core.observers, (ref, status, response, meta) =>
           conn.sendReply(this.joinRef, ref, topic, { status, response }, meta),
         )
       : null;

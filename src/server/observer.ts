@@ -31,6 +31,10 @@ export interface ServerObserver {
    * keep no history, so nothing can be replayed: their subscribers may have missed broadcasts.
    */
   brokerGap?(info: { topics: string[] }): void;
+  /** A push from an opted-in connection carried an outbox id (meta `{id}`), so it is de-duplicated. */
+  outboxPush?(info: { topic: string }): void;
+  /** A resent push was answered from the de-duplication window; its handler did not run again. */
+  dedupHit?(info: { topic: string }): void;
 }
 
 type Hooks = Required<ServerObserver>;
@@ -39,6 +43,7 @@ type HookName = keyof Hooks;
 const HOOKS: readonly HookName[] = [
   'connectionOpened', 'connectionClosed', 'connectionRejected', 'channelJoined', 'joinRejected', 'channelLeft',
   'frameIn', 'frameOut', 'handled', 'broadcast', 'heartbeat', 'idleTimeout', 'slowConsumer', 'rateLimited', 'error', 'brokerGap',
+  'outboxPush', 'dedupHit',
 ];
 
 /**

@@ -28,6 +28,10 @@ test('observer hooks land in the exposition, totals are copied at scrape time wi
   o.error?.(new Error('y'), 'decode c18');
   o.outboxPush?.({ topic: 'room:1' });
   o.dedupHit?.({ topic: 'room:1' });
+  o.brokerGap?.({ topics: ['room:1', 'room:2'] });
+  o.rateLimited?.({ connectionId: 'a', kind: 'message', topic: 'room:1', event: 'shout' });
+  o.rateLimited?.({ connectionId: 'a', kind: 'message', topic: 'room:1', event: 'shout' });
+  o.rateLimited?.({ connectionId: 'a', kind: 'join', topic: 'room:3', event: 'phx_join' });
 
   for (let scrape = 0; scrape < 2; scrape++) {
     const text = await metrics.exposition();
@@ -58,6 +62,10 @@ test('observer hooks land in the exposition, totals are copied at scrape time wi
       'tether_errors_total{context="decode"}': 2,
       tether_outbox_pushes_total: 1,
       tether_dedup_hits_total: 1,
+      tether_broker_gaps_total: 1,
+      tether_broker_gap_topics_total: 2,
+      'tether_rate_limited_total{kind="message"}': 2,
+      'tether_rate_limited_total{kind="join"}': 1,
     };
     for (const [series, value] of Object.entries(expect)) assert.equal(sample(text, series), value, series);
   }

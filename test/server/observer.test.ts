@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { roomChannel } from '../../src/demo/room-channel.ts';
+import { ok, type ChannelDefinition } from '../../src/server/index.ts';
 import { ObserverSet, type ServerObserver } from '../../src/server/observer.ts';
 import { join, RawClient, startServer } from '../helpers/server-fixtures.ts';
 
@@ -72,4 +73,30 @@ test('hooks fire with the documented payloads over a real connection', async () 
   assert.ok(shout.durationMs >= 0);
   const closed = by('connectionClosed')[0] as { id: string; code: number };
   assert.equal(closed.id, opened.id);
+});
+
+test('outboxPush and dedupHit fire on the de-duplication path of an opted-in connection only', async (t) => {
+  let runs = 0;
+  const def: ChannelDefinition = { join: () => ok(), handleIn: () => ok({ run: ++runs }) };
+  const s = await startServer({ channels: { 'work:*': def } });
+  t.after(() => s.server.close());
+  const seen: string[] = [];
+  s.server.observe({ outboxPush: (i) => seen.push(`push ${i.topic}`), dedupHit: (i) => seen.push(`hit ${i.topic}`) });
+  const c = await RawClient.connect(s.endpoint({ tether: '1', tether_cid: 'd1' }));
+  t.after(() => c.close());
+  await join(c, 'work:a', '1');
+  c.send(['1', '2', 'work:a', 'do', {}, { id: 'm-1' }]);
+  await c.json();
+  c.send(['1', '3', 'work:a', 'do', {}, { id: 'm-1' }]);
+  await c.json();
+  c.send(['1', '4', 'work:a', 'do', {}]);
+  await c.json();
+  // A stock client sending the same meta is not de-duplicated, so it reports neither.
+  const stock = await RawClient.connect(s.endpoint());
+  t.after(() => stock.close());
+  await join(stock, 'work:b', '1');
+  stock.send(['1', '2', 'work:b', 'do', {}, { id: 'm-1' }]);
+  await stock.json();
+  assert.deepEqual(seen, ['push work:a', 'push work:a', 'hit work:a']);
+  assert.equal(runs, 3);
 });

@@ -7,6 +7,7 @@ import type { HistoryPolicy, HistoryStore, StreamPosition } from '../../broker/t
 import { encodeV2JsonRaw } from '../../protocol/codec-json.ts';
 import { ReplyReasons } from '../../protocol/events.ts';
 import type { Frame, FrameMeta, JsonObject, Payload } from '../../protocol/frame.ts';
+import type { ObserverSet } from '../observer.ts';
 import { sharedFrame, type SharedFrame } from '../transport.ts';
 import type { PushDeduplicator, PushOutcome } from './push-dedup.ts';
 import { LiveSeam, recover, type JoinRecovery } from './replay.ts';
@@ -120,11 +121,13 @@ export class PushDedup {
   readonly #scope: string;
   readonly #topic: string;
   readonly #sendReply: SendReply;
+  readonly #observers: ObserverSet;
   /** Runs in progress on this channel, by the push's ref. */
   readonly #running = new Map<string | null, (outcome: PushOutcome) => void>();
 
-  constructor(dedup: PushDeduplicator, scope: string, topic: string, sendReply: SendReply) {
+  constructor(dedup: PushDeduplicator, scope: string, topic: string, observers: ObserverSet, sendReply: SendReply) {
     this.#dedup = dedup;
+    this.#observers = observers;
     this.#scope = scope;
     this.#topic = topic;
     this.#sendReply = sendReply;
@@ -134,11 +137,14 @@ export class PushDedup {
   begin(frame: Frame): boolean {
     const id = pushId(frame.meta);
     if (id === undefined) return true;
+    const hooks = this.#observers.hooks;
+    hooks.outboxPush?.({ topic: this.#topic });
     const decision = this.#dedup.begin(this.#scope, this.#topic, id);
     if (decision.kind === 'run') {
       this.#running.set(frame.ref, decision.settle);
       return true;
     }
+    hooks.dedupHit?.({ topic: this.#topic });
     void decision.outcome.then((outcome) => {
       if (outcome.kind === 'reply') this.#sendReply(frame.ref, outcome.status, outcome.response, DUPLICATE_META);
       else if (outcome.kind === 'crash') this.#sendReply(frame.ref, 'error', { reason: ReplyReasons.channelCrash }, DUPLICATE_META);
