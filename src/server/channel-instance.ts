@@ -120,7 +120,8 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   /** Runs the definition's join; `afterReply` runs once the reply is written (duplicate join's old close). */
   join(params: JsonObject, ref: string | null, afterReply: (() => void) | null, meta?: FrameMeta): void {
     if (this.positioned) this.#replay = new JoinReplay(meta);
-    const started = this.#conn.core.clock.now();
+    // Handler durations only: sub-millisecond resolution for the latency histogram; timers keep the injected clock.
+    const started = performance.now();
     let result: ReturnType<ChannelDefinition['join']>;
     try {
       result = this.route.definition.join(this.topic, params, this);
@@ -142,7 +143,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     if (this.state === 'closed') return;
     const reply = result ?? { status: 'ok', response: {} };
     const hooks = this.#conn.core.observers.hooks;
-    hooks.handled?.({ pattern: this.route.pattern, event: Events.join, durationMs: this.#conn.core.clock.now() - started, status: reply.status === 'ok' ? 'ok' : 'error' });
+    hooks.handled?.({ pattern: this.route.pattern, event: Events.join, durationMs: performance.now() - started, status: reply.status === 'ok' ? 'ok' : 'error' });
     if (reply.status !== 'ok') {
       this.state = 'closed';
       this.#conn.forget(this);
@@ -228,7 +229,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
       return;
     }
     if (this.#dedup !== null && !this.#dedup.begin(frame)) return;
-    const started = this.#conn.core.clock.now();
+    const started = performance.now();
     let result: HandleInResult | Promise<HandleInResult>;
     this.#currentRef = frame.ref;
     try {
@@ -262,7 +263,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     hooks.handled?.({
       pattern: this.route.pattern,
       event: frame.event,
-      durationMs: this.#conn.core.clock.now() - started,
+      durationMs: performance.now() - started,
       status: !result ? 'noreply' : result.status === 'ok' ? 'ok' : 'error',
     });
   }

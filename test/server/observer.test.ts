@@ -100,3 +100,19 @@ test('outboxPush and dedupHit fire on the de-duplication path of an opted-in con
   assert.deepEqual(seen, ['push work:a', 'push work:a', 'hit work:a']);
   assert.equal(runs, 3);
 });
+
+test('handler durations have sub-millisecond resolution', async (t) => {
+  const s = await startServer({ channels: { 'room:*': roomChannel } });
+  t.after(() => s.server.close());
+  const durations: number[] = [];
+  s.server.observe({ handled: (i) => durations.push(i.durationMs) });
+  const c = await RawClient.connect(s.endpoint());
+  t.after(() => c.close());
+  await join(c, 'room:hr', '1');
+  await c.json();
+  for (let i = 0; i < 20; i++) c.send(['1', String(i + 2), 'room:hr', 'shout', { i }]);
+  for (let i = 0; i < 20; i++) await c.json();
+  assert.equal(durations.length, 21);
+  // Whole milliseconds (Date.now) would make every fast handler 0 or 1.
+  assert.ok(durations.some((d) => !Number.isInteger(d)), `durations: ${durations.join(', ')}`);
+});
