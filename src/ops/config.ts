@@ -35,11 +35,20 @@ export const serveConfigSchema = z.strictObject({
   idleTimeoutMs: millis,
   outboundBudgetBytes: count,
   slowConsumerGraceMs: z.int().nonnegative(),
+  closeGraceMs: z.int().nonnegative(),
+  messagesPerSecond: count,
+  messageBurst: count,
+  joinsPerSecond: count,
+  joinBurst: count,
+  connectTimeoutMs: millis,
   sweepIntervalMs: millis,
   presenceBatchMs: z.int().nonnegative(),
   drainBatchSize: count,
   drainIntervalMs: z.int().nonnegative(),
   drainTimeoutMs: z.int().nonnegative(),
+  dedupWindowSize: count,
+  dedupTtlMs: millis,
+  dedupMaxClients: count,
   metrics: z.boolean(),
   dashboard: z.boolean(),
 });
@@ -67,11 +76,20 @@ export const DEFAULTS: ServeConfig = {
   idleTimeoutMs: 60_000,
   outboundBudgetBytes: 4 * MiB,
   slowConsumerGraceMs: 5_000,
+  closeGraceMs: 10_000,
+  messagesPerSecond: 10_000,
+  messageBurst: 20_000,
+  joinsPerSecond: 20,
+  joinBurst: 200,
+  connectTimeoutMs: 10_000,
   sweepIntervalMs: 1_000,
   presenceBatchMs: 0,
   drainBatchSize: 500,
   drainIntervalMs: 50,
   drainTimeoutMs: 5_000,
+  dedupWindowSize: 1024,
+  dedupTtlMs: 300_000,
+  dedupMaxClients: 10_000,
   metrics: true,
   dashboard: true,
 };
@@ -96,8 +114,9 @@ export const PRESETS: Record<PresetName, Partial<ServeConfig>> = {
     maxFrameBytes: 64 * 1024,
     maxChannelsPerConnection: 25,
     maxConnections: 10_000,
-    // Releases a slow consumer's buffers sooner.
+    // Releases a slow consumer's buffers sooner, and a peer that does not answer our close frame.
     slowConsumerGraceMs: 2_000,
+    closeGraceMs: 2_000,
     // Fewer presence frames queued per connection in busy rooms.
     presenceBatchMs: 50,
     // Reclaims the state of silent peers sooner (still above one 30 s heartbeat interval).
@@ -123,11 +142,20 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   idleTimeoutMs: 'TETHER_IDLE_TIMEOUT_MS',
   outboundBudgetBytes: 'TETHER_OUTBOUND_BUDGET_BYTES',
   slowConsumerGraceMs: 'TETHER_SLOW_CONSUMER_GRACE_MS',
+  closeGraceMs: 'TETHER_CLOSE_GRACE_MS',
+  messagesPerSecond: 'TETHER_MESSAGES_PER_SECOND',
+  messageBurst: 'TETHER_MESSAGE_BURST',
+  joinsPerSecond: 'TETHER_JOINS_PER_SECOND',
+  joinBurst: 'TETHER_JOIN_BURST',
+  connectTimeoutMs: 'TETHER_CONNECT_TIMEOUT_MS',
   sweepIntervalMs: 'TETHER_SWEEP_INTERVAL_MS',
   presenceBatchMs: 'TETHER_PRESENCE_BATCH_MS',
   drainBatchSize: 'TETHER_DRAIN_BATCH_SIZE',
   drainIntervalMs: 'TETHER_DRAIN_INTERVAL_MS',
   drainTimeoutMs: 'TETHER_DRAIN_TIMEOUT_MS',
+  dedupWindowSize: 'TETHER_DEDUP_WINDOW_SIZE',
+  dedupTtlMs: 'TETHER_DEDUP_TTL_MS',
+  dedupMaxClients: 'TETHER_DEDUP_MAX_CLIENTS',
   metrics: 'TETHER_METRICS',
   dashboard: 'TETHER_DASHBOARD',
 };
@@ -150,11 +178,20 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   idleTimeoutMs: 'close a connection that sent nothing for this long (code 4000)',
   outboundBudgetBytes: 'bytes a connection may have buffered for sending',
   slowConsumerGraceMs: 'how long a connection may stay over its budget before it is closed (code 4001)',
+  closeGraceMs: 'after the server sends a close frame, cut a peer that has not answered it within this long',
+  messagesPerSecond: 'frames a connection may send per second (heartbeats included); over it a frame is refused',
+  messageBurst: 'frames allowed at once after a quiet spell; one more burst of refusals closes with 4002',
+  joinsPerSecond: 'joins a connection may send per second (counted apart from other frames)',
+  joinBurst: 'joins allowed at once (a reconnect rejoins every channel together)',
+  connectTimeoutMs: 'refuse an upgrade (HTTP 503) whose connect hook has not settled within this long',
   sweepIntervalMs: 'period of the one timer that checks idleness and budgets',
   presenceBatchMs: 'collect presence changes this long into one presence_diff (0 = end of the current task)',
   drainBatchSize: 'connections closed (code 1012) per step when shutting down',
   drainIntervalMs: 'pause between drain steps',
   drainTimeoutMs: 'how long shutdown waits for clients to finish closing',
+  dedupWindowSize: 'resent-push ids remembered per client for de-duplication (createServer dedup.maxEntriesPerClient)',
+  dedupTtlMs: 'how long a push id is remembered after it was last seen (dedup.ttlMs)',
+  dedupMaxClients: 'clients whose push ids are remembered at once (dedup.maxClients)',
   metrics: 'serve Prometheus metrics at /metrics',
   dashboard: 'serve the live dashboard at / (and the tether:admin channel)',
 };
@@ -180,15 +217,19 @@ export function valueKind(key: ConfigKey): ValueKind {
 /** The keys that createServer takes as they are. */
 export const SERVER_OPTION_KEYS = [
   'port', 'host', 'mount', 'allowedOrigins', 'maxConnections', 'maxFrameBytes', 'maxChannelsPerConnection',
-  'idleTimeoutMs', 'outboundBudgetBytes', 'slowConsumerGraceMs', 'sweepIntervalMs', 'presenceBatchMs',
+  'idleTimeoutMs', 'outboundBudgetBytes', 'slowConsumerGraceMs', 'closeGraceMs', 'messagesPerSecond',
+  'messageBurst', 'joinsPerSecond', 'joinBurst', 'connectTimeoutMs', 'sweepIntervalMs', 'presenceBatchMs',
   'drainBatchSize', 'drainIntervalMs', 'drainTimeoutMs',
 ] as const satisfies readonly ConfigKey[];
 
-export type ServerLimits = Pick<ServeConfig, (typeof SERVER_OPTION_KEYS)[number]>;
+export type ServerLimits = Pick<ServeConfig, (typeof SERVER_OPTION_KEYS)[number]> & {
+  dedup: { maxEntriesPerClient: number; ttlMs: number; maxClients: number };
+};
 
-/** The part of the configuration that goes to createServer unchanged (spread it into the options). */
+/** The part of the configuration that goes to createServer (spread it into the options); the dedup keys nest. */
 export function serverOptions(config: ServeConfig): ServerLimits {
   const out: Record<string, unknown> = {};
   for (const key of SERVER_OPTION_KEYS) if (config[key] !== undefined) out[key] = config[key];
+  out.dedup = { maxEntriesPerClient: config.dedupWindowSize, ttlMs: config.dedupTtlMs, maxClients: config.dedupMaxClients };
   return out as ServerLimits;
 }

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CONFIG_KEYS, DEFAULTS, ENV_VARS, PRESETS, flagName, serverOptions } from '../../src/ops/config.ts';
+import { CONFIG_KEYS, DEFAULTS, ENV_VARS, PRESETS, SERVER_OPTION_KEYS, flagName, serverOptions, type ConfigKey } from '../../src/ops/config.ts';
+import { resolveOptions } from '../../src/server/options.ts';
+import { PUSH_DEDUP_DEFAULTS } from '../../src/server/recovery/push-dedup.ts';
 import { ConfigError, loadServeConfig, resolveServeConfig } from '../../src/ops/config-load.ts';
 
 function configError(fn: () => unknown): ConfigError {
@@ -89,6 +91,26 @@ describe('resolveServeConfig', () => {
     assert.equal(options.allowedOrigins, false);
     assert.equal(options.maxFrameBytes, DEFAULTS.maxFrameBytes);
     assert.ok(!('token' in options) && !('logLevel' in options) && !('preset' in options));
+  });
+
+  test('every createServer option with a default is a config key with the same default; dedup keys nest', () => {
+    const resolved = resolveOptions({ channels: {} }) as Record<string, unknown>;
+    const mirrored = new Set<string>(SERVER_OPTION_KEYS);
+    for (const [key, value] of Object.entries(resolved)) {
+      if (key === 'channels') continue;
+      assert.ok(mirrored.has(key), `createServer option ${key} is not exposed by the ops config`);
+      assert.equal(DEFAULTS[key as ConfigKey], value, `default of ${key}`);
+    }
+    assert.deepEqual(serverOptions(DEFAULTS).dedup, { ...PUSH_DEDUP_DEFAULTS });
+    const { config } = resolveServeConfig({
+      env: { TETHER_DEDUP_WINDOW_SIZE: '64', TETHER_MESSAGES_PER_SECOND: '50' },
+      flags: { dedupTtlMs: '1000', joinBurst: '5', closeGraceMs: '0' },
+    });
+    const options = serverOptions(config);
+    assert.deepEqual(options.dedup, { maxEntriesPerClient: 64, ttlMs: 1000, maxClients: PUSH_DEDUP_DEFAULTS.maxClients });
+    assert.deepEqual([options.messagesPerSecond, options.joinBurst, options.closeGraceMs], [50, 5, 0]);
+    assert.ok(!('dedupWindowSize' in options));
+    resolveOptions({ channels: {}, ...options });
   });
 
   test('flags that are not config keys are ignored, undefined flags do not override', () => {
