@@ -1,5 +1,5 @@
 /**
- * Three `tether serve --redis` processes sharing one Redis (REDIS_URL; topics unique to this run) behave as one
+ * Three `tether serve --redis` processes sharing one Redis (REDIS_URL; a key prefix unique to this run) behave as one
  * server: a broadcast from any node reaches every subscriber on every node exactly once; presence lists agree
  * on every node within a measured bound; a SIGKILLed node's presences leave after the liveness timeout.
  * Clients are the stock `phoenix` client.
@@ -15,6 +15,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = process.env.TETHER_SKIP_REDIS === '1' ? `TETHER_SKIP_REDIS=1: no Redis at ${REDIS_URL}, multi-node tests skipped` : undefined;
 const NS = `e2e${process.pid}x${Date.now().toString(36)}`;
+/** This run's cluster: its own node set and keys, so other runs and tests on the same Redis are not in it. */
+const PREFIX = `tether-test:${NS}:`;
+const nodeId = (i: number) => `${NS}-n${i}`;
 /** The broker's default liveness settings, which `tether serve` uses. */
 const HEARTBEAT_MS = 1000;
 const NODE_TIMEOUT_MS = 5000;
@@ -28,7 +31,7 @@ interface Node {
 }
 
 function startNode(i: number): Promise<Node> {
-  const proc = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0', '--redis', REDIS_URL], {
+  const proc = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0', '--redis', REDIS_URL, '--redis-prefix', PREFIX, '--node-id', nodeId(i)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -94,6 +97,23 @@ describe('three tether serve processes on one Redis', { skip, timeout: 60_000 },
     nodes = await Promise.all([0, 1, 2].map(startNode));
   });
 
+  it('forms its own cluster under the run\'s key prefix, with the node ids it was given', async () => {
+    const redis = createClient({ url: REDIS_URL });
+    await redis.connect();
+    try {
+      let members: string[] = [];
+      const deadline = performance.now() + 3 * HEARTBEAT_MS;
+      while (members.length < 3 && performance.now() < deadline) {
+        members = (await redis.zRange(`${PREFIX}nodes`, 0, -1)).sort();
+        if (members.length < 3) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(members, [0, 1, 2].map(nodeId));
+      assert.ok(!(await redis.zRange('tether:nodes', 0, -1)).some((m) => m.startsWith(NS)), 'nothing under the default prefix');
+    } finally {
+      await redis.close();
+    }
+  });
+
   after(async () => {
     for (const s of sockets) s.disconnect();
     for (const n of nodes) n.proc.kill('SIGTERM');
@@ -102,8 +122,8 @@ describe('three tether serve processes on one Redis', { skip, timeout: 60_000 },
     clearTimeout(killer);
     const redis = createClient({ url: REDIS_URL });
     await redis.connect();
-    // Every key of this run names NS in its topic; the nodes left the node set on SIGTERM or were claimed dead.
-    for await (const keys of redis.scanIterator({ MATCH: `*${NS}*`, COUNT: 500 })) if (keys.length) await redis.del(keys);
+    // Every key of this run is under its prefix (the SIGKILLed node's heartbeat entry included).
+    for await (const keys of redis.scanIterator({ MATCH: `${PREFIX}*`, COUNT: 500 })) if (keys.length) await redis.del(keys);
     await redis.close();
   });
 

@@ -119,6 +119,17 @@ test('a bad flag is a clear error, not a crash', async () => {
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise((resolve) => child.on('exit', resolve));
-  assert.notEqual(code, 0);
-  assert.match(err, /--port.*must be an integer from 0 to 65535/);
+  assert.equal(code, 2, err);
+  assert.match(err, /flags: --port: expected a number \(got "abc"\)/);
+});
+
+test('PORT=abc npm start prints the configuration error and exits 2 (no crash while options are declared)', async () => {
+  const { PORT: _port, REDIS_URL: _redis, ...inherited } = process.env;
+  const child = spawn('npm', ['start', '--silent'], { cwd: root, env: { ...inherited, PORT: 'abc' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 2, err);
+  assert.match(err, /Invalid configuration:\n {2}environment: PORT: expected a number \(got "abc"\)/);
+  assert.doesNotMatch(err, /^\s+at /m, 'no stack trace');
 });

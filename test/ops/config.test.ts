@@ -113,6 +113,16 @@ describe('resolveServeConfig', () => {
     resolveOptions({ channels: {}, ...options });
   });
 
+  test('redisPrefix and nodeId come from flags or the environment and are validated', () => {
+    assert.equal(DEFAULTS.redisPrefix, 'tether:');
+    assert.equal(DEFAULTS.nodeId, undefined);
+    const { config } = resolveServeConfig({ env: { TETHER_REDIS_PREFIX: 'blue:', TETHER_NODE_ID: 'env-node' }, flags: { nodeId: 'web-1' } });
+    assert.deepEqual([config.redisPrefix, config.nodeId], ['blue:', 'web-1']);
+    const err = configError(() => resolveServeConfig({ env: { TETHER_REDIS_PREFIX: '{x}' }, flags: { nodeId: 'has space' } }));
+    assert.match(err.message, /environment: TETHER_REDIS_PREFIX: must be non-empty, without spaces, "\{" or "\}"/);
+    assert.match(err.message, /flags: --node-id: must be 1-64 characters/);
+  });
+
   test('flags that are not config keys are ignored, undefined flags do not override', () => {
     const { config } = resolveServeConfig({ env: { PORT: '5000' }, flags: { config: 'x.json', port: undefined } });
     assert.equal(config.port, 5000);
