@@ -66,7 +66,6 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
   logger.debug({ config, origins, file }, 'configuration');
 
   const detachers: (() => void)[] = [];
-  let draining = false;
   const startedAt = Date.now();
   let attached: TetherServer | undefined;
   const nodeInfo = (): NodeInfo => ({
@@ -104,8 +103,10 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
         `  config     preset ${config.preset}, ${file ?? 'no config file'}, log level ${config.logLevel}`,
       ];
     },
+    // Read live on every request: the broker's connection and the server's draining flag, nothing cached.
     readiness() {
       const broker = attached?.broker.isReady() ?? false;
+      const draining = attached?.draining ?? false;
       return { ready: broker && !draining, broker, draining };
     },
     attach(server) {
@@ -119,12 +120,6 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
         detachers.push(server.observe(sampler.observer));
         feed.start();
       }
-      const originalClose = server.close;
-      server.close = function (this: TetherServer) {
-        draining = true;
-        return originalClose.call(this);
-      };
-      detachers.push(() => (server.close = originalClose));
       const routes = createOpsRoutes({
         readiness: () => ops.readiness(),
         metrics: config.metrics ? { contentType: metrics.registry.contentType, exposition: () => metrics.exposition() } : undefined,

@@ -110,6 +110,10 @@ export class ServerCore {
     return this.#connections.size;
   }
 
+  get draining(): boolean {
+    return this.#draining;
+  }
+
   start(): void {
     this.broker.on('message', this.fanout.deliver);
     this.broker.on('presence', this.presence.applyRemote);

@@ -80,6 +80,11 @@ export class TetherServer {
     return this.#core.connectionCount;
   }
 
+  /** True from the moment close() is called: new upgrades get HTTP 503 and connections are being closed. */
+  get draining(): boolean {
+    return this.#core.draining;
+  }
+
   /** Topic -> number of subscribers on this node. */
   topics(): Map<string, number> {
     return this.#core.topics();

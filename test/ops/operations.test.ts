@@ -80,6 +80,8 @@ test('healthz is always ok; readyz follows the broker', async () => {
   assert.equal(notReady.status, 503);
   assert.deepEqual(await notReady.json(), { ready: false, broker: false, draining: false });
   await broker.start();
+  const readyAgain = await fetch(`${httpUrl}/readyz`);
+  assert.equal(readyAgain.status, 200, 'checked again on each request, not latched');
 });
 
 test('routes the ops layer does not own still reach the server; HEAD works', async () => {
@@ -90,16 +92,21 @@ test('routes the ops layer does not own still reach the server; HEAD works', asy
   assert.equal(await head.text(), '');
 });
 
-test('close() marks the server as draining for readiness', async () => {
+test('readiness follows server.draining, however close() was reached', async () => {
   const local = await prepareOperations({ flags: { port: 0, logLevel: 'silent', dashboard: false }, env: {}, cwd: '/' });
   const s = createServer({ ...local.serverOptions, channels: { ...local.channels, 'room:*': roomChannel } });
+  // Taken before attach, as an app that wires its own shutdown first would.
+  const close = s.close.bind(s);
   local.attach(s);
   const info = await s.listen();
+  assert.equal(s.draining, false);
   assert.equal(local.readiness().ready, true);
   assert.equal((await fetch(info.httpUrl)).status, 200, 'with the dashboard off, / is the server\'s own answer');
-  const closing = s.close();
+  const closing = close();
+  assert.equal(s.draining, true);
   assert.deepEqual(local.readiness(), { ready: false, broker: true, draining: true });
   await closing;
+  assert.equal(s.draining, true, 'stays draining once closed');
   local.detach();
 });
 
