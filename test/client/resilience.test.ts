@@ -6,6 +6,8 @@ import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { killHard, spawnFixture, startRoomServer, waitFor } from './live.ts';
 
 const cleanups: (() => unknown)[] = [];
+/** Room for connect, join and late timers when the whole suite shares two cores. */
+const SCHEDULING_SLACK_MS = 500;
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
@@ -29,7 +31,7 @@ test('server killed (SIGKILL) and restarted: the client reconnects and rejoins e
   const upAt = Date.now();
   await waitFor(() => rooms.every((r) => r.state === 'joined'), 'every channel rejoined', 5000);
   const took = Date.now() - upAt;
-  assert.ok(took <= capMs + 250, `rejoined ${took} ms after the server was back; one backoff step is at most ${capMs} ms`);
+  assert.ok(took <= capMs + SCHEDULING_SLACK_MS, `rejoined ${took} ms after the server was back; one backoff step is at most ${capMs} ms`);
   assert.ok(rooms.every((r, i) => r.joinRef !== refs[i]), 'new join_refs');
   const connectsAfterUp = socket.transitions.filter((t) => t.to === 'connecting' && t.at >= upAt).length;
   assert.ok(connectsAfterUp <= 1, `${connectsAfterUp} attempts after the server came back`);
@@ -48,14 +50,14 @@ test('a proxy that silently stops forwarding: the dead link is detected within h
   socket.connect();
   const room = socket.channel('room:proxy');
   await room.join();
-  await new Promise((r) => setTimeout(r, intervalMs + 50));
-  assert.ok(socket.stats().lastRttMs !== null, 'heartbeats answered through the proxy');
+  await waitFor(() => socket.stats().lastRttMs !== null, 'heartbeats answered through the proxy', 5000);
   proxy.blackhole();
   const cutAt = Date.now();
   await waitFor(() => socket.state !== 'open', 'dead link detected', 5000);
   const detectedIn = Date.now() - cutAt;
   assert.equal(socket.transitions.at(-1)?.reason, 'heartbeat_timeout');
-  assert.ok(detectedIn <= intervalMs + timeoutMs + 150, `detected after ${detectedIn} ms (bound ${intervalMs + timeoutMs} ms)`);
+  // The slack covers timers firing late on a loaded machine; without heartbeats TCP would take minutes.
+  assert.ok(detectedIn <= intervalMs + timeoutMs + SCHEDULING_SLACK_MS, `detected after ${detectedIn} ms (bound ${intervalMs + timeoutMs} ms)`);
   proxy.reset();
   proxy.restore();
   await waitFor(() => socket.state === 'open' && room.state === 'joined', 'recovered through the proxy', 5000);
