@@ -302,7 +302,8 @@ function formatRtt(ms: number): string {
 const QUIET_ERRORS = new Set<string>(['join_refused', 'handshake_failed']);
 
 function elapsed(result: PushResult, started: number): number | null {
-  return result.status === 'ok' || result.status === 'error' ? performance.now() - started : null;
+  // Microseconds are the most a timer on a shared event loop can claim; more digits are float noise.
+  return result.status === 'ok' || result.status === 'error' ? Math.round((performance.now() - started) * 1000) / 1000 : null;
 }
 
 function responseOf(result: PushResult): Payload | null {
