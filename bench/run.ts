@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs the selected workloads against each target server (raw `ws`, Socket.IO, Tether), each in
  * its own process, prints one table per workload with Tether's ratios to both baselines, and writes
- * `<out>/<date>.md` plus `<date>.json`. Flags: see lib/options.ts or `npm run bench -- --help`.
+ * `<out>/<date>.md` plus `<date>.json` (or `--out FILE.md` and its `.json`). Flags: see lib/options.ts or `npm run bench -- --help`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { environment, load, toConsole, toMarkdown, type Table } from './lib/repo
 import { runCapacity } from './workloads/capacity.ts';
 import { runChurn } from './workloads/churn.ts';
 import { runFanout } from './workloads/fanout.ts';
+import { runHold } from './workloads/hold.ts';
 import { runReqReply } from './workloads/reqreply.ts';
 
 const RUNNERS: Record<Workload, (ctx: BenchContext) => Promise<Table>> = {
@@ -18,6 +19,7 @@ const RUNNERS: Record<Workload, (ctx: BenchContext) => Promise<Table>> = {
   fanout: runFanout,
   reqreply: runReqReply,
   churn: runChurn,
+  hold: runHold,
 };
 
 const options = parseOptions(process.argv.slice(2));
@@ -47,7 +49,8 @@ const markdown = [
   ...tables.map((t) => `${toMarkdown(t)}\n`),
 ].join('\n');
 mkdirSync(options.outDir, { recursive: true });
-const file = join(options.outDir, `${date}.md`);
+const name = options.outName ?? date;
+const file = join(options.outDir, `${name}.md`);
 writeFileSync(file, markdown);
-writeFileSync(join(options.outDir, `${date}.json`), JSON.stringify({ date: started.toISOString(), options, tables }, null, 2));
+writeFileSync(join(options.outDir, `${name}.json`), JSON.stringify({ date: started.toISOString(), options, tables }, null, 2));
 console.log(`results written to ${file} (${seconds} s)`);

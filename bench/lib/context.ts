@@ -1,5 +1,4 @@
 /** What every workload gets from the runner: options, the load workers, and target lifecycle helpers. */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectResult, Endpoint, StatsResult, TargetKind } from './messages.ts';
@@ -27,11 +26,6 @@ export interface RunningTarget {
   endpoint: Endpoint;
 }
 
-/** A server can hold this many client sockets: its fd hard limit minus a margin for its own files. */
-const hardLimit = execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
-export const FD_LIMIT = hardLimit === 'unlimited' ? Number.POSITIVE_INFINITY : Number(hardLimit) || 1024;
-export const MAX_SERVER_CONNECTIONS = FD_LIMIT - 100;
-
 export class BenchContext {
   readonly options: Options;
   readonly workers: LoadWorker[];
@@ -56,21 +50,48 @@ export class BenchContext {
   async withTargets<T>(kinds: TargetKind[], label: string, body: (running: RunningTarget[]) => Promise<T>): Promise<T> {
     const running: RunningTarget[] = [];
     try {
-      for (const kind of kinds) {
-        const nodeArgs: string[] = [];
-        if (this.options.cpuProfile) {
-          mkdirSync(this.profileDir, { recursive: true });
-          nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${this.profileDir}`, `--cpu-prof-name=${kind}-${label}.cpuprofile`);
-        }
-        const target = new TargetProcess(kind, nodeArgs);
-        running.push({ target, endpoint: { kind, port: 0, sourceAddresses: freshSourceAddresses() } });
-        running.at(-1)!.endpoint.port = await target.ready();
-      }
+      for (const kind of kinds) running.push(await this.#start(kind, label));
       return await body(running);
     } finally {
       await Promise.all(this.workers.map((w) => w.request({ op: 'closeAll' })));
       await Promise.all(running.map((r) => r.target.stop()));
     }
+  }
+
+  /**
+   * Runs `body` against `count` server processes of `kind` on their own ports, each with a load worker of its
+   * own (so no process, server or client side, nears the fd limit); stops them all afterwards.
+   */
+  async withCluster<T>(kind: TargetKind, count: number, body: (running: RunningTarget[], workers: LoadWorker[]) => Promise<T>): Promise<T> {
+    const running: RunningTarget[] = [];
+    const workers: LoadWorker[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        running.push(await this.#start(kind, `hold-${i}`));
+        workers.push(new LoadWorker());
+      }
+      return await body(running, workers);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      await Promise.all(running.map((r) => r.target.stop()));
+    }
+  }
+
+  async #start(kind: TargetKind, label: string): Promise<RunningTarget> {
+    const nodeArgs: string[] = [];
+    if (this.options.cpuProfile) {
+      mkdirSync(this.profileDir, { recursive: true });
+      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${this.profileDir}`, `--cpu-prof-name=${kind}-${label}.cpuprofile`);
+    }
+    const target = new TargetProcess(kind, nodeArgs);
+    const endpoint: Endpoint = { kind, port: 0, sourceAddresses: freshSourceAddresses() };
+    try {
+      endpoint.port = await target.ready();
+    } catch (err) {
+      await target.stop();
+      throw err;
+    }
+    return { target, endpoint };
   }
 
   /** Opens `count` joined connections split evenly over the workers; `topic` may contain `{i}`. */

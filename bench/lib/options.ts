@@ -1,9 +1,13 @@
 /** Command-line flags of `npm run bench` (documented in docs/benchmarks.md). */
+import { basename, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TARGET_KINDS, type TargetKind } from './messages.ts';
+import { MAX_SERVER_CONNECTIONS } from './limits.ts';
 
-export const WORKLOADS = ['capacity', 'fanout', 'reqreply', 'churn'] as const;
+export const WORKLOADS = ['capacity', 'fanout', 'reqreply', 'churn', 'hold'] as const;
 export type Workload = (typeof WORKLOADS)[number];
+/** `hold` (many server processes, ~1 min per target at 50,000) runs only when named in --only. */
+const DEFAULT_WORKLOADS: Workload[] = ['capacity', 'fanout', 'reqreply', 'churn'];
 
 export interface Options {
   mode: 'full' | 'quick' | 'tiny';
@@ -24,14 +28,20 @@ export interface Options {
   reqreplyRounds: number;
   churnCycles: number;
   churnConcurrency: number;
+  /** Idle joined connections held by the `hold` workload, spread over as many server processes as it takes. */
+  hold: number;
+  /** Most connections one server process (and one load worker) of `hold` takes; below the fd limit. */
+  holdPerProcess: number;
   workers: number;
   outDir: string;
+  /** Results file name without extension (`<outDir>/<outName>.md` and `.json`); the run's date by default. */
+  outName?: string;
   cpuProfile: boolean;
   /** Write a heap snapshot of each target at the largest capacity level held (into <out>/profiles/). */
   heapSnapshot: boolean;
 }
 
-const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'targets' | 'outDir' | 'cpuProfile' | 'heapSnapshot'>> = {
+const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'targets' | 'outDir' | 'outName' | 'cpuProfile' | 'heapSnapshot' | 'holdPerProcess'>> = {
   full: {
     capacity: [1_000, 10_000, 20_000, 50_000],
     fanoutSubscribers: [1_000, 5_000],
@@ -44,6 +54,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     reqreplyRounds: 5,
     churnCycles: 100_000,
     churnConcurrency: 32,
+    hold: 50_000,
     workers: 2,
   },
   quick: {
@@ -58,6 +69,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     reqreplyRounds: 1,
     churnCycles: 5_000,
     churnConcurrency: 32,
+    hold: 50_000,
     workers: 2,
   },
   tiny: {
@@ -72,13 +84,15 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     reqreplyRounds: 1,
     churnCycles: 100,
     churnConcurrency: 8,
+    hold: 100,
     workers: 1,
   },
 };
 
 const USAGE = `usage: npm run bench -- [--quick | --tiny] [--only capacity,fanout,reqreply,churn] [--targets ws,socketio,tether]
   [--capacity 1000,10000] [--subscribers 1000,5000] [--rates 10000,50000] [--step-ms 3000]
-  [--clients 100] [--reqreply-ms 2000] [--rounds 3] [--reqreply-rounds 5] [--cycles 100000] [--workers 2] [--out DIR] [--cpu-prof] [--heap-snapshot]`;
+  [--clients 100] [--reqreply-ms 2000] [--rounds 3] [--reqreply-rounds 5] [--cycles 100000] [--workers 2] [--out DIR|FILE.md] [--cpu-prof] [--heap-snapshot]
+  [--only hold] [--hold 50000] [--hold-per-process ${MAX_SERVER_CONNECTIONS}]   (hold: clustered capacity, opt-in)`;
 
 function list(value: string | undefined): string[] | undefined {
   return value?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -119,6 +133,8 @@ export function parseOptions(argv: string[]): Options {
       rounds: { type: 'string' },
       'reqreply-rounds': { type: 'string' },
       cycles: { type: 'string' },
+      hold: { type: 'string' },
+      'hold-per-process': { type: 'string' },
       workers: { type: 'string' },
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
@@ -135,7 +151,7 @@ export function parseOptions(argv: string[]): Options {
   const single = (v: string | undefined, flag: string): number | undefined => numbers(v, flag)?.[0];
   return {
     mode,
-    workloads: oneOf(list(values.only), WORKLOADS, 'only') ?? [...WORKLOADS],
+    workloads: oneOf(list(values.only), WORKLOADS, 'only') ?? DEFAULT_WORKLOADS,
     targets: oneOf(list(values.targets), TARGET_KINDS, 'targets') ?? [...TARGET_KINDS],
     capacity: numbers(values.capacity, 'capacity') ?? preset.capacity,
     fanoutSubscribers: numbers(values.subscribers, 'subscribers') ?? preset.fanoutSubscribers,
@@ -148,8 +164,11 @@ export function parseOptions(argv: string[]): Options {
     reqreplyRounds: single(values['reqreply-rounds'], 'reqreply-rounds') ?? preset.reqreplyRounds,
     churnCycles: single(values.cycles, 'cycles') ?? preset.churnCycles,
     churnConcurrency: preset.churnConcurrency,
+    hold: single(values.hold, 'hold') ?? preset.hold,
+    holdPerProcess: Math.min(single(values['hold-per-process'], 'hold-per-process') ?? MAX_SERVER_CONNECTIONS, MAX_SERVER_CONNECTIONS),
     workers: single(values.workers, 'workers') ?? preset.workers,
-    outDir: values.out ?? new URL('../results/', import.meta.url).pathname,
+    outDir: values.out?.endsWith('.md') ? dirname(values.out) : (values.out ?? new URL('../results/', import.meta.url).pathname),
+    outName: values.out?.endsWith('.md') ? basename(values.out, '.md') : undefined,
     cpuProfile: values['cpu-prof'] ?? false,
     heapSnapshot: values['heap-snapshot'] ?? false,
   };

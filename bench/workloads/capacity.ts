@@ -1,16 +1,21 @@
 /**
- * Capacity: N idle connections, each joined to its own topic, held by one server process. Per level: the
+ * Capacity: N idle connections, each joined to its own topic, held by one server process (levels above the fd
+ * limit of one process: by several, see hold.ts). Per level: the
  * connect rate of the increment (open + join acknowledged) and the server's RSS per connection after a full GC
  * (RSS at the level minus RSS of the idle, freshly started server, divided by N).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BenchContext, FD_LIMIT, MAX_SERVER_CONNECTIONS } from '../lib/context.ts';
+import type { BenchContext } from '../lib/context.ts';
+import { FD_LIMIT, MAX_SERVER_CONNECTIONS } from '../lib/limits.ts';
 import type { Row, Table } from '../lib/report.ts';
+import { holdLevel } from './hold.ts';
 
 export async function runCapacity(ctx: BenchContext): Promise<Table> {
   const requested = ctx.options.capacity;
-  const levels = [...new Set(requested.map((n) => Math.min(n, MAX_SERVER_CONNECTIONS)))].sort((a, b) => a - b);
+  const single = requested.filter((n) => n <= FD_LIMIT);
+  const clustered = [...new Set(requested.filter((n) => n > FD_LIMIT))].sort((a, b) => a - b);
+  const levels = [...new Set(single.map((n) => Math.min(n, MAX_SERVER_CONNECTIONS)))].sort((a, b) => a - b);
   const rows = new Map<number, { rate: Row; perConn: Row; heap: Row; rss: Row }>();
   for (const n of levels) {
     const scenario = `${n.toLocaleString('en-US')} idle`;
@@ -53,17 +58,26 @@ export async function runCapacity(ctx: BenchContext): Promise<Table> {
     'each connection joins its own topic `bench:idle:<i>`; connect rate counts open + join acknowledged, 100 in flight per worker',
     'RSS per connection = (RSS at N - RSS of the fresh server) / N, both after a forced full GC in the server; JS heap the same with V8 heapUsed (the rest is native: socket buffers, libuv handles, allocator slack)',
   ];
-  const capped = requested.filter((n) => n > MAX_SERVER_CONNECTIONS);
+  const capped = single.filter((n) => n > MAX_SERVER_CONNECTIONS);
   if (capped.length) {
     footnotes.push(
       `${capped.map((n) => n.toLocaleString('en-US')).join(', ')} requested but capped at ${MAX_SERVER_CONNECTIONS.toLocaleString('en-US')}: ` +
         `one process may hold at most ${FD_LIMIT.toLocaleString('en-US')} file descriptors here (hard limit, not raisable without privileges)`,
     );
   }
+  const clusteredRows: Row[] = [];
+  for (const n of clustered) {
+    const level = await holdLevel(ctx, n);
+    clusteredRows.push(...level.rows);
+    footnotes.push(...level.footnotes.filter((f) => !footnotes.includes(f)));
+  }
+  if (clustered.length) {
+    footnotes.push(`levels above the ${FD_LIMIT.toLocaleString('en-US')}-descriptor limit of one process run over several server processes (see the rows' process count)`);
+  }
   return {
     workload: 'capacity',
     title: 'Capacity: idle joined connections',
-    rows: [...rows.values()].flatMap((r) => [r.rate, r.perConn, r.heap, r.rss]),
+    rows: [...[...rows.values()].flatMap((r) => [r.rate, r.perConn, r.heap, r.rss]), ...clusteredRows],
     footnotes,
   };
 }

@@ -12,9 +12,9 @@ import type { Row, Table } from '../../bench/lib/report.ts';
 
 const TARGETS = ['ws', 'socketio', 'tether'] as const;
 
-function runBench(outDir: string): Promise<{ code: number | null; output: string }> {
+function runBench(out: string, ...args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bench/run.ts', '--tiny', '--out', outDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bench/run.ts', '--tiny', '--out', out, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -63,6 +63,26 @@ test('bench --tiny runs every workload against all three targets and reports san
     assert.match(markdown, /\| scenario \| metric \| raw ws \| Socket\.IO \| Tether \| Tether\/ws \| Tether\/Socket\.IO \|/);
     assert.match(markdown, /### Fan-out/);
     assert.match(output, /== Request\/reply/);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});
+
+test('bench --only hold spreads the connections over several server processes and counts them at each server', { timeout: 45_000 }, async () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'tether-bench-hold-'));
+  try {
+    const { code, output } = await runBench(join(outDir, 'hold.md'), '--only', 'hold', '--hold', '150', '--hold-per-process', '60');
+    assert.equal(code, 0, output);
+    assert.deepEqual(readdirSync(outDir).sort(), ['hold.json', 'hold.md']);
+    const { tables } = JSON.parse(readFileSync(join(outDir, 'hold.json'), 'utf8')) as { tables: Table[] };
+    assert.deepEqual(tables.map((t) => t.workload), ['hold']);
+    assert.match(tables[0].footnotes[0], /^150 idle, 3 processes: 3 server processes per target \(50 \+ 50 \+ 50 connections\)/);
+    for (const kind of TARGETS) {
+      for (const row of rows(tables, 'hold', "held (servers' own count)")) assert.equal(row.values[kind], 150, `${kind} held`);
+      for (const row of rows(tables, 'hold', 'connect+join /s')) assert.ok(row.values[kind]! > 0, `${kind} connect rate`);
+      for (const row of rows(tables, 'hold', 'server RSS MiB, summed')) assert.ok(row.values[kind]! > 30, `${kind} RSS`);
+    }
+    assert.match(output, /tether: 150 held \(50 \+ 50 \+ 50\)/);
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
