@@ -27,6 +27,10 @@ export class RedisKeys {
   presence(topic: string): string {
     return `${this.prefix}pr:{${topic}}`;
   }
+  /** String: `r` while a push with outbox id `id` from client `scope` runs, then its outcome (`d` + JSON). */
+  dedup(scope: string, id: string): string {
+    return `${this.prefix}dd:{${scope}}${id}`;
+  }
   /** Sorted set: node id -> last heartbeat (Redis server time, ms). */
   nodes(): string {
     return `${this.prefix}nodes`;

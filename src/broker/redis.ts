@@ -1,5 +1,6 @@
 import { createClient } from 'redis';
 import { BrokerEmitter } from './emitter.ts';
+import { RedisDedupStore } from './dedup-redis.ts';
 import { decodeEnvelope, encodeMessage, payloadBytes } from './envelope.ts';
 import { RedisHistoryStore } from './history-redis.ts';
 import { NodeLiveness } from './liveness-redis.ts';
@@ -51,6 +52,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 export class RedisBroker extends BrokerEmitter implements Broker {
   readonly nodeId: string;
   readonly history: RedisHistoryStore;
+  readonly dedup: RedisDedupStore;
   readonly keys: RedisKeys;
   readonly #cmd: ReturnType<typeof createClient>;
   readonly #sub: RedisSubscriber;
@@ -107,6 +109,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       idleMs: positive('historyIdleMs', options.historyIdleMs, 86_400_000),
       publishCommand,
     });
+    this.dedup = new RedisDedupStore(this.#cmd, this.keys);
     this.#liveness = new NodeLiveness({
       client: this.#cmd,
       keys: this.keys,

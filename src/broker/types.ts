@@ -71,9 +71,34 @@ export interface BrokerEvents {
   error: (error: Error) => void;
 }
 
+/** What a push handler produced, as stored for de-duplication. */
+export type DedupOutcome =
+  | { kind: 'reply'; status: string; response: Payload }
+  | { kind: 'noreply' }
+  /** The handler threw; a resend is answered with an error reply `{reason: "channel_crash"}`. */
+  | { kind: 'crash' };
+
+export type DedupClaim =
+  /** First sight: the caller owns the run and must `complete` it. */
+  | { state: 'new' }
+  /** Another caller (possibly on another node) claimed it and has not completed yet. */
+  | { state: 'running' }
+  | { state: 'done'; outcome: DedupOutcome };
+
+/** Effectively-once push ids shared by every node of a broker: one record per (scope, id), kept `ttlMs`. */
+export interface DedupStore {
+  claim(scope: string, id: string, ttlMs: number): Promise<DedupClaim>;
+  /** Records the outcome of a claimed run, replacing the claim; kept for `ttlMs` from now. */
+  complete(scope: string, id: string, outcome: DedupOutcome, ttlMs: number): Promise<void>;
+  /** Drops a claim that will not be completed, so the next claim is `new`. */
+  release(scope: string, id: string): Promise<void>;
+}
+
 export interface Broker {
   readonly nodeId: string;
   readonly history: HistoryStore;
+  /** Push de-duplication records shared across nodes; absent when the broker has none (one process). */
+  readonly dedup?: DedupStore;
   start(): Promise<void>;
   close(): Promise<void>;
   /** True while connected and able to publish. */

@@ -9,7 +9,7 @@ import { ReplyReasons } from '../../protocol/events.ts';
 import type { Frame, FrameMeta, JsonObject, Payload } from '../../protocol/frame.ts';
 import type { ObserverSet } from '../observer.ts';
 import { sharedFrame, type SharedFrame } from '../transport.ts';
-import type { PushDeduplicator, PushOutcome } from './push-dedup.ts';
+import type { DedupDecision, PushDeduplicator, PushOutcome } from './push-dedup.ts';
 import { LiveSeam, recover, type JoinRecovery } from './replay.ts';
 import { joinReplyMeta, optsIn, parseSince, positionMetaJson, pushId } from './wire.ts';
 
@@ -135,16 +135,34 @@ export class PushDedup {
 
   /** True when the handler should run; false when this push is a resend, answered from the window. */
   begin(frame: Frame): boolean {
-    const id = pushId(frame.meta);
+    const id = this.#pushId(frame);
+    return id === undefined || this.#decided(frame, this.#dedup.begin(this.#scope, this.#topic, id));
+  }
+
+  /** True when pushes with an outbox id must go through `beginShared` (the store is shared across nodes). */
+  get shared(): boolean {
+    return this.#dedup.shared;
+  }
+
+  /** `begin` against the shared store: one round trip for a push with an outbox id, none without. */
+  beginShared(frame: Frame): boolean | Promise<boolean> {
+    const id = this.#pushId(frame);
     if (id === undefined) return true;
-    const hooks = this.#observers.hooks;
-    hooks.outboxPush?.({ topic: this.#topic });
-    const decision = this.#dedup.begin(this.#scope, this.#topic, id);
+    return this.#dedup.beginShared(this.#scope, this.#topic, id).then((decision) => this.#decided(frame, decision));
+  }
+
+  #pushId(frame: Frame): string | undefined {
+    const id = pushId(frame.meta);
+    if (id !== undefined) this.#observers.hooks.outboxPush?.({ topic: this.#topic });
+    return id;
+  }
+
+  #decided(frame: Frame, decision: DedupDecision): boolean {
     if (decision.kind === 'run') {
       this.#running.set(frame.ref, decision.settle);
       return true;
     }
-    hooks.dedupHit?.({ topic: this.#topic });
+    this.#observers.hooks.dedupHit?.({ topic: this.#topic });
     void decision.outcome.then((outcome) => {
       if (outcome.kind === 'reply') this.#sendReply(frame.ref, outcome.status, outcome.response, DUPLICATE_META);
       else if (outcome.kind === 'crash') this.#sendReply(frame.ref, 'error', { reason: ReplyReasons.channelCrash }, DUPLICATE_META);
