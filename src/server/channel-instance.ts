@@ -39,6 +39,8 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   /** Frames that arrived while a join or an async handler was still running (allocated when one does). */
   #queue: Frame[] | null = null;
   #busy = true;
+  /** True while an async handler started by `#invoke` has not settled (it makes the channel idle itself). */
+  #pending = false;
   #currentRef: string | null | undefined;
 
   constructor(conn: Connection, route: Route, topic: string, joinRef: string | null) {
@@ -228,7 +230,27 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
       this.#conn.sendReply(this.joinRef, frame.ref, this.topic, { status: 'error', response: { reason: `no handleIn on ${this.route.pattern}` } });
       return;
     }
-    if (this.#dedup !== null && !this.#dedup.begin(frame)) return;
+    if (this.#dedup === null) return this.#invoke(handleIn, frame);
+    if (!this.#dedup.shared) {
+      if (this.#dedup.begin(frame)) this.#invoke(handleIn, frame);
+      return;
+    }
+    const decided = this.#dedup.beginShared(frame);
+    if (decided === true) return this.#invoke(handleIn, frame);
+    if (decided === false) return;
+    // The shared claim is a store round trip: later messages of this channel wait behind it, keeping order.
+    this.#busy = true;
+    decided.then(
+      (run) => {
+        if (run && this.state === 'closed') this.#dedup?.abandon(frame.ref);
+        else if (run) this.#invoke(handleIn, frame);
+        if (!this.#pending) this.#idle();
+      },
+      (err: unknown) => this.crash(err, `dedup claim ${frame.event}`),
+    );
+  }
+
+  #invoke(handleIn: NonNullable<ChannelDefinition['handleIn']>, frame: Frame): void {
     const started = performance.now();
     let result: HandleInResult | Promise<HandleInResult>;
     this.#currentRef = frame.ref;
@@ -242,8 +264,10 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     }
     if (isThenable<HandleInResult>(result)) {
       this.#busy = true;
+      this.#pending = true;
       result.then(
         (r) => {
+          this.#pending = false;
           this.#replied(r, frame, started);
           this.#idle();
         },

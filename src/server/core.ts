@@ -84,7 +84,12 @@ export class ServerCore {
     this.broker = broker;
     this.clock = clock;
     this.router = new Router(options.channels);
-    this.dedup = new PushDeduplicator({ ...options.dedup, now: () => clock.now() });
+    this.dedup = new PushDeduplicator({
+      ...options.dedup,
+      now: () => clock.now(),
+      store: broker.dedup,
+      onError: (err) => this.#reportError(err, 'dedup store'),
+    });
     for (const [pattern, def] of Object.entries(options.channels)) validateHistory(pattern, def.history, def.intercept);
     this.limits = {
       maxChannelsPerConnection: options.maxChannelsPerConnection,

@@ -178,6 +178,14 @@ export class PushDedup {
     settle(reply ? { kind: 'reply', status: reply.status, response: reply.response } : { kind: 'noreply' });
   }
 
+  /** A claimed push that will not run (its channel ended while the claim was in flight): resends get an error. */
+  abandon(ref: string | null): void {
+    const settle = this.#running.get(ref);
+    if (settle === undefined) return;
+    this.#running.delete(ref);
+    settle({ kind: 'crash' });
+  }
+
   crashed(): void {
     for (const settle of this.#running.values()) settle({ kind: 'crash' });
     this.#running.clear();
