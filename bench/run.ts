@@ -4,7 +4,7 @@
  * `<out>/<date>.md` plus `<date>.json` (or `--out FILE.md` and its `.json`). Flags: see lib/options.ts or `npm run bench -- --help`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { BenchContext } from './lib/context.ts';
 import { parseOptions, type Workload } from './lib/options.ts';
 import { environment, load, toConsole, toMarkdown, type Table } from './lib/report.ts';
@@ -52,5 +52,7 @@ mkdirSync(options.outDir, { recursive: true });
 const name = options.outName ?? date;
 const file = join(options.outDir, `${name}.md`);
 writeFileSync(file, markdown);
-writeFileSync(join(options.outDir, `${name}.json`), JSON.stringify({ date: started.toISOString(), options, tables }, null, 2));
+// The recorded options name the results folder relative to the working directory: no machine's paths in results.
+const recorded = { ...options, outDir: relative(process.cwd(), options.outDir) || '.' };
+writeFileSync(join(options.outDir, `${name}.json`), JSON.stringify({ date: started.toISOString(), options: recorded, tables }, null, 2));
 console.log(`results written to ${file} (${seconds} s)`);
