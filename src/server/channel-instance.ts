@@ -13,15 +13,12 @@ import { dedupScope } from './recovery/wire.ts';
 import { JoinReplay, PushDedup, speaksRecovery } from './recovery/channel-recovery.ts';
 import type { Route } from './router.ts';
 import type { SharedFrame } from './transport.ts';
+import { asError, isThenable } from './unknown.ts';
 
 type State = 'joining' | 'joined' | 'closed';
 
 /** The phx_error reason when broker messages were lost for good (see `resync`). */
 const GAP_REASON = 'broker_gap';
-
-export function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return typeof (value as PromiseLike<T> | null)?.then === 'function';
-}
 
 export class ChannelInstance implements ChannelSocket, Subscriber {
   readonly topic: string;
@@ -339,8 +336,4 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     }
     if (notifyClose) this.#conn.send(closeFrame(this.joinRef, this.topic));
   }
-}
-
-export function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

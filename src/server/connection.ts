@@ -9,10 +9,11 @@ import { isJsonObject, type Frame, type JsonObject, type Payload } from '../prot
 import { closeFrame, heartbeatReply, replyFrame, unmatchedTopicReply } from '../protocol/replies.ts';
 import type { Serializer } from '../protocol/serializer.ts';
 import type { Reply } from './channel.ts';
-import { asError, ChannelInstance } from './channel-instance.ts';
+import { ChannelInstance } from './channel-instance.ts';
 import type { ServerCore } from './core.ts';
 import { RateVerdict, TokenBucket } from './rate-limit.ts';
 import type { TransportSocket } from './transport.ts';
+import { asError } from './unknown.ts';
 
 export interface ConnectionInit {
   id: string;

@@ -8,7 +8,6 @@ import type { Broker } from '../broker/types.ts';
 import { CloseCodes } from '../protocol/close-codes.ts';
 import type { Payload } from '../protocol/frame.ts';
 import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
-import { asError, isThenable } from './channel-instance.ts';
 import type { Clock } from './clock.ts';
 import { Connection } from './connection.ts';
 import { Fanout } from './fanout.ts';
@@ -20,6 +19,7 @@ import { PushDeduplicator } from './recovery/push-dedup.ts';
 import { assertStorable, validateHistory } from './recovery/channel-recovery.ts';
 import { Router } from './router.ts';
 import type { TransportSocket } from './transport.ts';
+import { asError, isThenable } from './unknown.ts';
 import { isLoopbackHost, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
 
 export interface UpgradeRequest {

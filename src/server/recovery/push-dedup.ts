@@ -4,6 +4,7 @@
  * resend that arrives while the first run is still in progress waits for it.
  */
 import type { DedupClaim, DedupOutcome, DedupStore } from '../../broker/types.ts';
+import { asError } from '../unknown.ts';
 import { DedupWindow } from './dedup-window.ts';
 
 /** What a handler produced for a push, as the server sent (or would have sent) it. */
@@ -199,8 +200,4 @@ export class PushDeduplicator {
   #window(): DedupWindow<Entry> {
     return new DedupWindow<Entry>({ maxEntries: this.#perClient, ttlMs: this.#ttlMs, now: this.#now });
   }
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
