@@ -11,7 +11,7 @@ import { wsTransport } from '../client/transport-ws.ts';
 import { decodeV2Json, isReplyPayload } from '../protocol/index.ts';
 import { formatCount } from '../ops/format.ts';
 import { LatencyHistogram, type LatencySummary } from '../ops/latency-histogram.ts';
-import { normalizeEndpoint, parseParams, UsageError } from './connect.ts';
+import { collect, normalizeEndpoint, parseParams, positiveInt, UsageError } from './connect.ts';
 import { ProgressLine } from './ui/progress.ts';
 
 export interface BenchOptions {
@@ -276,12 +276,6 @@ export function formatResult(r: BenchResult, options: BenchOptions): string {
   ].join('\n');
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer.');
-  return n;
-}
-
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number.');
@@ -299,7 +293,7 @@ export function register(program: Command): void {
     .option('-d, --duration <s>', 'seconds of publishing', positiveNumber, 10)
     .option('--payload <bytes>', 'approximate payload size', positiveInt, 64)
     .option('--topic-prefix <prefix>', 'topics are PREFIX-0, PREFIX-1, ...', 'room:bench')
-    .option('--param <key=value>', 'connect param for every connection, repeatable', (v: string, p: string[]) => [...p, v], [])
+    .option('--param <key=value>', 'connect param for every connection, repeatable', collect, [])
     .option('--token <token>', "Phoenix authToken for every connection")
     .option('--concurrency <n>', 'simultaneous connection attempts while ramping up', positiveInt, 50)
     .option('--drain <ms>', 'wait this long after the last publish for deliveries still in flight', positiveInt, 2000)

@@ -428,13 +428,14 @@ function describeExitAfter(exitAfter: ExitAfter): string {
   return `${exitAfter.event ? `event:${exitAfter.event}` : 'message'}:${exitAfter.count}`;
 }
 
-function positiveInt(value: string): number {
+export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer.');
   return n;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+/** Commander's accumulator for a repeatable option. */
+export const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function register(program: Command): void {
   program
