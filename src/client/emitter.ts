@@ -15,17 +15,9 @@ export class Emitter<Events extends object> {
     if (set?.size === 0) this.listeners.delete(event);
   }
 
-  has(event: keyof Events): boolean {
-    return this.listeners.has(event);
-  }
-
   emit<K extends keyof Events>(event: K, value: Events[K]): void {
     const set = this.listeners.get(event);
     if (!set) return;
     for (const listener of [...set]) (listener as (value: Events[K]) => void)(value);
-  }
-
-  clear(): void {
-    this.listeners.clear();
   }
 }

@@ -89,10 +89,6 @@ export class Outbox {
     return this.queues.get(topic)?.[0];
   }
 
-  queuedFor(topic: string): number {
-    return this.queues.get(topic)?.length ?? 0;
-  }
-
   markSent(push: AnyPush): void {
     const q = this.queues.get(push.topic);
     if (q && q[0] === push) q.shift();
@@ -131,14 +127,6 @@ export class Outbox {
     this.count -= 1;
     this.byteCount -= push.bytes;
     return this.store.delete(push.id);
-  }
-
-  /** Every message held, for settling all of them (tests, shutdown). */
-  all(): AnyPush[] {
-    const out: AnyPush[] = [];
-    for (const q of this.queues.values()) out.push(...q);
-    for (const s of this.inFlight.values()) out.push(...s);
-    return out;
   }
 
   private insert(push: AnyPush): void {

@@ -40,8 +40,3 @@ export function parseJoinReplyMeta(meta: FrameMeta | undefined, wasRecovering: b
   }
   return context;
 }
-
-/** True when a reply answers a resend from the server's de-duplication window (the handler did not run again). */
-export function isDuplicateReply(meta: FrameMeta | undefined): boolean {
-  return meta?.dup === true;
-}
