@@ -105,31 +105,31 @@ function setStatus(kind: 'live' | 'connecting' | 'down', label: string): void {
 }
 
 function render(topics: TopicRow[]): void {
-  const last = samples[samples.length - 1];
+  const latest = last(samples);
   if (info) {
     $('node').textContent = `node ${info.node}`;
     $('endpoint').textContent = info.endpoint;
   }
-  if (last) {
-    $('kpi-connections').textContent = formatCount(last.connections);
-    $('kpi-in').textContent = formatRate(last.messagesInPerSec);
-    $('kpi-out').textContent = formatRate(last.messagesOutPerSec);
-    $('kpi-p99').textContent = last.latencyMs ? formatMs(last.latencyMs.p99) : '–';
-    $('kpi-lag').textContent = formatMs(last.eventLoopLagMs);
-    $('kpi-rss').textContent = formatBytes(last.rssBytes);
+  if (latest) {
+    $('kpi-connections').textContent = formatCount(latest.connections);
+    $('kpi-in').textContent = formatRate(latest.messagesInPerSec);
+    $('kpi-out').textContent = formatRate(latest.messagesOutPerSec);
+    $('kpi-p99').textContent = latest.latencyMs ? formatMs(latest.latencyMs.p99) : '–';
+    $('kpi-lag').textContent = formatMs(latest.eventLoopLagMs);
+    $('kpi-rss').textContent = formatBytes(latest.rssBytes);
   }
-  const now = last?.t ?? Date.now();
+  const now = latest?.t ?? Date.now();
   const points = (pick: (s: Sample) => (number | null)[]): ChartPoint[] => samples.map((s) => ({ t: s.t, values: pick(s) }));
   charts.connections.update(points((s) => [s.connections]), now);
   charts.messages.update(points((s) => [s.messagesInPerSec, s.messagesOutPerSec]), now);
   charts.latency.update(points((s) => (s.latencyMs ? [s.latencyMs.p50, s.latencyMs.p95, s.latencyMs.p99] : [null, null, null])), now);
   charts.bandwidth.update(points((s) => [s.bytesInPerSec, s.bytesOutPerSec]), now);
-  renderTopics(topics);
+  renderTopics(topics, latest?.topics);
   renderEvents();
 }
 
-function renderTopics(topics: TopicRow[]): void {
-  $('topic-count').textContent = last(samples) ? `${formatCount(last(samples)!.topics)} active` : '';
+function renderTopics(topics: TopicRow[], active: number | undefined): void {
+  $('topic-count').textContent = active === undefined ? '' : `${formatCount(active)} active`;
   const body = $('topics').querySelector('tbody')!;
   if (topics.length === 0) {
     body.replaceChildren(row([cell('No topics joined yet', 'empty', 3)]));
