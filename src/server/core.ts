@@ -120,22 +120,24 @@ export class ServerCore {
   }
 
   start(): void {
-    this.broker.on('message', this.fanout.deliver);
-    this.broker.on('presence', this.presence.applyRemote);
-    this.broker.on('nodeDown', this.presence.nodeDown);
-    this.broker.on('error', this.#reportError);
-    this.broker.on('gap', this.#onGap);
+    this.#listen('on');
     this.#sweepTimer = this.clock.setInterval(this.sweep, this.#options.sweepIntervalMs);
   }
 
   stop(): void {
-    this.broker.off('message', this.fanout.deliver);
-    this.broker.off('presence', this.presence.applyRemote);
-    this.broker.off('nodeDown', this.presence.nodeDown);
-    this.broker.off('error', this.#reportError);
-    this.broker.off('gap', this.#onGap);
+    this.#listen('off');
     if (this.#sweepTimer !== null) this.clock.clearInterval(this.#sweepTimer);
     this.#sweepTimer = null;
+  }
+
+  /** The broker events this node handles: `on` at start, the same list `off` at stop. */
+  #listen(method: 'on' | 'off'): void {
+    const broker = this.broker;
+    broker[method]('message', this.fanout.deliver);
+    broker[method]('presence', this.presence.applyRemote);
+    broker[method]('nodeDown', this.presence.nodeDown);
+    broker[method]('error', this.#reportError);
+    broker[method]('gap', this.#onGap);
   }
 
   readonly #reportError = (err: Error, context = 'broker'): void => {
