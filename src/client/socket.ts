@@ -40,6 +40,8 @@ export class Socket implements SocketLink {
   private readonly version: ProtocolVersion;
   private readonly transportFactory: TransportFactory;
   private readonly retry: RetrySchedule;
+  private readonly connectTimeoutMs: number;
+  private readonly heartbeatTimeoutMs: number;
   private readonly heartbeat: HeartbeatMonitor;
   private readonly counters = new Counters();
   private readonly channels = new Map<string, Channel<object, object>>();
@@ -82,10 +84,12 @@ export class Socket implements SocketLink {
     this.pings = new PingRegistry(this.clock);
     this.clientId = options.clientId ?? this.idPrefix;
     this.seq = this.clock.now() * 1000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs;
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs;
     this.heartbeat = new HeartbeatMonitor({
       clock: this.clock,
       intervalMs: options.heartbeatIntervalMs ?? SOCKET_DEFAULTS.heartbeatIntervalMs,
-      timeoutMs: options.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs,
+      timeoutMs: this.heartbeatTimeoutMs,
       lateToleranceMs: options.lateToleranceMs ?? SOCKET_DEFAULTS.lateToleranceMs,
       send: () => this.sendHeartbeat(),
       onDead: () => this.heartbeatDead(),
@@ -171,7 +175,7 @@ export class Socket implements SocketLink {
   }
 
   /** Sends a heartbeat now and resolves with its round trip in ms; rejects if the socket is not open or no reply comes in time. */
-  ping(timeoutMs = this.o.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs): Promise<number> {
+  ping(timeoutMs = this.heartbeatTimeoutMs): Promise<number> {
     if (!this.isOpen) return Promise.reject(this.reportError('not_connected', `ping() needs an open socket; the socket is ${this.current}. Call connect() and wait for state "open".`, { silent: true }));
     return this.pings.wait(this.sendHeartbeat(), timeoutMs);
   }
@@ -220,7 +224,7 @@ export class Socket implements SocketLink {
     if (ownJoinRef) joinRef = ref;
     let data: string | Uint8Array;
     try {
-      data = pushFrame(this.version, this.serializer, joinRef, ref, push, this.o.messageIds !== false);
+      data = pushFrame(this.serializer, joinRef, ref, push, this.o.messageIds !== false);
     } catch (err) {
       const message = err instanceof ProtocolError ? err.message : String(err);
       push.settle({ status: 'rejected', error: this.reportError('invalid_payload', `"${push.event}" to ${push.topic} could not be encoded: ${message}. Fix the payload (binary needs vsn 2.0.0; names at most 255 bytes).`, { topic: push.topic, cause: err }) });
@@ -296,10 +300,9 @@ export class Socket implements SocketLink {
       if (this.transport !== transport || this.current !== SocketStates.connecting) return;
       this.transport = null;
       transport.close(1000, 'connect timeout');
-      const ms = this.o.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs;
-      this.reportError('connect_timeout', `The WebSocket to ${this.endpoint} did not open within ${ms} ms. Retrying with backoff; check the URL and network, or raise connectTimeoutMs.`);
-      this.scheduleRetry(TransitionReasons.connectTimeout, `no open within ${ms} ms`);
-    }, this.o.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs);
+      this.reportError('connect_timeout', `The WebSocket to ${this.endpoint} did not open within ${this.connectTimeoutMs} ms. Retrying with backoff; check the URL and network, or raise connectTimeoutMs.`);
+      this.scheduleRetry(TransitionReasons.connectTimeout, `no open within ${this.connectTimeoutMs} ms`);
+    }, this.connectTimeoutMs);
   }
 
   private opened(): void {
@@ -350,10 +353,9 @@ export class Socket implements SocketLink {
     const transport = this.transport;
     this.transport = null;
     transport?.close(1000, 'heartbeat timeout');
-    const ms = this.o.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs;
-    this.reportError('heartbeat_timeout', `No heartbeat reply within ${ms} ms: the link is dead. Reconnecting with backoff.`);
+    this.reportError('heartbeat_timeout', `No heartbeat reply within ${this.heartbeatTimeoutMs} ms: the link is dead. Reconnecting with backoff.`);
     this.linkDown('heartbeat_timeout');
-    this.scheduleRetry(TransitionReasons.heartbeatTimeout, `no heartbeat reply within ${ms} ms`);
+    this.scheduleRetry(TransitionReasons.heartbeatTimeout, `no heartbeat reply within ${this.heartbeatTimeoutMs} ms`);
   }
 
   /** The open link is gone (or going): stop the heartbeat and tell pending pushes, pings and channels. */
