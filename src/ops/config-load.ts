@@ -18,6 +18,7 @@ import {
   valueKind,
   type ConfigKey,
   type ServeConfig,
+  type ValueKind,
 } from './config.ts';
 
 export type ConfigSource = 'default' | 'preset' | 'file' | 'env' | 'flag';
@@ -232,7 +233,7 @@ function fromStrings(values: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-function convert(kind: ReturnType<typeof valueKind>, raw: string): unknown {
+function convert(kind: ValueKind, raw: string): unknown {
   switch (kind) {
     case 'number':
       return /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
