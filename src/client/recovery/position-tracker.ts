@@ -21,6 +21,9 @@ export type PositionCheck =
   /** The stream was reset on the server (history lost): do not deliver; rejoin, which reports recovered:false. */
   | { kind: 'epoch_changed'; last: StreamPosition; received: StreamPosition };
 
+/** Shared: the common case allocates nothing per message. */
+const NEXT: PositionCheck = Object.freeze({ kind: 'next' });
+
 export class PositionTracker {
   readonly #positions = new Map<string, StreamPosition>();
 
@@ -42,13 +45,13 @@ export class PositionTracker {
     const last = this.#positions.get(topic);
     if (last === undefined) {
       this.set(topic, received);
-      return { kind: 'next' };
+      return NEXT;
     }
     if (received.epoch !== last.epoch) return { kind: 'epoch_changed', last: { ...last }, received };
     if (received.offset <= last.offset) return { kind: 'duplicate', last: { ...last } };
     if (received.offset !== last.offset + 1) return { kind: 'gap', last: { ...last }, received };
     last.offset = received.offset;
-    return { kind: 'next' };
+    return NEXT;
   }
 }
 
