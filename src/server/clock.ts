@@ -1,20 +1,19 @@
-/** The time source of the server's timers, injectable so tests run idle sweeps and batching in virtual time. */
-export interface Clock {
+import { systemTimers, type BrokerTimers } from '../broker/timers.ts';
+
+/**
+ * The time source of the server's timers, injectable so tests run idle sweeps and batching in virtual time.
+ * It is the broker's timer set plus `now`, so one virtual clock can drive both.
+ */
+export interface Clock extends BrokerTimers {
   now(): number;
-  setInterval(callback: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
 }
 
 export const systemClock: Clock = {
+  ...systemTimers,
   now: () => Date.now(),
   setInterval: (callback, ms) => {
     const handle = setInterval(callback, ms);
     handle.unref();
     return handle;
   },
-  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
