@@ -411,7 +411,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
 
   private emitError(error: TetherClientError): void {
     this.lifecycle.emit('error', error);
-    this.socket.reportError(error.code, error.message, { topic: this.topic, cause: error.cause });
+    this.socket.emitError(error);
   }
 
   private clearRejoin(): void {

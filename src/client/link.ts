@@ -25,6 +25,8 @@ export interface SocketLink extends PushHost {
   unregister(push: Push<unknown>): void;
   /** Builds the error and emits it as a socket `error` event (unless `silent`). */
   reportError(code: ClientErrorCode, message: string, options?: { topic?: string; cause?: unknown; silent?: boolean }): TetherClientError;
+  /** Emits an error built elsewhere (a channel's) as a socket `error` event. */
+  emitError(error: TetherClientError): void;
   countStale(): void;
   forget(channel: Channel<object, object>): void;
 }

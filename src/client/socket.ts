@@ -255,8 +255,12 @@ export class Socket implements SocketLink {
 
   reportError(code: ClientErrorCode, message: string, options: { topic?: string; cause?: unknown; silent?: boolean } = {}): TetherClientError {
     const error = new TetherClientError(code, message, options);
-    if (!options.silent) this.events.emit('error', error);
+    if (!options.silent) this.emitError(error);
     return error;
+  }
+
+  emitError(error: TetherClientError): void {
+    this.events.emit('error', error);
   }
 
   countStale(): void {
