@@ -32,7 +32,7 @@ const RATE_LIMITED = 'rate limited';
 const ABNORMAL_CLOSURE = 1006;
 
 /** Close reasons must fit a close frame: at most 123 UTF-8 bytes. */
-export function closeReason(text: string): string {
+function closeReason(text: string): string {
   if (Buffer.byteLength(text) <= MAX_CLOSE_REASON_BYTES) return text;
   let cut = text.slice(0, MAX_CLOSE_REASON_BYTES);
   while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES - 3) cut = cut.slice(0, -1);

@@ -47,7 +47,7 @@ export interface PushDedupOptions {
 export const PUSH_DEDUP_DEFAULTS = { maxEntriesPerClient: 1024, ttlMs: 300_000, maxClients: 10_000 } as const;
 
 /** Defaults of the options that only matter with a shared `store`. */
-export const SHARED_DEDUP_DEFAULTS = { claimTtlMs: 60_000, sharedWaitMs: 10_000 } as const;
+const SHARED_DEDUP_DEFAULTS = { claimTtlMs: 60_000, sharedWaitMs: 10_000 } as const;
 
 const POLL_FIRST_MS = 10;
 const POLL_MAX_MS = 200;

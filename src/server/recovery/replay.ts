@@ -52,7 +52,7 @@ export async function recover(
 }
 
 /** Live messages buffered during one replay before the seam gives up (see `open`). */
-export const DEFAULT_SEAM_BUFFER = 10_000;
+const DEFAULT_SEAM_BUFFER = 10_000;
 
 /**
  * Holds one subscriber's live messages on one topic while its replay is read and sent, then releases those

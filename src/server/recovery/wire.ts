@@ -8,11 +8,11 @@ import { isJsonObject, type FrameMeta, type JsonObject } from '../../protocol/fr
 import type { JoinRecovery } from './replay.ts';
 
 /** Connect param that opts a V2 connection into the extension. */
-export const OPT_IN_PARAM = 'tether';
+const OPT_IN_PARAM = 'tether';
 /** Connect param naming a stable client id: the push de-duplication scope across reconnects and restarts. */
-export const CLIENT_ID_PARAM = 'tether_cid';
+const CLIENT_ID_PARAM = 'tether_cid';
 /** Longest accepted outbox id and client id. */
-export const MAX_ID_LENGTH = 128;
+const MAX_ID_LENGTH = 128;
 
 /** True when the connect params opt into the extension (`tether=1`). */
 export function optsIn(params: Readonly<Record<string, string>>): boolean {
