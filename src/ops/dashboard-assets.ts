@@ -29,8 +29,8 @@ async function load(): Promise<string> {
   return bundleDashboard(esbuild, fileURLToPath(SOURCE));
 }
 
-/** Bundles the dashboard for browsers (the same options as the `build:dashboard` npm script). */
-async function bundleDashboard(esbuild: typeof import('esbuild'), entry: string): Promise<string> {
+/** Bundles the dashboard for browsers; `npm run build:dashboard` (scripts/build-dashboard-bundle.ts) calls this too. */
+export async function bundleDashboard(esbuild: typeof import('esbuild'), entry: string): Promise<string> {
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
