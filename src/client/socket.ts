@@ -245,12 +245,15 @@ export class Socket implements SocketLink {
     this.unregister(push);
     if (!push.inOutbox) return;
     try {
-      const done = this.outbox.release(push);
-      if (done) done.catch((err: Error) => this.reportError('store_failed', `The outbox store could not delete message ${push.id}: ${err.message}. It may be sent again after a restart.`, { cause: err }));
+      this.outbox.release(push)?.catch((err: Error) => this.deleteFailed(push, err));
     } catch (err) {
-      this.reportError('store_failed', `The outbox store could not delete message ${push.id}: ${(err as Error).message}. It may be sent again after a restart.`, { cause: err });
+      this.deleteFailed(push, err as Error);
     }
     if (this.restored.delete(push)) this.events.emit('settled', { id: push.id, topic: push.topic, event: push.event, result: push.result as PushResult });
+  }
+
+  private deleteFailed(push: Push<unknown>, err: Error): void {
+    this.reportError('store_failed', `The outbox store could not delete message ${push.id}: ${err.message}. It may be sent again after a restart.`, { cause: err });
   }
 
   reportError(code: ClientErrorCode, message: string, options: { topic?: string; cause?: unknown; silent?: boolean } = {}): TetherClientError {
