@@ -26,13 +26,14 @@ function fieldBytes(value: string | null, field: string): Uint8Array {
   return bytes;
 }
 
-function assemble(kind: BinaryKind, fields: Uint8Array[], lengthsInHeader: Uint8Array[], body: Uint8Array): Uint8Array {
-  let size = 1 + lengthsInHeader.length + body.length;
+/** `kind`, one length byte per field, the fields, then the body. */
+function assemble(kind: BinaryKind, fields: Uint8Array[], body: Uint8Array): Uint8Array {
+  let size = 1 + fields.length + body.length;
   for (const f of fields) size += f.length;
   const out = new Uint8Array(size);
   out[0] = kind;
   let at = 1;
-  for (const f of lengthsInHeader) out[at++] = f.length;
+  for (const f of fields) out[at++] = f.length;
   for (const f of fields) {
     out.set(f, at);
     at += f.length;
@@ -51,8 +52,7 @@ export function encodeBinary(frame: Frame, direction: Direction): Uint8Array {
     const jr = fieldBytes(frame.joinRef, 'join_ref');
     const ref = fieldBytes(frame.ref, 'ref');
     const event = fieldBytes(frame.event, 'event');
-    const fields = [jr, ref, topic, event];
-    return assemble(BinaryKind.push, fields, fields, frame.payload);
+    return assemble(BinaryKind.push, [jr, ref, topic, event], frame.payload);
   }
   if (frame.event === 'phx_reply') {
     const reply = frame.payload;
@@ -65,17 +65,17 @@ export function encodeBinary(frame: Frame, direction: Direction): Uint8Array {
       topic,
       fieldBytes(reply.status, 'status'),
     ];
-    return assemble(BinaryKind.reply, fields, fields, reply.response);
+    return assemble(BinaryKind.reply, fields, reply.response);
   }
   if (!(frame.payload instanceof Uint8Array)) {
     throw new ProtocolError('wrong_field_type', 'a binary push or broadcast needs a Uint8Array payload', 'payload');
   }
   const event = fieldBytes(frame.event, 'event');
   if (frame.joinRef === null && frame.ref === null) {
-    return assemble(BinaryKind.broadcast, [topic, event], [topic, event], frame.payload);
+    return assemble(BinaryKind.broadcast, [topic, event], frame.payload);
   }
   const jr = fieldBytes(frame.joinRef, 'join_ref');
-  return assemble(BinaryKind.push, [jr, topic, event], [jr, topic, event], frame.payload);
+  return assemble(BinaryKind.push, [jr, topic, event], frame.payload);
 }
 
 class Reader {
