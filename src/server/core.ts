@@ -87,6 +87,7 @@ export class ServerCore {
     this.dedup = new PushDeduplicator({
       ...options.dedup,
       now: () => clock.now(),
+      sleep: (ms) => new Promise((resolve) => clock.setTimeout(resolve, ms)),
       store: broker.dedup,
       onError: (err) => this.#reportError(err, 'dedup store'),
     });
