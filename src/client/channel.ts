@@ -12,6 +12,7 @@ import { TetherClientError } from './errors.ts';
 import { describeReason, encodeBody, unwrap } from './payloads.ts';
 import { Push, type PushResult } from './push.ts';
 import { expire, type SocketLink } from './link.ts';
+import { flushQueued, loseInFlight, rejectQueued } from './channel-outbox.ts';
 import { ChannelStates, type ChannelState } from './states.ts';
 import { ChannelRecovery } from './recovery/channel-recovery.ts';
 import type { JoinRecoveryContext } from './recovery/wire.ts';
@@ -156,7 +157,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
     this.joinHandle?.settle({ status: 'cancelled' });
     this.attempt?.settle({ status: 'cancelled' });
     this.attempt = null;
-    this.rejectQueued('left');
+    rejectQueued(this.socket, this.topic, 'left');
     if (wasJoined && this.socket.isOpen) {
       this.setState(ChannelStates.leaving, 'leave');
       return this.sendLeave(joinRef, timeoutMs).onSettle(() => this.close('left')) as Push<Payload>;
@@ -218,17 +219,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
   /** Sends every queued outbox message for this topic, in order, while joined. */
   pump(): void {
     if (this.current !== ChannelStates.joined || !this.socket.isOpen || !this.socket.outboxReady) return;
-    const outbox = this.socket.outbox;
-    for (let push = outbox.head(this.topic); push; push = outbox.head(this.topic)) {
-      if (push.expiresAt !== null && push.expiresAt <= this.socket.clock.now()) {
-        expire(push, this.socket);
-        continue;
-      }
-      push.disarm();
-      outbox.markSent(push);
-      if (this.socket.transmit(push, this.currentJoinRef)) push.arm(push.timeoutMs, () => push.settle({ status: 'timeout' }));
-      else if (!push.settled) return this.requeue(push);
-    }
+    flushQueued(this.socket, this.topic, this.currentJoinRef);
   }
 
   socketOpened(): void {
@@ -239,7 +230,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
   socketLost(): void {
     this.clearRejoin();
     this.attempt = null;
-    this.loseInFlight();
+    loseInFlight(this.socket, this.topic);
     if (this.current === ChannelStates.leaving) this.close('left');
     else if (this.current === ChannelStates.joined || this.current === ChannelStates.joining) this.setState(ChannelStates.errored, 'socket_lost');
   }
@@ -252,14 +243,14 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
     if (frame.event === Events.close) {
       this.ended = true;
       this.wanted = false;
-      this.loseInFlight();
-      this.rejectQueued('closed by the server');
+      loseInFlight(this.socket, this.topic);
+      rejectQueued(this.socket, this.topic, 'closed by the server');
       this.close('server_close');
       return;
     }
     if (frame.event === Events.error) {
       this.currentJoinRef = null;
-      this.loseInFlight();
+      loseInFlight(this.socket, this.topic);
       this.setState(ChannelStates.errored, 'server_error');
       this.scheduleRejoin('phx_error');
       return;
@@ -268,7 +259,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
     if (admission !== 'deliver') {
       if (admission === 'rejoin' && this.attempt === null && this.current === ChannelStates.joined) {
         this.currentJoinRef = null;
-        this.loseInFlight();
+        loseInFlight(this.socket, this.topic);
         this.setState(ChannelStates.errored, 'gap');
         void this.sendJoin();
       }
@@ -334,7 +325,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
           this.wanted = false;
           this.ended = true;
           this.emitError(new TetherClientError('join_refused', `The server refused to join "${this.topic}" (${reason}). The channel stopped; fix the cause (params, permissions) and join a new channel, or set retryJoinErrors.`, { topic: this.topic, cause: result.response }));
-          this.rejectQueued(`join refused: ${reason}`);
+          rejectQueued(this.socket, this.topic, `join refused: ${reason}`);
           this.close('join_refused');
         }
         this.joinHandle?.settle(result);
@@ -361,7 +352,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
       this.wanted = false;
       this.ended = true;
       this.emitError(new TetherClientError('retries_exhausted', `The rejoin policy of "${this.topic}" gave up (last: ${reason}). Create and join a new channel to try again.`, { topic: this.topic }));
-      this.rejectQueued('rejoin gave up');
+      rejectQueued(this.socket, this.topic, 'rejoin gave up');
       this.close(reason === 'join_refused' ? 'join_refused' : 'server_error');
       return;
     }
@@ -371,34 +362,10 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
     }, delay);
   }
 
-  private loseInFlight(): void {
-    const outbox = this.socket.outbox;
-    for (const push of outbox.inFlightFor(this.topic)) {
-      if (outbox.inFlightOnLoss === 'resend') {
-        push.disarm();
-        this.socket.unregister(push);
-        this.requeue(push);
-      } else push.settle({ status: 'disconnected' });
-    }
-  }
-
-  /** Back to the head of the queue (by acceptance order), with its TTL running again. */
-  private requeue(push: Push<unknown>): void {
-    this.socket.outbox.requeue(push);
-    if (push.expiresAt !== null) push.arm(Math.max(0, push.expiresAt - this.socket.clock.now()), () => expire(push, this.socket));
-  }
-
-  private rejectQueued(why: string): void {
-    const outbox = this.socket.outbox;
-    for (let push = outbox.head(this.topic); push; push = outbox.head(this.topic)) {
-      push.settle({ status: 'rejected', error: new TetherClientError('channel_closed', `"${push.event}" was not sent: the channel "${this.topic}" ended before it could be (${why}).`, { topic: this.topic }) });
-    }
-  }
-
   private close(reason: ChannelStateReason): void {
     this.clearRejoin();
     this.currentJoinRef = null;
-    this.loseInFlight();
+    loseInFlight(this.socket, this.topic);
     if (this.current !== ChannelStates.closed) this.setState(ChannelStates.closed, reason);
     if (this.ended) this.socket.forget(this as unknown as Channel<object, object>);
   }
