@@ -1,3 +1,5 @@
+import { asError } from './unknown.ts';
+
 /**
  * Instrumentation hooks. Every member is optional and called synchronously on the server's own path, so an
  * implementation must be cheap; the server skips a hook entirely when no observer implements it.
@@ -82,7 +84,7 @@ export class ObserverSet {
         try {
           (o[name] as (...a: unknown[]) => void).apply(o, args);
         } catch (err) {
-          if (name !== 'error') this.hooks.error?.(err as Error, `observer.${name}`);
+          if (name !== 'error') this.hooks.error?.(asError(err), `observer.${name}`);
         }
       }
     };

@@ -10,6 +10,7 @@
  *   4. `seam.open(position)` hands back the buffered live messages past the replayed position, in order.
  */
 import type { HistoryEntry, HistoryStore, StreamPosition } from '../../broker/types.ts';
+import { asError } from '../unknown.ts';
 
 /** Why a rejoin could not be recovered; `recovered: false` always carries one. */
 export type LostReason = 'epoch_changed' | 'gap_too_large' | 'unavailable';
@@ -45,7 +46,7 @@ export async function recover(
     const last = entries.length > 0 ? entries[entries.length - 1].offset : since.offset;
     return { kind: 'recovered', entries, position: { epoch: result.position.epoch, offset: last } };
   } catch (error) {
-    onError?.(error as Error);
+    onError?.(asError(error));
     // An empty epoch tells the client there is no position to keep.
     return { kind: 'lost', reason: 'unavailable', position: { epoch: '', offset: 0 } };
   }
