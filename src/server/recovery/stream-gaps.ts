@@ -85,7 +85,6 @@ export class StreamGaps {
       stream.seam = null;
       if (outcome.kind !== 'recovered') {
         stream.last = undefined;
-        seam.open(outcome.position);
         this.#host.resync(topic, outcome.kind === 'lost' ? outcome.reason : 'unknown_position');
         return;
       }
