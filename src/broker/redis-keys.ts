@@ -29,7 +29,8 @@ export class RedisKeys {
   }
   /** String: `r` while a push with outbox id `id` from client `scope` runs, then its outcome (`d` + JSON). */
   dedup(scope: string, id: string): string {
-    return `${this.prefix}dd:{${scope}}${id}`;
+    // The scope's length comes first so no (scope, id) pair can spell another's key: both are client-chosen.
+    return `${this.prefix}dd:${scope.length}:{${scope}}${id}`;
   }
   /** Sorted set: node id -> last heartbeat (Redis server time, ms). */
   nodes(): string {
