@@ -6,3 +6,4 @@ export * from './codec-json.ts';
 export * from './codec-binary.ts';
 export * from './serializer.ts';
 export * from './replies.ts';
+export * from './extension.ts';

@@ -2,12 +2,15 @@
  * The client's side of Tether's wire extension (docs/recovery.md). It rides in the V2 JSON meta element,
  * which a Phoenix server ignores, so the same client still talks to a real Phoenix app.
  */
+import { ExtensionParams } from '../../protocol/extension.ts';
 import type { FrameMeta, JsonObject } from '../../protocol/frame.ts';
 import { positionOf, type StreamPosition } from './position-tracker.ts';
 
 /** Connect params that opt into the extension; `clientId` scopes push de-duplication across restarts. */
 export function recoveryConnectParams(clientId: string | undefined): Record<string, string> {
-  return clientId === undefined ? { tether: '1' } : { tether: '1', tether_cid: clientId };
+  const params: Record<string, string> = { [ExtensionParams.optIn]: '1' };
+  if (clientId !== undefined) params[ExtensionParams.clientId] = clientId;
+  return params;
 }
 
 /** Meta of a rejoin that asks the server to replay what came after `position`. */

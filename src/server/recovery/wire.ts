@@ -4,19 +4,14 @@
  * byte-identical frames.
  */
 import type { StreamPosition } from '../../broker/types.ts';
+import { ExtensionParams, MAX_EXTENSION_ID_LENGTH as MAX_ID_LENGTH } from '../../protocol/extension.ts';
 import { isJsonObject, type FrameMeta, type JsonObject } from '../../protocol/frame.ts';
 import type { JoinRecovery } from './replay.ts';
 
-/** Connect param that opts a V2 connection into the extension. */
-const OPT_IN_PARAM = 'tether';
-/** Connect param naming a stable client id: the push de-duplication scope across reconnects and restarts. */
-const CLIENT_ID_PARAM = 'tether_cid';
-/** Longest accepted outbox id and client id. */
-const MAX_ID_LENGTH = 128;
 
 /** True when the connect params opt into the extension (`tether=1`). */
 export function optsIn(params: Readonly<Record<string, string>>): boolean {
-  return params[OPT_IN_PARAM] === '1';
+  return params[ExtensionParams.optIn] === '1';
 }
 
 /**
@@ -25,7 +20,7 @@ export function optsIn(params: Readonly<Record<string, string>>): boolean {
  * id the scope is the connection itself, which still collapses resends within one connection.
  */
 export function dedupScope(socketId: string | null | undefined, params: Readonly<Record<string, string>>, connectionId: string): string {
-  const cid = params[CLIENT_ID_PARAM];
+  const cid = params[ExtensionParams.clientId];
   const client = typeof cid === 'string' && cid.length > 0 && cid.length <= MAX_ID_LENGTH ? cid : `conn:${connectionId}`;
   return `${socketId ?? ''}\u0000${client}`;
 }
