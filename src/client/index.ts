@@ -1,4 +1,4 @@
-/** `tether/client`: a resilient Phoenix-channels client for Node and browsers. */
+/** `tether-rt/client`: a resilient Phoenix-channels client for Node and browsers. */
 export { Socket, type SocketOptions, type SocketEvents, type TokenContext } from './socket.ts';
 export type { JoinRecoveryContext } from './recovery/wire.ts';
 export { Channel, type ChannelOptions, type ChannelEvents, type ChannelStateReason, type DefaultEvents, type JoinParams, type OutgoingPayload, type PushOptions } from './channel.ts';
