@@ -271,7 +271,9 @@ function toMode(mode: LinkMode | string): LinkMode {
   return typeof mode === 'string' ? parseLinkMode(mode) : validateLinkMode(mode);
 }
 
-/** Creates a faulty link and starts listening. */
-export async function createFaultyLink(options: FaultyLinkOptions): Promise<FaultyLink> {
-  return new FaultyLink(options).listen();
+/** Creates a faulty link and starts listening; with `t` (node:test's context), closes it when the test ends. */
+export async function createFaultyLink(options: FaultyLinkOptions, t?: { after(fn: () => unknown): void }): Promise<FaultyLink> {
+  const link = await new FaultyLink(options).listen();
+  t?.after(() => link.close());
+  return link;
 }
