@@ -28,8 +28,11 @@ const END: unique symbol = Symbol('end');
 type Chunk = Buffer | typeof END;
 type Item = { data: Chunk; at: number };
 
-/** Bandwidth-capped chunks are cut to about 50 ms of transmission each, so delivery is smooth, not bursty. */
+/** Bandwidth-capped chunks are cut to about 50 ms of transmission each (at least 512 bytes), so delivery is smooth. */
 const SLICES_PER_SECOND = 20;
+const MIN_SLICE_BYTES = 512;
+/** Chunks a pipe may queue whatever their size (a peer writing one byte at a time), before it stops reading. */
+export const MAX_QUEUED_CHUNKS = 65_536;
 
 class Pipe {
   readonly #queue: Item[] = [];
@@ -63,7 +66,7 @@ class Pipe {
     const shaped = mode.kind === 'ok' ? mode : null;
     const delay = (shaped?.latencyMs ?? 0) + (shaped?.jitterMs ? this.env.random() * shaped.jitterMs : 0);
     const rate = shaped?.bytesPerSecond;
-    const pieces: Chunk[] = data === END || rate === undefined ? [data] : slice(data, Math.max(1, Math.ceil(rate / SLICES_PER_SECOND)));
+    const pieces: Chunk[] = data === END || rate === undefined ? [data] : slice(data, Math.max(MIN_SLICE_BYTES, Math.ceil(rate / SLICES_PER_SECOND)));
     for (const piece of pieces) {
       const tx = piece === END || rate === undefined ? 0 : (piece.length * 1000) / rate;
       // Later chunks never overtake earlier ones: TCP keeps order whatever the jitter.
@@ -72,7 +75,7 @@ class Pipe {
       this.#queue.push({ data: piece, at });
       if (piece !== END) this.#bytes += piece.length;
     }
-    if (this.#bytes > this.env.maxHeldBytes && !this.#capped) {
+    if ((this.#bytes > this.env.maxHeldBytes || this.#queue.length > MAX_QUEUED_CHUNKS) && !this.#capped) {
       this.#capped = true;
       this.from.pause();
       this.env.capped(this.conn, this.direction, this.#bytes);
@@ -104,7 +107,7 @@ class Pipe {
         });
       }
     }
-    if (this.#capped && this.#bytes <= this.env.maxHeldBytes && !this.#writeBlocked) {
+    if (this.#capped && this.#bytes <= this.env.maxHeldBytes && this.#queue.length <= MAX_QUEUED_CHUNKS && !this.#writeBlocked) {
       this.#capped = false;
       this.from.resume();
     }

@@ -114,13 +114,15 @@ test('latency and jitter on a virtual clock: bytes wait for the clock, in order'
 
 test('a bandwidth cap releases bytes at its rate', async (t) => {
   const clock = new VirtualClock();
-  const { link, client, server } = await through(t, { clock, mode: 'bandwidth=100B/s' }, false);
-  client.socket.write(Buffer.alloc(1000, 1));
-  await waitFor(() => link.stats().heldBytes === 1000, 'the burst queued');
-  clock.advance(2000);
-  await waitFor(() => link.stats().bytesUp === 200, '200 bytes after 2 s at 100 B/s');
-  clock.advance(8000);
-  await waitFor(() => Buffer.concat(server.sides[0].got).length === 1000, 'all of it after 10 s');
+  const { link, client, server } = await through(t, { clock, mode: 'bandwidth=20KiB/s' }, false);
+  client.socket.write(Buffer.alloc(100 * 1024, 1));
+  await waitFor(() => link.stats().heldBytes === 100 * 1024, 'the burst queued');
+  clock.advance(1999);
+  await waitFor(() => link.stats().bytesUp === 39 * 1024, '39 KiB after 1.999 s at 20 KiB/s (1 KiB every 50 ms)');
+  clock.advance(1);
+  await waitFor(() => link.stats().bytesUp === 40 * 1024, '40 KiB at 2 s');
+  clock.advance(3000);
+  await waitFor(() => Buffer.concat(server.sides[0].got).length === 100 * 1024, 'all of it after 5 s');
 });
 
 test('a black-holed direction holds at most maxHeldBytes (plus one read), then stops reading the sender', async (t) => {
