@@ -74,7 +74,6 @@ export class TestServer {
   readonly closed: ClosedConnection[] = [];
   /** Errors the server reported (crashed handlers, broker failures), the last 1000. */
   readonly errors: { error: Error; context: string }[] = [];
-  droppedFrames = 0;
   readonly #connections = new Map<string, { id: string; vsn: 1 | 2; topics: Set<string> }>();
   /** Joined channel handles, by connection id then topic: what `push` and `crashChannel` act on. */
   readonly #sockets = new Map<string, Map<string, ChannelSocket>>();
@@ -82,6 +81,8 @@ export class TestServer {
   #refusedJoins: { left: number; reason: string; topic: string | undefined } = { left: 0, reason: REFUSED_BY_TEST, topic: undefined };
   #refusedConnects = 0;
   #port = 0;
+  #url = '';
+  #droppedFrames = 0;
 
   constructor(options: TestServerOptions) {
     const { maxRecordedFrames = TEST_SERVER_DEFAULTS.maxRecordedFrames, port = 0, channels, connect, ...rest } = options;
@@ -93,17 +94,22 @@ export class TestServer {
   }
 
   async listen(): Promise<this> {
-    this.#port = (await this.server.listen()).port;
+    ({ port: this.#port, url: this.#url } = await this.server.listen());
     return this;
+  }
+
+  /** Frames dropped from `frames` because more than `maxRecordedFrames` came. */
+  get droppedFrames(): number {
+    return this.#droppedFrames;
   }
 
   get port(): number {
     return this.#port;
   }
 
-  /** `ws://127.0.0.1:PORT/socket`: what a Phoenix or Tether client takes. */
+  /** `ws://127.0.0.1:PORT/socket` (with the `mount` option's path): what a Phoenix or Tether client takes. */
   get url(): string {
-    return `ws://127.0.0.1:${this.#port}/socket`;
+    return this.#url;
   }
 
   /** Open connections, by id. */
@@ -247,7 +253,7 @@ export class TestServer {
     const limit = TEST_SERVER_DEFAULTS.maxRecordedEvents;
     this.server.observe({
       frameReceived: ({ connectionId, frame }) => {
-        if (pushBounded(this.frames, { connectionId, frame }, this.#maxFrames)) this.droppedFrames++;
+        if (pushBounded(this.frames, { connectionId, frame }, this.#maxFrames)) this.#droppedFrames++;
         notifyChange(`server got ${frame.event} on ${frame.topic} from ${connectionId}`);
       },
       frameOut: () => notifyChange(),

@@ -166,3 +166,14 @@ test('a schedule runs on the link clock and its last mode stays', async (t) => {
   assert.deepEqual(link.mode, { kind: 'ok' }, 'set() stops a running schedule');
   assert.equal(clock.pendingTimers, 0);
 });
+
+test('beyond maxConnections a new connection gets an RST and the link says why', async (t) => {
+  const { link } = await through(t, { maxConnections: 1 });
+  const refused: string[] = [];
+  link.on('refused', (e) => refused.push(e.reason));
+  const extra = connect({ port: link.port, host: '127.0.0.1' });
+  const outcome = await new Promise<string>((resolve) => extra.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error')));
+  assert.equal(outcome, 'ECONNRESET');
+  assert.deepEqual(refused, ['maxConnections (1) reached']);
+  assert.equal(link.connections, 1);
+});

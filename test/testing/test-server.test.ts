@@ -90,3 +90,12 @@ test('waitFor fails clearly: what was awaited and the last changes seen', async 
   });
   assert.equal(await waitFor(() => 42), 42, 'an immediate truthy value resolves at once');
 });
+
+test('the frame record is bounded: the oldest frames are dropped and counted', async (t) => {
+  const server = await createTestServer({ channels: { 'room:*': echo }, maxRecordedFrames: 2 }, t);
+  const client = await connectTestClient(server, {}, t);
+  const room = await client.join('room:1');
+  for (const n of [1, 2, 3]) await room.push('say', { n });
+  assert.deepEqual(server.frames.map((r) => r.frame.payload), [{ n: 2 }, { n: 3 }]);
+  assert.equal(server.droppedFrames, 2, 'the join and the first push');
+});
