@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ok, type ChannelDefinition } from '../../src/server/index.ts';
-import { connectTestClient, createTestServer, VirtualClock, waitFor, WaitTimeoutError } from '../../src/testing/index.ts';
+import { connectTestClient, createFaultyLink, createTestServer, VirtualClock, waitFor, WaitTimeoutError } from '../../src/testing/index.ts';
 
 const echo: ChannelDefinition = { join: () => ok(), handleIn: (_event, payload) => ok(payload) };
 const fastRetry = { reconnect: () => 10, channel: { rejoin: () => 10 } };
@@ -98,4 +98,19 @@ test('the frame record is bounded: the oldest frames are dropped and counted', a
   for (const n of [1, 2, 3]) await room.push('say', { n });
   assert.deepEqual(server.frames.map((r) => r.frame.payload), [{ n: 2 }, { n: 3 }]);
   assert.equal(server.droppedFrames, 2, 'the join and the first push');
+});
+
+test('a half-open link leaves the server side open until the server\'s idle timeout cuts it (virtual time)', async (t) => {
+  const clock = new VirtualClock();
+  const server = await createTestServer({ channels: { 'room:*': echo }, clock, idleTimeoutMs: 30_000, closeGraceMs: 1000 }, t);
+  const link = await createFaultyLink({ target: server.port }, t);
+  const client = await connectTestClient(link, { reconnect: () => null }, t);
+  link.set('half-open');
+  await waitFor(() => client.state === 'failed', 'the client to see its FIN');
+  assert.equal(server.connections.size, 1, 'the server still believes in the client');
+  clock.advance(30_000);
+  assert.equal(server.connections.size, 1, 'closing: its 4000 goes unread');
+  clock.advance(1_000);
+  await waitFor(() => server.connections.size === 0, 'the close grace to cut the socket');
+  assert.deepEqual(server.closed.map((c) => c.code), [4000]);
 });
