@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HeartbeatMonitor } from '../../src/client/heartbeat.ts';
-import { VirtualClock } from '../../src/testing/clock.ts';
+import { VirtualClock } from '../helpers/clock.ts';
 
 function setup() {
   const clock = new VirtualClock();

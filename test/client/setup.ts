@@ -2,7 +2,7 @@
 import { Socket, type SocketOptions } from '../../src/client/socket.ts';
 import type { StateTransition } from '../../src/client/states.ts';
 import type { TetherClientError } from '../../src/client/errors.ts';
-import { VirtualClock } from '../../src/testing/clock.ts';
+import { VirtualClock } from '../helpers/clock.ts';
 import { FakeNetwork } from './fake-transport.ts';
 
 export function fakeSocket(options: SocketOptions = {}) {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { Socket } from 'node:net';
 import { CloseCodes } from '../../src/protocol/close-codes.ts';
 import { ok, type ChannelDefinition } from '../../src/server/channel.ts';
-import { VirtualClock } from '../../src/testing/clock.ts';
+import { VirtualClock } from '../helpers/clock.ts';
 import { join, RawClient, startServer, upgradeStatus } from '../helpers/server-fixtures.ts';
 
 const room: ChannelDefinition = { join: () => ok() };

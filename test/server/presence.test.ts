@@ -6,7 +6,7 @@ import type { PresenceChange } from '../../src/broker/types.ts';
 import { roomChannel } from '../../src/demo/room-channel.ts';
 import { ok, type ChannelDefinition } from '../../src/server/channel.ts';
 import { newPhxRef, type PresenceList } from '../../src/server/presence.ts';
-import { VirtualClock } from '../../src/testing/clock.ts';
+import { VirtualClock } from '../helpers/clock.ts';
 import { join, RawClient, startServer } from '../helpers/server-fixtures.ts';
 
 type Diff = { joins: PresenceList; leaves: PresenceList };

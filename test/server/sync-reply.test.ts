@@ -9,7 +9,7 @@ import { ok, type ChannelDefinition } from '../../src/server/channel.ts';
 import { ServerCore } from '../../src/server/core.ts';
 import { resolveOptions } from '../../src/server/options.ts';
 import type { SharedFrame, TransportSocket } from '../../src/server/transport.ts';
-import { VirtualClock } from '../../src/testing/clock.ts';
+import { VirtualClock } from '../helpers/clock.ts';
 
 class RecordingTransport implements TransportSocket {
   readonly sent: string[] = [];
