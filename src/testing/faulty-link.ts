@@ -54,6 +54,8 @@ export interface FaultyLinkEvents {
   refused: [{ reason: string }];
   /** The schedule reached its last step, whose mode now stays in force. */
   'schedule-end': [{ mode: LinkMode }];
+  /** The listening socket failed after it started (e.g. out of file descriptors while accepting); the link goes on. */
+  'server-error': [{ error: Error }];
 }
 
 export interface FaultyLinkStats {
@@ -141,6 +143,7 @@ export class FaultyLink extends EventEmitter<FaultyLinkEvents> {
       });
     });
     this.#port = (this.#server.address() as AddressInfo).port;
+    this.#server.on('error', (error) => this.emit('server-error', { error }));
     if (this.#pendingScript !== null) this.run(this.#pendingScript);
     this.#pendingScript = null;
     return this;
