@@ -75,6 +75,7 @@ export async function runProxy(listen: string, target: string, flags: ProxyFlags
   link.on('schedule-end', ({ mode }) => log(`schedule done; ${formatLinkMode(mode)} stays in force`));
   link.on('capped', ({ id, direction, bytes }) => log(`connection ${id}: ${bytes} bytes held ${direction === 'up' ? 'client->server' : 'server->client'}; reading paused`));
   link.on('refused', ({ reason }) => log(`connection refused: ${reason}`));
+  link.on('server-error', ({ error }) => log(`listening socket error: ${error.message}`));
   if (!flags.quiet) {
     link.on('connection', ({ id }) => log(`connection ${id} open (${link.connections} now)`));
     link.on('disconnect', ({ id }) => log(`connection ${id} closed (${link.connections} now)`));
