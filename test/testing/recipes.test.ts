@@ -20,6 +20,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 for (const [i, recipe] of recipes.entries()) {
   const lines = recipe.split('\n').length;
   assert.ok(lines <= 45, `recipe ${i + 1} is ${lines} lines`);
+  assert.doesNotMatch(recipe, /setTimeout|sleep|delay\(/, `recipe ${i + 1} waits on events, never on sleeps`);
   const code = recipe.replace(/from 'tether-rt\/([a-z-]+)'/g, (_, name: string) => `from '${new URL(`${name}/index.ts`, src).href}'`);
   const file = join(dir, `recipe-${i + 1}.ts`);
   writeFileSync(file, code);
