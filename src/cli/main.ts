@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { register as registerServe } from './serve.ts';
 import { register as registerConnect } from './connect.ts';
 import { register as registerBench } from './bench.ts';
+import { register as registerProxy } from './proxy.ts';
 
 const program = new Command('tether')
   .description('Real-time links that do not break: a Phoenix-Channels-compatible server, client and tools')
@@ -12,6 +13,7 @@ const program = new Command('tether')
 registerServe(program);
 registerConnect(program);
 registerBench(program);
+registerProxy(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -100,6 +100,7 @@ export class Connection {
       this.close(CloseCodes.invalidFrame, `Invalid frame (${name}): ${e.message}`);
       return;
     }
+    hooks.frameReceived?.({ connectionId: this.id, frame });
     const limits = this.core.limits;
     let verdict = this.#messageBucket.take(limits.messages, now);
     if (verdict === RateVerdict.ok && frame.event === Events.join) {

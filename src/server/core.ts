@@ -283,6 +283,16 @@ export class ServerCore {
     return conns.length;
   }
 
+  /** Closes one connection (ids as observer hooks report them) with this code; false when it is not open. */
+  closeConnection(connectionId: string, code: number, reason: string): boolean {
+    for (const conn of this.#connections) {
+      if (conn.id !== connectionId) continue;
+      conn.close(code, reason);
+      return true;
+    }
+    return false;
+  }
+
   /** The single liveness and budget pass over all connections. */
   readonly sweep = (): void => {
     const now = this.clock.now();

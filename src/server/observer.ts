@@ -1,3 +1,4 @@
+import type { Frame } from '../protocol/frame.ts';
 import { asError } from './unknown.ts';
 
 /**
@@ -18,6 +19,8 @@ export interface ServerObserver {
     reason: 'leave' | 'close' | 'crash' | 'duplicate_join' | 'disconnect' | 'gap';
   }): void;
   frameIn?(info: { connectionId: string; bytes: number }): void;
+  /** A client frame decoded, before routing (tests and debugging: the frame object is the server's, do not mutate it). */
+  frameReceived?(info: { connectionId: string; frame: Frame }): void;
   /** Called once per send: a broadcast reports its total bytes and its number of frames in one call. */
   frameOut?(bytes: number, frames: number): void;
   handled?(info: { pattern: string; event: string; durationMs: number; status: 'ok' | 'error' | 'noreply' | 'crash' }): void;
@@ -44,7 +47,7 @@ type HookName = keyof Hooks;
 
 const HOOKS: readonly HookName[] = [
   'connectionOpened', 'connectionClosed', 'connectionRejected', 'channelJoined', 'joinRejected', 'channelLeft',
-  'frameIn', 'frameOut', 'handled', 'broadcast', 'heartbeat', 'idleTimeout', 'slowConsumer', 'rateLimited', 'error', 'brokerGap',
+  'frameIn', 'frameReceived', 'frameOut', 'handled', 'broadcast', 'heartbeat', 'idleTimeout', 'slowConsumer', 'rateLimited', 'error', 'brokerGap',
   'outboxPush', 'dedupHit',
 ];
 

@@ -72,6 +72,16 @@ export class TetherServer {
     return this.#core.disconnect(id);
   }
 
+  /**
+   * Closes one connection (its id as observer hooks report it) with a WebSocket close code a server may send
+   * (1000-1014 except 1004-1006, or 3000-4999); false when no such connection is open.
+   */
+  closeConnection(connectionId: string, code: number, reason = ''): boolean {
+    const sendable = (code >= 1000 && code <= 1014 && (code < 1004 || code > 1006)) || (code >= 3000 && code <= 4999);
+    if (!Number.isInteger(code) || !sendable) throw new RangeError(`${code} is not a close code a server may send (1000-1014 except 1004-1006, or 3000-4999)`);
+    return this.#core.closeConnection(connectionId, code, reason);
+  }
+
   observe(observer: ServerObserver): () => void {
     return this.#core.observers.add(observer);
   }

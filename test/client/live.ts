@@ -3,20 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer, type ServerOptions } from '../../src/server/index.ts';
 import { roomChannel } from '../../src/demo/room-channel.ts';
+import { notifyChange } from '../../src/testing/wait.ts';
 
 export async function startRoomServer(options: Partial<ServerOptions> = {}) {
   const server = createServer({ port: 0, host: '127.0.0.1', channels: { 'room:*': roomChannel }, ...options });
   const info = await server.listen();
   return { server, ...info };
-}
-
-/** Polls `predicate` every 5 ms; rejects with `what` after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const NODE = process.execPath;
@@ -36,6 +28,7 @@ export function spawnFixture(script: string, args: string[] = [], env: NodeJS.Pr
         const line = buffer.slice(0, i);
         buffer = buffer.slice(i + 1);
         lines.push(line);
+        notifyChange(`${script}: ${line}`);
         const m = /^listening (\d+)$/.exec(line);
         if (m || line === 'ready') {
           clearTimeout(timer);

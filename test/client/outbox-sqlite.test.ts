@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { SqliteOutboxStore } from '../../src/client/outbox-sqlite.ts';
 import { ok, type ChannelDefinition } from '../../src/server/index.ts';
-import { killHard, spawnFixture, startRoomServer, waitFor } from './live.ts';
+import { waitFor } from '../../src/testing/index.ts';
+import { killHard, spawnFixture, startRoomServer } from './live.ts';
 import { fakeSocket } from './setup.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tether-outbox-'));
@@ -61,7 +62,7 @@ test('kill -9 with pushes in the SQLite outbox: after a restart every one is sen
   const { server } = await startRoomServer({ port, channels: { 'room:*': recorder } });
   try {
     const resumed = await spawnFixture('outbox-client.ts', [url, db, 'resume']);
-    await waitFor(() => resumed.lines.includes('done'), 'restored pushes settled', 10_000);
+    await waitFor(() => resumed.lines.includes('done'), { what: 'restored pushes settled', timeoutMs: 10_000 });
     assert.equal(resumed.lines[1], `restored ${count}`);
     assert.deepEqual(seen, Array.from({ length: count }, (_, i) => i + 1));
     assert.equal(resumed.lines.filter((l) => l.startsWith('settled ') && l.endsWith(' ok')).length, count);

@@ -1,9 +1,9 @@
 /** Real failures on loopback: a server killed with SIGKILL and restarted, and a link that silently goes dead. */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Socket, fullJitterBackoff } from '../../src/client/index.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
-import { killHard, spawnFixture, startRoomServer, waitFor } from './live.ts';
+import { fullJitterBackoff } from '../../src/client/index.ts';
+import { connectTestClient, createFaultyLink, waitFor } from '../../src/testing/index.ts';
+import { killHard, spawnFixture, startRoomServer } from './live.ts';
 
 const cleanups: (() => unknown)[] = [];
 /** Room for connect, join and late timers when the whole suite shares two cores. */
@@ -17,9 +17,8 @@ test('server killed (SIGKILL) and restarted: the client reconnects and rejoins e
   cleanups.push(() => killHard(first.child));
   const port = first.port;
   const capMs = 400;
-  const socket = new Socket(`ws://127.0.0.1:${port}/socket`, { reconnect: fullJitterBackoff({ baseMs: 100, capMs }) });
+  const { socket } = await connectTestClient(`ws://127.0.0.1:${port}/socket`, { reconnect: fullJitterBackoff({ baseMs: 100, capMs }) });
   cleanups.push(() => socket.disconnect());
-  socket.connect();
   const rooms = ['room:a', 'room:b', 'room:c'].map((t) => socket.channel(t));
   await Promise.all(rooms.map((r) => r.join()));
   const refs = rooms.map((r) => r.joinRef);
@@ -29,7 +28,7 @@ test('server killed (SIGKILL) and restarted: the client reconnects and rejoins e
   const second = await spawnFixture('room-server.ts', [String(port)]);
   cleanups.push(() => killHard(second.child));
   const upAt = Date.now();
-  await waitFor(() => rooms.every((r) => r.state === 'joined'), 'every channel rejoined', 5000);
+  await waitFor(() => rooms.every((r) => r.state === 'joined'), 'every channel rejoined');
   const took = Date.now() - upAt;
   assert.ok(took <= capMs + SCHEDULING_SLACK_MS, `rejoined ${took} ms after the server was back; one backoff step is at most ${capMs} ms`);
   assert.ok(rooms.every((r, i) => r.joinRef !== refs[i]), 'new join_refs');
@@ -41,25 +40,24 @@ test('server killed (SIGKILL) and restarted: the client reconnects and rejoins e
 test('a proxy that silently stops forwarding: the dead link is detected within heartbeat interval + timeout, then recovered', async () => {
   const { server, port } = await startRoomServer();
   cleanups.push(() => server.close());
-  const proxy = await startTcpProxy({ port });
+  const proxy = await createFaultyLink({ target: port });
   cleanups.push(() => proxy.close());
   const intervalMs = 300;
   const timeoutMs = 300;
-  const socket = new Socket(proxy.url(), { heartbeatIntervalMs: intervalMs, heartbeatTimeoutMs: timeoutMs, reconnect: () => 50 });
+  const { socket } = await connectTestClient(proxy, { heartbeatIntervalMs: intervalMs, heartbeatTimeoutMs: timeoutMs, reconnect: () => 50 });
   cleanups.push(() => socket.disconnect());
-  socket.connect();
   const room = socket.channel('room:proxy');
   await room.join();
-  await waitFor(() => socket.stats().lastRttMs !== null, 'heartbeats answered through the proxy', 5000);
-  proxy.blackhole();
+  await waitFor(() => socket.stats().lastRttMs !== null, 'heartbeats answered through the proxy');
+  proxy.set('blackhole');
   const cutAt = Date.now();
-  await waitFor(() => socket.state !== 'open', 'dead link detected', 5000);
+  await waitFor(() => socket.state !== 'open', 'dead link detected');
   const detectedIn = Date.now() - cutAt;
   assert.equal(socket.transitions.at(-1)?.reason, 'heartbeat_timeout');
   // The slack covers timers firing late on a loaded machine; without heartbeats TCP would take minutes.
   assert.ok(detectedIn <= intervalMs + timeoutMs + SCHEDULING_SLACK_MS, `detected after ${detectedIn} ms (bound ${intervalMs + timeoutMs} ms)`);
-  proxy.reset();
-  proxy.restore();
-  await waitFor(() => socket.state === 'open' && room.state === 'joined', 'recovered through the proxy', 5000);
+  proxy.resetAll();
+  proxy.heal();
+  await waitFor(() => socket.state === 'open' && room.state === 'joined', 'recovered through the proxy');
   assert.deepEqual(await room.push('echo', { ok: true }), { status: 'ok', response: { ok: true } });
 });

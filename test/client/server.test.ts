@@ -1,9 +1,10 @@
 /** The client against our real server on loopback: every behaviour end to end. */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Socket } from '../../src/client/index.ts';
+import type { SocketOptions } from '../../src/client/index.ts';
 import { wsTransport } from '../../src/client/transport-ws.ts';
-import { startRoomServer, waitFor } from './live.ts';
+import { connectTestClient, waitFor } from '../../src/testing/index.ts';
+import { startRoomServer } from './live.ts';
 
 type RoomEvents = { echo: { n: number }; shout: { body: string }; fail: object; noreply: object; crash: object; binary: Uint8Array; presence_state: Record<string, unknown> };
 
@@ -12,11 +13,9 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function connected(url: string, options: ConstructorParameters<typeof Socket>[1] = {}) {
-  const socket = new Socket(url, { reconnect: () => 50, ...options });
+async function connected(url: string, options: SocketOptions = {}) {
+  const { socket } = await connectTestClient(url, { reconnect: () => 50, ...options });
   cleanups.push(() => socket.disconnect());
-  socket.connect();
-  await waitFor(() => socket.state === 'open', 'socket open');
   return socket;
 }
 
@@ -130,9 +129,8 @@ test('an expiring token: the server refuses it with 403 and the provider is aske
 test('a second refusal after a fresh token ends in failed with reason auth (ws transport sees the status)', async () => {
   const { server, url } = await startRoomServer({ connect: () => false });
   cleanups.push(() => server.close());
-  const socket = new Socket(url, { authToken: () => 'never-valid', transport: wsTransport() });
+  const { socket } = await connectTestClient(url, { authToken: () => 'never-valid', transport: wsTransport(), awaitOpen: false });
   cleanups.push(() => socket.disconnect());
-  socket.connect();
   await waitFor(() => socket.state === 'failed', 'failed');
   const last = socket.transitions.at(-1)!;
   assert.equal(last.reason, 'auth');

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { Socket, type SocketOptions } from '../../src/client/index.ts';
 import { roomChannel } from '../../src/demo/room-channel.ts';
 import { createServer, type ConnectInfo, type TetherServer } from '../../src/server/index.ts';
-import { waitFor } from './live.ts';
+import { connectTestClient, waitFor } from '../../src/testing/index.ts';
 
 let key: string;
 let cert: string;
@@ -50,11 +50,10 @@ async function tlsServer(extra: { requestCert?: boolean } = {}, seen: ConnectInf
 }
 
 async function outcome(url: string, options: SocketOptions): Promise<{ state: string; detail: string }> {
-  const socket = new Socket(url, { reconnect: () => null, ...options });
+  const { socket } = await connectTestClient(url, { reconnect: () => null, ...options, awaitOpen: false });
   sockets.push(socket);
   const errors: string[] = [];
   socket.on('error', (e) => errors.push(e.message));
-  socket.connect();
   await waitFor(() => socket.state === 'open' || socket.state === 'failed', 'open or failed');
   return { state: socket.state, detail: errors.join(' / ') };
 }

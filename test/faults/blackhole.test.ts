@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
-import { BlackholeProxy } from './harness/blackhole-proxy.ts';
+import { createFaultyLink } from '../../src/testing/faulty-link.ts';
 import { startFixture, type FixtureProcess } from './harness/processes.ts';
 import { settle, startClientWorkers, streamRow } from './harness/stream.ts';
 import { FaultTable } from './harness/table.ts';
@@ -29,8 +29,7 @@ test('a 5 s black hole mid-stream: dead link detected within interval + timeout,
   const procs: FixtureProcess[] = [];
   const server = await startFixture('server', 'stream-server.ts', { TOPIC: topic, HISTORY_MAX: String(TOTAL) });
   procs.push(server.proc);
-  const proxy = new BlackholeProxy(server.ready.port as number);
-  await proxy.listen();
+  const proxy = await createFaultyLink({ target: server.ready.port as number });
   try {
     const workers = await startClientWorkers(1, CLIENTS, {
       URL: `ws://127.0.0.1:${proxy.port}/socket`,
@@ -42,10 +41,10 @@ test('a 5 s black hole mid-stream: dead link detected within interval + timeout,
     const published = server.proc.next('published', 60_000);
     server.proc.send({ type: 'publish', total: TOTAL, perTick: 10, tickMs: 10 });
     await server.proc.next('progress', 30_000, (m) => (m.seq as number) >= TOTAL * 0.2);
-    proxy.blackhole();
+    proxy.set('blackhole');
     const cutAt = Date.now();
     await new Promise((r) => setTimeout(r, BLACKHOLE_MS));
-    proxy.restore();
+    proxy.heal();
     const restoredAt = Date.now();
     await published;
     const summaries = await settle(workers, TOTAL, restoredAt, 30_000);
