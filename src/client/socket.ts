@@ -2,7 +2,7 @@
  * One connection to a Phoenix-protocol endpoint, shared by many channels: the state machine, connection
  * attempts with providers and retry policy, heartbeat, frame routing, and the outbox the channels push into.
  */
-import { createSerializer, Events, HEARTBEAT_TOPIC, ProtocolError, type Frame, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
+import { createSerializer, Events, HEARTBEAT_TOPIC, isJsonObject, isReplyPayload, ProtocolError, type Frame, type Payload, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
 import { fullJitterBackoff, RetrySchedule } from './backoff.ts';
 import { detectPageEnvironment, watchPage, type WakeTrigger } from './browser.ts';
 import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
@@ -447,9 +447,19 @@ export class Socket implements SocketLink {
       if (frame.topic === HEARTBEAT_TOPIC && this.heartbeatReply(frame.ref)) return;
       const push = this.pending.get(frame.ref);
       if (push && push.topic === frame.topic) {
+        // A reply must carry the join_ref its push was sent under (none on V1), as phoenix.js's isMember check.
+        if (frame.joinRef !== null && frame.joinRef !== push.joinRef) {
+          c.staleDropped += 1;
+          return;
+        }
+        const reply = frame.payload;
+        if (!isWellFormedReply(reply)) {
+          c.invalidFrames += 1;
+          this.reportError('invalid_frame', `Dropped a phx_reply to "${push.event}" on ${push.topic} without {status, response}. The push stays pending until its timeout; the server does not speak Phoenix correctly.`, { topic: push.topic, cause: reply });
+          return;
+        }
         this.pending.delete(frame.ref);
         push.replyMeta = frame.meta;
-        const reply = frame.payload as { status: string; response: never };
         push.settle(reply.status === 'ok' ? { status: 'ok', response: reply.response } : { status: 'error', response: reply.response, serverStatus: reply.status });
         return;
       }
@@ -497,4 +507,9 @@ export class Socket implements SocketLink {
     if (this[name] !== null) this.clock.clearTimeout(this[name]);
     this[name] = null;
   }
+}
+
+/** Phoenix's reply payload: a status string and a response that is an object (or bytes, in a V2 binary reply). */
+function isWellFormedReply(value: unknown): value is { status: string; response: Payload } {
+  return isReplyPayload(value) && (isJsonObject(value.response) || value.response instanceof Uint8Array);
 }
