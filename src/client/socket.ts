@@ -12,10 +12,9 @@ import { authTokenProtocol, endpointUrl, randomIdPrefix, utf8Length, type QueryP
 import { TetherClientError, type ClientErrorCode } from './errors.ts';
 import { heartbeatFrame, pushFrame } from './frames.ts';
 import { HeartbeatMonitor } from './heartbeat.ts';
-import { restoreMessage, type SocketLink } from './link.ts';
+import type { SocketLink } from './link.ts';
 import { Outbox } from './outbox.ts';
 import { PingRegistry } from './pings.ts';
-import type { StoredMessage } from './outbox-store.ts';
 import { Push, type PushResult } from './push.ts';
 import { recoveryConnectParams } from './recovery/wire.ts';
 import { SOCKET_DEFAULTS, type SocketEvents, type SocketOptions } from './socket-options.ts';
@@ -80,7 +79,7 @@ export class Socket implements SocketLink {
     this.retry = new RetrySchedule(options.reconnect ?? fullJitterBackoff());
     this.pushTimeoutMs = options.pushTimeoutMs ?? SOCKET_DEFAULTS.pushTimeoutMs;
     this.channelDefaults = options.channel ?? {};
-    this.outbox = new Outbox(options.outbox);
+    this.outbox = new Outbox(options.outbox, { clock: this.clock, stored: (topic) => this.channels.get(topic)?.pump(), emitError: (error) => this.emitError(error) });
     this.pings = new PingRegistry(this.clock);
     this.clientId = options.clientId ?? this.idPrefix;
     this.seq = this.clock.now() * 1000;
@@ -244,16 +243,8 @@ export class Socket implements SocketLink {
   released(push: Push<unknown>): void {
     this.unregister(push);
     if (!push.inOutbox) return;
-    try {
-      this.outbox.release(push)?.catch((err: Error) => this.deleteFailed(push, err));
-    } catch (err) {
-      this.deleteFailed(push, err as Error);
-    }
+    this.outbox.release(push);
     if (this.restored.delete(push)) this.events.emit('settled', { id: push.id, topic: push.topic, event: push.event, result: push.result as PushResult });
-  }
-
-  private deleteFailed(push: Push<unknown>, err: Error): void {
-    this.reportError('store_failed', `The outbox store could not delete message ${push.id}: ${err.message}. It may be sent again after a restart.`, { cause: err });
   }
 
   reportError(code: ClientErrorCode, message: string, options: { topic?: string; cause?: unknown; silent?: boolean } = {}): TetherClientError {
@@ -270,8 +261,8 @@ export class Socket implements SocketLink {
     this.counters.staleDropped += 1;
   }
 
-  forget(channel: Channel<object, object>): void {
-    if (this.channels.get(channel.topic) === channel) this.channels.delete(channel.topic);
+  forget(topic: string, owner: object): void {
+    if (this.channels.get(topic) === owner) this.channels.delete(topic);
   }
 
   // ---- connection attempts ----
@@ -478,18 +469,8 @@ export class Socket implements SocketLink {
   // ---- outbox restore, state, timers ----
 
   private async loadOutbox(): Promise<void> {
-    let stored: StoredMessage[];
-    try {
-      stored = await this.outbox.store.load();
-    } catch (err) {
-      this.reportError('store_failed', `The outbox store could not be read: ${(err as Error).message}. Messages from the previous session are not resent.`, { cause: err });
-      stored = [];
-    }
-    const now = this.clock.now();
-    for (const m of stored) {
-      this.seq = Math.max(this.seq, m.seq);
-      restoreMessage(this, m, now, (push) => this.restored.add(push));
-    }
+    const maxSeq = await this.outbox.restore(this, (push) => this.restored.add(push));
+    this.seq = Math.max(this.seq, maxSeq);
     this.loaded = true;
     for (const channel of this.channels.values()) channel.pump();
   }

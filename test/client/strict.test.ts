@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { Socket, type TetherClientError } from '../../src/client/index.ts';
-import { hostileServer, type HostileOptions } from './hostile-server.ts';
+import { hostileServer, type HostileOptions, type V2Frame } from './hostile-server.ts';
 
 async function connectTo(t: TestContext, options: HostileOptions) {
   const server = await hostileServer(options);
@@ -17,7 +17,7 @@ async function connectTo(t: TestContext, options: HostileOptions) {
   return { server, socket, room, errors };
 }
 
-const joinOk: HostileOptions['onFrame'] = (f, send) => {
+const joinOk = (f: V2Frame, send: (frame: V2Frame) => void) => {
   if (f[3] === 'phx_join') send([f[0], f[1], f[2], 'phx_reply', { status: 'ok', response: {} }]);
 };
 
