@@ -6,7 +6,7 @@ import { createSerializer, Events, HEARTBEAT_TOPIC, isJsonObject, isReplyPayload
 import { fullJitterBackoff, RetrySchedule } from './backoff.ts';
 import { detectPageEnvironment, watchPage, type WakeTrigger } from './browser.ts';
 import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { boundedClock, systemClock, type Clock } from './clock.ts';
 import { Emitter } from './emitter.ts';
 import { authTokenProtocol, endpointUrl, randomIdPrefix, utf8Length, type QueryParams } from './endpoint.ts';
 import { TetherClientError, type ClientErrorCode } from './errors.ts';
@@ -28,7 +28,7 @@ export type { SocketLink } from './link.ts';
 
 export class Socket implements SocketLink {
   readonly endpoint: string;
-  readonly clock: Clock;
+  readonly clock: Required<Clock>;
   readonly outbox: Outbox;
   readonly pushTimeoutMs: number;
   readonly channelDefaults: ChannelOptions;
@@ -72,7 +72,7 @@ export class Socket implements SocketLink {
   constructor(endpoint: string, options: SocketOptions = {}) {
     this.endpoint = endpoint;
     this.o = options;
-    this.clock = options.clock ?? systemClock;
+    this.clock = boundedClock(options.clock ?? systemClock);
     this.version = options.vsn === '1.0.0' ? 1 : 2;
     this.serializer = createSerializer(this.version, 'client');
     this.transportFactory = options.transport ?? defaultTransport(options);
