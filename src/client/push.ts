@@ -62,6 +62,10 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
   readonly inOutbox: boolean;
   /** Tether meta to send with a control frame (a rejoin's `{since}`, docs/recovery.md). */
   meta: JsonObject | undefined = undefined;
+  /** When it was last sent, on the monotonic clock (ms); 0 until sent. */
+  sentAt = 0;
+  /** From the last send to its reply, in ms (sub-millisecond, monotonic clock); null until a reply settles it. */
+  latencyMs: number | null = null;
   /** The meta element of the reply, set before the push settles. */
   replyMeta: FrameMeta | undefined = undefined;
 

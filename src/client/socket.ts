@@ -41,6 +41,7 @@ export class Socket implements SocketLink {
   private readonly retry: RetrySchedule;
   private readonly connectTimeoutMs: number;
   private readonly heartbeatTimeoutMs: number;
+  private readonly maxFrameBytes: number;
   private readonly heartbeat: HeartbeatMonitor;
   private readonly counters = new Counters();
   private readonly channels = new Map<string, Channel<object, object>>();
@@ -85,6 +86,7 @@ export class Socket implements SocketLink {
     this.seq = this.clock.now() * 1000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs;
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs;
+    this.maxFrameBytes = options.maxFrameBytes ?? SOCKET_DEFAULTS.maxFrameBytes;
     this.heartbeat = new HeartbeatMonitor({
       clock: this.clock,
       intervalMs: options.heartbeatIntervalMs ?? SOCKET_DEFAULTS.heartbeatIntervalMs,
@@ -231,6 +233,7 @@ export class Socket implements SocketLink {
     }
     push.ref = ref;
     push.joinRef = joinRef;
+    push.sentAt = this.clock.monotonic();
     this.pending.set(ref, push);
     this.write(transport, data);
     return true;
@@ -289,7 +292,7 @@ export class Socket implements SocketLink {
     const protocols = token ? ['phoenix', authTokenProtocol(token)] : [];
     const transport = this.transportFactory(url, protocols, {
       open: () => this.transport === transport && this.opened(),
-      message: (data) => this.transport === transport && this.receive(data),
+      message: (data, bytes) => this.transport === transport && this.receive(transport, data, bytes),
       close: (info) => this.transportClosed(transport, info),
     });
     this.transport = transport;
@@ -343,6 +346,7 @@ export class Socket implements SocketLink {
       this.scheduleRetry(TransitionReasons.handshakeFailed, what, info.status === undefined ? {} : { status: info.status }, info.status === undefined);
       return;
     }
+    if (info.frameTooLarge) return this.frameTooLarge(null, info.error ?? `over ${this.maxFrameBytes} bytes`);
     this.linkDown('transport_closed');
     this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code });
   }
@@ -354,6 +358,15 @@ export class Socket implements SocketLink {
     this.reportError('heartbeat_timeout', `No heartbeat reply within ${this.heartbeatTimeoutMs} ms: the link is dead. Reconnecting with backoff.`);
     this.linkDown('heartbeat_timeout');
     this.scheduleRetry(TransitionReasons.heartbeatTimeout, `no heartbeat reply within ${this.heartbeatTimeoutMs} ms`);
+  }
+
+  /** The server sent a frame over maxFrameBytes: close the link (if the transport did not) and reconnect. */
+  private frameTooLarge(transport: Transport | null, what: string): void {
+    this.transport = null;
+    transport?.close(1009, 'frame too large');
+    this.reportError('frame_too_large', `The link was closed (1009): ${what}, over maxFrameBytes (${this.maxFrameBytes}). Reconnecting with backoff; raise maxFrameBytes if the server sends such frames on purpose.`);
+    this.linkDown('frame_too_large');
+    this.scheduleRetry(TransitionReasons.frameTooLarge, `${what}, over maxFrameBytes ${this.maxFrameBytes}`, { code: 1009 });
   }
 
   /** The open link is gone (or going): stop the heartbeat and tell pending pushes, pings and channels. */
@@ -422,10 +435,12 @@ export class Socket implements SocketLink {
     transport.send(data);
   }
 
-  private receive(data: string | Uint8Array): void {
+  private receive(transport: Transport, data: string | Uint8Array, wireBytes?: number): void {
     const c = this.counters;
+    const bytes = wireBytes ?? (typeof data === 'string' ? utf8Length(data) : data.byteLength);
     c.messagesIn += 1;
-    c.bytesIn += typeof data === 'string' ? data.length : data.byteLength;
+    c.bytesIn += bytes;
+    if (bytes > this.maxFrameBytes) return this.frameTooLarge(transport, `the server sent a frame of ${bytes} bytes`);
     let frame: Frame;
     try {
       frame = this.serializer.decode(data);
@@ -451,6 +466,7 @@ export class Socket implements SocketLink {
         }
         this.pending.delete(frame.ref);
         push.replyMeta = frame.meta;
+        push.latencyMs = this.clock.monotonic() - push.sentAt;
         push.settle(reply.status === 'ok' ? { status: 'ok', response: reply.response } : { status: 'error', response: reply.response, serverStatus: reply.status });
         return;
       }

@@ -9,16 +9,13 @@ export interface SocketStats {
   reconnects: number;
   messagesIn: number;
   messagesOut: number;
-  /**
-   * Binary frame sizes plus text frame lengths in UTF-16 code units: exactly the bytes for ASCII text, fewer
-   * for other text (counting UTF-8 would cost a scan of every incoming frame on the hot path).
-   */
+  /** Payload bytes of the frames received: binary sizes plus the UTF-8 size of text frames. */
   bytesIn: number;
-  /** Binary frame sizes plus the exact UTF-8 size of text frames. */
+  /** Payload bytes of the frames sent: binary sizes plus the UTF-8 size of text frames. */
   bytesOut: number;
-  /** The latest heartbeat or ping round trip, ms. */
+  /** The latest heartbeat or ping round trip, ms, on the monotonic clock (performance.now: sub-millisecond). */
   lastRttMs: number | null;
-  /** Exponentially smoothed round trip (weight 1/8, as TCP's SRTT). */
+  /** Exponentially smoothed round trip (weight 1/8, as TCP's SRTT), ms, monotonic clock. */
   smoothedRttMs: number | null;
   /** Heartbeat deadlines that passed without a reply. */
   heartbeatMisses: number;
