@@ -438,9 +438,9 @@ export class Socket implements SocketLink {
   private receive(transport: Transport, data: string | Uint8Array, wireBytes?: number): void {
     const c = this.counters;
     const bytes = wireBytes ?? (typeof data === 'string' ? utf8Length(data) : data.byteLength);
+    if (bytes > this.maxFrameBytes) return this.frameTooLarge(transport, `the server sent a frame of ${bytes} bytes`);
     c.messagesIn += 1;
     c.bytesIn += bytes;
-    if (bytes > this.maxFrameBytes) return this.frameTooLarge(transport, `the server sent a frame of ${bytes} bytes`);
     let frame: Frame;
     try {
       frame = this.serializer.decode(data);

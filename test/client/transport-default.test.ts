@@ -42,7 +42,8 @@ test('a 50 MB frame is refused from its header: the link closes with frame_too_l
 
 test('a frame over a smaller maxFrameBytes on any transport is dropped and the link reconnects', async (t) => {
   const frame = JSON.stringify([null, null, 'room:1', 'big', { x: 'é'.repeat(600) }]);
-  const { errors } = await firstFrameThenReconnect(t, frame, { maxFrameBytes: 1024, transport: globalWebSocketTransport });
+  const { socket, errors } = await firstFrameThenReconnect(t, frame, { maxFrameBytes: 1024, transport: globalWebSocketTransport });
   assert.deepEqual(errors.map((e) => e.code), ['frame_too_large']);
+  assert.equal(socket.stats().messagesIn, 0, 'dropped before decoding');
   assert.match(errors[0].message, /a frame of 12\d\d bytes/, 'measured in UTF-8 bytes (600 é are 1200 bytes)');
 });
