@@ -346,7 +346,7 @@ export class Socket implements SocketLink {
       this.scheduleRetry(TransitionReasons.handshakeFailed, what, info.status === undefined ? {} : { status: info.status }, info.status === undefined);
       return;
     }
-    if (info.frameTooLarge) return this.frameTooLarge(null, info.error ?? `over ${this.maxFrameBytes} bytes`);
+    if (info.frameTooLarge) return this.frameTooLarge(null, info.error ?? 'the server sent a frame over the transport\'s maxFrameBytes');
     this.linkDown('transport_closed');
     this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code });
   }
@@ -364,9 +364,9 @@ export class Socket implements SocketLink {
   private frameTooLarge(transport: Transport | null, what: string): void {
     this.transport = null;
     transport?.close(1009, 'frame too large');
-    this.reportError('frame_too_large', `The link was closed (1009): ${what}, over maxFrameBytes (${this.maxFrameBytes}). Reconnecting with backoff; raise maxFrameBytes if the server sends such frames on purpose.`);
+    this.reportError('frame_too_large', `The link was closed (1009): ${what}. Reconnecting with backoff; raise maxFrameBytes if the server sends such frames on purpose.`);
     this.linkDown('frame_too_large');
-    this.scheduleRetry(TransitionReasons.frameTooLarge, `${what}, over maxFrameBytes ${this.maxFrameBytes}`, { code: 1009 });
+    this.scheduleRetry(TransitionReasons.frameTooLarge, what, { code: 1009 });
   }
 
   /** The open link is gone (or going): stop the heartbeat and tell pending pushes, pings and channels. */
@@ -438,7 +438,7 @@ export class Socket implements SocketLink {
   private receive(transport: Transport, data: string | Uint8Array, wireBytes?: number): void {
     const c = this.counters;
     const bytes = wireBytes ?? (typeof data === 'string' ? utf8Length(data) : data.byteLength);
-    if (bytes > this.maxFrameBytes) return this.frameTooLarge(transport, `the server sent a frame of ${bytes} bytes`);
+    if (bytes > this.maxFrameBytes) return this.frameTooLarge(transport, `the server sent a frame of ${bytes} bytes, over maxFrameBytes (${this.maxFrameBytes} bytes)`);
     c.messagesIn += 1;
     c.bytesIn += bytes;
     let frame: Frame;

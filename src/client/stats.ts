@@ -27,9 +27,9 @@ export interface SocketStats {
   outboxDepth: number;
   outboxBytes: number;
   channels: number;
-  /** Frames dropped because they carried a join_ref of an earlier join. */
+  /** Messages and replies dropped because they carried a join_ref other than their channel's (or push's) current one. */
   staleDropped: number;
-  /** Frames that could not be decoded (each also raised an `invalid_frame` error event). */
+  /** Frames that could not be decoded, and replies without `{status, response}` (each also raised an `invalid_frame` error event). */
   invalidFrames: number;
 }
 
