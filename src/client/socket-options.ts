@@ -1,7 +1,7 @@
 /** The Socket's options and events, with their defaults. */
 import type { RetryPolicy } from './backoff.ts';
 import type { PageEnvironment } from './browser.ts';
-import type { ChannelOptions } from './channel.ts';
+import type { ChannelOptions } from './channel-options.ts';
 import type { Clock } from './clock.ts';
 import type { QueryParams } from './endpoint.ts';
 import type { TetherClientError } from './errors.ts';
