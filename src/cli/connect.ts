@@ -294,9 +294,9 @@ class Session {
   }
 }
 
-/** The client times round trips in whole milliseconds, so 0 means under one. */
+/** The client times round trips on the monotonic clock, to a fraction of a millisecond. */
 function formatRtt(ms: number): string {
-  return ms < 1 ? '<1 ms' : `${ms.toFixed(1)} ms`;
+  return ms < 1 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(1)} ms`;
 }
 
 const QUIET_ERRORS = new Set<string>(['join_refused', 'handshake_failed']);
@@ -328,11 +328,11 @@ function tap(factory: TransportFactory, onIncoming: (data: string | Uint8Array) 
     factory(url, protocols, {
       open: handlers.open,
       close: handlers.close,
-      message: (data) => {
+      message: (data, bytes) => {
         try {
           onIncoming(data);
         } finally {
-          handlers.message(data);
+          handlers.message(data, bytes);
         }
       },
     });

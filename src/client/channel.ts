@@ -5,83 +5,56 @@
  * order, only once the join has succeeded.
  */
 import { Events, isReservedEventName, type Frame, type JsonObject, type Payload } from '../protocol/index.ts';
-import { fullJitterBackoff, RetrySchedule, type RetryPolicy } from './backoff.ts';
+import { fullJitterBackoff, RetrySchedule } from './backoff.ts';
+import type { ChannelEvents, ChannelOptions, ChannelStateReason, DefaultEvents, JoinParams, OutgoingPayload, PushOptions } from './channel-options.ts';
 import { utf8Length } from './endpoint.ts';
 import { Emitter } from './emitter.ts';
 import { TetherClientError } from './errors.ts';
 import { describeReason, encodeBody, unwrap } from './payloads.ts';
 import { Push, type PushResult } from './push.ts';
-import { expire, type SocketLink } from './link.ts';
-import { flushQueued, loseInFlight, rejectQueued } from './channel-outbox.ts';
+import type { SocketLink } from './link.ts';
+import { TopicOutbox } from './topic-outbox.ts';
 import { ChannelStates, type ChannelState } from './states.ts';
 import { ChannelRecovery } from './recovery/channel-recovery.ts';
-import type { JoinRecoveryContext } from './recovery/wire.ts';
 
-/** The default event map: any event, any payload. */
-export type DefaultEvents = Record<string, Payload>;
+export type { ChannelEvents, ChannelOptions, ChannelStateReason, DefaultEvents, JoinParams, OutgoingPayload, PushOptions } from './channel-options.ts';
 
-/** Join params, or a provider called before every (re)join. */
-export type JoinParams = JsonObject | (() => JsonObject | Promise<JsonObject>);
-
-export interface ChannelOptions {
-  /** Delay before rejoining after a join timeout or a server `phx_error`. Default full jitter, base 1 s, cap 10 s. */
-  rejoin?: RetryPolicy;
-  /** Retry a join the server refused (error reply) with the rejoin policy instead of stopping. Default false. */
-  retryJoinErrors?: boolean;
-  /** Reply timeout of the join. Default: the socket's pushTimeoutMs. */
-  joinTimeoutMs?: number;
-}
-
-export interface PushOptions {
-  /** How long to wait for the reply once sent. Default: the socket's pushTimeoutMs (10 s). */
-  timeoutMs?: number;
-  /** How long the message may wait unsent in the outbox. Default: outbox ttlMs (5 min); null = forever. */
-  ttlMs?: number | null;
-}
-
-export type ChannelStateReason =
-  | 'join'
-  | 'joined'
-  | 'join_refused'
-  | 'join_timeout'
-  | 'provider_failed'
-  | 'server_error'
-  | 'server_close'
-  | 'socket_lost'
-  | 'leave'
-  | 'left'
-  /** A positioned message showed a gap or a reset stream: rejoining to recover (docs/recovery.md). */
-  | 'gap';
-
-export interface ChannelEvents {
-  state: { from: ChannelState; to: ChannelState; reason: ChannelStateReason; joinRef: string | null };
-  /** Every successful (re)join: whether missed messages were recovered; if not, resync the app's state. */
-  joined: JoinRecoveryContext & { joinRef: string | null };
-  error: TetherClientError;
-}
-
-/** A bytes payload: Uint8Array (or ArrayBuffer) travels as a V2 binary frame. */
-export type OutgoingPayload<P> = P extends Uint8Array ? Uint8Array | ArrayBuffer : P;
 type ReplyOf<R, K> = K extends keyof R ? R[K] : Payload;
 type Handler = (payload: never, frame: Frame) => void;
+
+/**
+ * Where a channel stands, with what only that phase has: the join attempt in flight, the join_ref of the
+ * membership, the timer of a pending rejoin. The public `state` is read from it.
+ */
+type JoinPhase =
+  /** Not joined and not trying: never joined, or ended (left, closed by the server, refused, given up). */
+  | { readonly kind: 'idle' }
+  /** `attempt` is null while the params provider runs or the socket is not open. */
+  | { readonly kind: 'joining'; attempt: Push<unknown> | null; readonly generation: number }
+  | { readonly kind: 'joined'; readonly joinRef: string | null }
+  /** Waiting to rejoin: `timer` runs the rejoin delay; null waits for the socket to open. */
+  | { readonly kind: 'errored'; timer: unknown }
+  | { readonly kind: 'leaving'; readonly joinRef: string | null };
+
+const PUBLIC_STATE = { idle: ChannelStates.closed, joining: ChannelStates.joining, joined: ChannelStates.joined, errored: ChannelStates.errored, leaving: ChannelStates.leaving } as const;
+
+/** How the server (or a gap) ended a membership or a join attempt; one path handles them all. */
+type ServerEnd = 'server_error' | 'server_close' | 'gap';
 
 export class Channel<E extends object = DefaultEvents, R extends object = DefaultEvents> {
   readonly topic: string;
   private readonly socket: SocketLink;
+  private readonly outbox: TopicOutbox;
   private readonly params: JoinParams;
   private readonly options: ChannelOptions;
   private readonly lifecycle = new Emitter<ChannelEvents>();
   private readonly bindings = new Map<string, Handler[]>();
   private readonly rejoinSchedule: RetrySchedule;
-  private current: ChannelState = ChannelStates.closed;
-  private currentJoinRef: string | null = null;
-  /** The join (or rejoin) awaiting its reply. */
-  private attempt: Push<unknown> | null = null;
+  private phase: JoinPhase = { kind: 'idle' };
   /** What `join()` returned: settles on the first ok, refusal or timeout. */
   private joinHandle: Push<unknown> | null = null;
   private wanted = false;
   private ended = false;
-  private rejoinTimer: unknown = null;
   private generation = 0;
   /** Stream positions for history-enabled topics: replay on rejoin, no duplicates, gaps noticed. */
   readonly recovery: ChannelRecovery;
@@ -89,6 +62,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
   constructor(socket: SocketLink, topic: string, params: JoinParams, options: ChannelOptions) {
     this.socket = socket;
     this.topic = topic;
+    this.outbox = new TopicOutbox(socket, topic);
     this.params = params;
     this.options = options;
     this.recovery = new ChannelRecovery(topic);
@@ -96,12 +70,21 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
   }
 
   get state(): ChannelState {
-    return this.current;
+    return PUBLIC_STATE[this.phase.kind];
   }
 
-  /** The ref of the join that created the current server-side channel; null when not joined or joining. */
+  /** The ref of the join that created the current server-side channel (or of the join in flight); else null. */
   get joinRef(): string | null {
-    return this.currentJoinRef;
+    const p = this.phase;
+    switch (p.kind) {
+      case 'joined':
+      case 'leaving':
+        return p.joinRef;
+      case 'joining':
+        return p.attempt?.ref ?? null;
+      default:
+        return null;
+    }
   }
 
   /** True once the channel was left, closed by the server, or refused: it never rejoins. */
@@ -136,7 +119,8 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
 
   /**
    * Joins, and keeps the channel joined across reconnects and server crashes until `leave()`. The returned Push
-   * settles on the first outcome: ok (joined), error (refused) or timeout (rejoins continue in the background).
+   * settles on the first outcome: ok (joined), error (refused) or timeout (rejoins continue in the background);
+   * `disconnected` if the channel ends first (server `phx_close`, rejoin policy gave up).
    */
   join(): Push<Payload> {
     if (this.ended) throw new TetherClientError('channel_closed', `The channel "${this.topic}" was closed; create a new one with socket.channel().`, { topic: this.topic });
@@ -149,17 +133,15 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
 
   /** Leaves: unsent outbox messages for this topic are rejected, and the channel never rejoins. */
   leave(timeoutMs = this.socket.pushTimeoutMs): Push<Payload> {
-    const wasJoined = this.current === ChannelStates.joined || this.current === ChannelStates.joining;
-    const joinRef = this.currentJoinRef;
+    const wasJoined = this.phase.kind === 'joined' || this.phase.kind === 'joining';
+    const joinRef = this.joinRef;
     this.wanted = false;
     this.ended = true;
-    this.clearRejoin();
     this.joinHandle?.settle({ status: 'cancelled' });
-    this.attempt?.settle({ status: 'cancelled' });
-    this.attempt = null;
-    rejectQueued(this.socket, this.topic, 'left');
+    this.dropAttempt({ status: 'cancelled' });
+    this.outbox.rejectQueued('left');
     if (wasJoined && this.socket.isOpen) {
-      this.setState(ChannelStates.leaving, 'leave');
+      this.enter({ kind: 'leaving', joinRef }, 'leave');
       return this.sendLeave(joinRef, timeoutMs).onSettle(() => this.close('left')) as Push<Payload>;
     }
     const push = new Push<unknown>(this.socket, controlInit(this.socket, this.topic, Events.leave));
@@ -199,13 +181,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
       push.settle({ status: 'rejected', error: new TetherClientError('channel_closed', `"${event}" was not sent: the channel "${this.topic}" is closed (left, closed by the server, or refused). Create and join a new channel.`, { topic: this.topic }) });
       return push as Push<ReplyOf<R, K>>;
     }
-    const refused = this.socket.outbox.admit(push, true);
-    if (refused) {
-      push.settle({ status: 'rejected', error: refused });
-      return push as Push<ReplyOf<R, K>>;
-    }
-    if (ttl !== null) push.arm(ttl, () => expire(push, this.socket));
-    this.pump();
+    if (this.outbox.accept(push)) this.pump();
     return push as Push<ReplyOf<R, K>>;
   }
 
@@ -218,51 +194,36 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
 
   /** Sends every queued outbox message for this topic, in order, while joined. */
   pump(): void {
-    if (this.current !== ChannelStates.joined || !this.socket.isOpen || !this.socket.outboxReady) return;
-    flushQueued(this.socket, this.topic, this.currentJoinRef);
+    const phase = this.phase;
+    if (phase.kind !== 'joined' || !this.socket.isOpen || !this.socket.outboxReady) return;
+    this.outbox.flush(phase.joinRef);
   }
 
   socketOpened(): void {
     this.rejoinSchedule.reset();
-    if (this.wanted && (this.current === ChannelStates.errored || this.current === ChannelStates.joining)) void this.sendJoin();
+    const phase = this.phase;
+    if (this.wanted && (phase.kind === 'errored' || (phase.kind === 'joining' && phase.attempt === null))) void this.sendJoin();
   }
 
   socketLost(): void {
-    this.clearRejoin();
-    this.attempt = null;
-    loseInFlight(this.socket, this.topic);
-    if (this.current === ChannelStates.leaving) this.close('left');
-    else if (this.current === ChannelStates.joined || this.current === ChannelStates.joining) this.setState(ChannelStates.errored, 'socket_lost');
+    this.dropAttempt();
+    this.outbox.loseInFlight();
+    const phase = this.phase;
+    if (phase.kind === 'leaving') this.close('left');
+    else if (phase.kind === 'joined' || phase.kind === 'joining') this.enter({ kind: 'errored', timer: null }, 'socket_lost');
+    else if (phase.kind === 'errored') this.clearRejoin(phase);
   }
 
   receive(frame: Frame): void {
-    if (frame.joinRef !== null && frame.joinRef !== this.currentJoinRef) {
+    if (frame.joinRef !== null && frame.joinRef !== this.joinRef) {
       this.socket.countStale();
       return;
     }
-    if (frame.event === Events.close) {
-      this.ended = true;
-      this.wanted = false;
-      loseInFlight(this.socket, this.topic);
-      rejectQueued(this.socket, this.topic, 'closed by the server');
-      this.close('server_close');
-      return;
-    }
-    if (frame.event === Events.error) {
-      this.currentJoinRef = null;
-      loseInFlight(this.socket, this.topic);
-      this.setState(ChannelStates.errored, 'server_error');
-      this.scheduleRejoin('phx_error');
-      return;
-    }
+    if (frame.event === Events.close) return this.serverEnded('server_close');
+    if (frame.event === Events.error) return this.serverEnded('server_error');
     const admission = this.recovery.admit(frame.meta);
     if (admission !== 'deliver') {
-      if (admission === 'rejoin' && this.attempt === null && this.current === ChannelStates.joined) {
-        this.currentJoinRef = null;
-        loseInFlight(this.socket, this.topic);
-        this.setState(ChannelStates.errored, 'gap');
-        void this.sendJoin();
-      }
+      if (admission === 'rejoin' && this.phase.kind === 'joined') this.serverEnded('gap');
       return;
     }
     const list = this.bindings.get(frame.event);
@@ -277,65 +238,70 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
   // ---- joining ----
 
   private async sendJoin(): Promise<void> {
-    if (!this.wanted || this.attempt) return;
-    this.clearRejoin();
+    if (!this.wanted || (this.phase.kind === 'joining' && this.phase.attempt !== null)) return;
     const generation = ++this.generation;
-    this.currentJoinRef = null;
-    if (this.current !== ChannelStates.joining) this.setState(ChannelStates.joining, 'join');
+    this.enter({ kind: 'joining', attempt: null, generation }, 'join');
     if (!this.socket.isOpen) return;
     let params: JsonObject;
     try {
       params = typeof this.params === 'function' ? await this.params() : this.params;
     } catch (err) {
+      if (!this.awaitingAttempt(generation)) return;
       this.emitError(new TetherClientError('provider_failed', `The join params provider of "${this.topic}" threw: ${(err as Error).message}. Retrying with the rejoin policy.`, { topic: this.topic, cause: err }));
-      this.setState(ChannelStates.errored, 'provider_failed');
+      this.enter({ kind: 'errored', timer: null }, 'provider_failed');
       this.scheduleRejoin('provider_failed');
       return;
     }
-    if (generation !== this.generation || !this.wanted || !this.socket.isOpen || this.attempt) return;
+    const phase = this.phase;
+    if (!this.awaitingAttempt(generation) || phase.kind !== 'joining' || !this.socket.isOpen) return;
     const timeoutMs = this.options.joinTimeoutMs ?? this.socket.pushTimeoutMs;
     const attempt = new Push<unknown>(this.socket, { ...controlInit(this.socket, this.topic, Events.join), body: JSON.stringify(params), timeoutMs });
-    this.attempt = attempt;
+    phase.attempt = attempt;
     attempt.meta = this.recovery.joinMeta();
     attempt.onSettle((result) => this.joinSettled(attempt, result));
     attempt.arm(timeoutMs, () => attempt.settle({ status: 'timeout' }));
     // Phoenix's join_ref is the join's own ref.
-    if (this.socket.transmit(attempt, null, true)) this.currentJoinRef = attempt.ref;
+    this.socket.transmit(attempt, null, true);
+  }
+
+  /** Still the joining phase that `generation` started, with no attempt sent yet. */
+  private awaitingAttempt(generation: number): boolean {
+    const phase = this.phase;
+    return this.wanted && phase.kind === 'joining' && phase.generation === generation && phase.attempt === null;
   }
 
   private joinSettled(attempt: Push<unknown>, result: PushResult<unknown>): void {
-    if (this.attempt !== attempt) return;
-    this.attempt = null;
+    if (this.phase.kind !== 'joining' || this.phase.attempt !== attempt) return;
+    this.phase.attempt = null;
     switch (result.status) {
       case 'ok':
         this.rejoinSchedule.reset();
-        this.setState(ChannelStates.joined, 'joined');
-        this.lifecycle.emit('joined', { ...this.recovery.joined(attempt.replyMeta), joinRef: this.currentJoinRef });
+        this.enter({ kind: 'joined', joinRef: attempt.ref }, 'joined');
+        this.lifecycle.emit('joined', { ...this.recovery.joined(attempt.replyMeta), joinRef: attempt.ref });
         this.joinHandle?.settle(result);
         this.pump();
         return;
       case 'error': {
         const reason = describeReason(result.response);
-        this.currentJoinRef = null;
         if (this.options.retryJoinErrors) {
           this.emitError(new TetherClientError('join_refused', `The server refused to join "${this.topic}" (${reason}). Retrying with the rejoin policy (retryJoinErrors).`, { topic: this.topic, cause: result.response }));
-          this.setState(ChannelStates.errored, 'join_refused');
+          this.enter({ kind: 'errored', timer: null }, 'join_refused');
           this.scheduleRejoin('join_refused');
-        } else {
-          this.wanted = false;
-          this.ended = true;
-          this.emitError(new TetherClientError('join_refused', `The server refused to join "${this.topic}" (${reason}). The channel stopped; fix the cause (params, permissions) and join a new channel, or set retryJoinErrors.`, { topic: this.topic, cause: result.response }));
-          rejectQueued(this.socket, this.topic, `join refused: ${reason}`);
-          this.close('join_refused');
+          this.joinHandle?.settle(result);
+          return;
         }
+        this.wanted = false;
+        this.ended = true;
+        this.emitError(new TetherClientError('join_refused', `The server refused to join "${this.topic}" (${reason}). The channel stopped; fix the cause (params, permissions) and join a new channel, or set retryJoinErrors.`, { topic: this.topic, cause: result.response }));
         this.joinHandle?.settle(result);
+        this.outbox.rejectQueued(`join refused: ${reason}`);
+        this.close('join_refused');
         return;
       }
       case 'timeout':
         this.emitError(new TetherClientError('push_timeout', `No reply to the join of "${this.topic}" within the join timeout. Rejoining with backoff.`, { topic: this.topic }));
-        this.sendLeave(this.currentJoinRef, this.socket.pushTimeoutMs);
-        this.currentJoinRef = null;
-        this.setState(ChannelStates.errored, 'join_timeout');
+        this.sendLeave(attempt.ref, this.socket.pushTimeoutMs);
+        this.enter({ kind: 'errored', timer: null }, 'join_timeout');
         this.scheduleRejoin('join_timeout');
         this.joinHandle?.settle(result);
         return;
@@ -344,36 +310,74 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
     }
   }
 
+  /**
+   * The one path for every server-initiated end of a membership or of a join in flight: `phx_error` and a
+   * recovery gap rejoin (phx_error after the rejoin delay, as phoenix.js resets its join push on error; a gap at
+   * once), `phx_close` ends the channel.
+   */
+  private serverEnded(how: ServerEnd): void {
+    const kind = this.phase.kind;
+    if (kind === 'idle' || (kind === 'errored' && how !== 'server_close')) return;
+    if (kind === 'leaving') return this.close('left');
+    this.dropAttempt();
+    this.outbox.loseInFlight();
+    if (how === 'server_close') {
+      this.wanted = false;
+      this.ended = true;
+      this.outbox.rejectQueued('closed by the server');
+      this.close('server_close');
+      return;
+    }
+    this.enter({ kind: 'errored', timer: null }, how);
+    if (how === 'gap') void this.sendJoin();
+    else this.scheduleRejoin('phx_error');
+  }
+
+  /** Ends the join attempt in flight, if any; its reply, should one still come, finds no pending push. */
+  private dropAttempt(result: PushResult<unknown> = { status: 'disconnected' }): void {
+    const phase = this.phase;
+    if (phase.kind !== 'joining' || phase.attempt === null) return;
+    const attempt = phase.attempt;
+    phase.attempt = null;
+    attempt.settle(result);
+  }
+
   private scheduleRejoin(reason: string): void {
-    this.clearRejoin();
-    if (!this.wanted) return;
+    const phase = this.phase;
+    if (!this.wanted || phase.kind !== 'errored') return;
+    this.clearRejoin(phase);
     const delay = this.rejoinSchedule.next(this.socket.clock.now(), reason);
     if (delay === null) {
       this.wanted = false;
       this.ended = true;
       this.emitError(new TetherClientError('retries_exhausted', `The rejoin policy of "${this.topic}" gave up (last: ${reason}). Create and join a new channel to try again.`, { topic: this.topic }));
-      rejectQueued(this.socket, this.topic, 'rejoin gave up');
+      this.outbox.rejectQueued('rejoin gave up');
       this.close(reason === 'join_refused' ? 'join_refused' : 'server_error');
       return;
     }
-    this.rejoinTimer = this.socket.clock.setTimeout(() => {
-      this.rejoinTimer = null;
-      if (this.socket.isOpen) void this.sendJoin();
+    phase.timer = this.socket.clock.setTimeout(() => {
+      phase.timer = null;
+      if (this.phase === phase && this.socket.isOpen) void this.sendJoin();
     }, delay);
   }
 
+  /** The channel ended (`ended`), or a leave finished: nothing of the membership is left. */
   private close(reason: ChannelStateReason): void {
-    this.clearRejoin();
-    this.currentJoinRef = null;
-    loseInFlight(this.socket, this.topic);
-    if (this.current !== ChannelStates.closed) this.setState(ChannelStates.closed, reason);
-    if (this.ended) this.socket.forget(this as unknown as Channel<object, object>);
+    this.dropAttempt();
+    this.outbox.loseInFlight();
+    this.enter({ kind: 'idle' }, reason);
+    this.joinHandle?.settle({ status: 'disconnected' });
+    if (this.ended) this.socket.forget(this.topic, this);
   }
 
-  private setState(to: ChannelState, reason: ChannelStateReason): void {
-    const from = this.current;
-    this.current = to;
-    this.lifecycle.emit('state', { from, to, reason, joinRef: this.currentJoinRef });
+  /** Moves to `next`; leaving the errored phase cancels its rejoin timer. Emits `state` when the public state changes. */
+  private enter(next: JoinPhase, reason: ChannelStateReason): void {
+    const prev = this.phase;
+    if (prev.kind === 'errored') this.clearRejoin(prev);
+    this.phase = next;
+    const from = PUBLIC_STATE[prev.kind];
+    const to = PUBLIC_STATE[next.kind];
+    if (from !== to) this.lifecycle.emit('state', { from, to, reason, joinRef: this.joinRef });
   }
 
   private emitError(error: TetherClientError): void {
@@ -381,9 +385,9 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
     this.socket.emitError(error);
   }
 
-  private clearRejoin(): void {
-    if (this.rejoinTimer !== null) this.socket.clock.clearTimeout(this.rejoinTimer);
-    this.rejoinTimer = null;
+  private clearRejoin(phase: { timer: unknown }): void {
+    if (phase.timer !== null) this.socket.clock.clearTimeout(phase.timer);
+    phase.timer = null;
   }
 }
 

@@ -31,10 +31,14 @@ export function authTokenProtocol(token: string): string {
   return `base64url.bearer.phx.${btoa(binary).replace(/=/g, '')}`;
 }
 
-/** Exact UTF-8 length of a string without encoding it. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Exact UTF-8 length of a string without encoding it; a native scan first, as most frames are ASCII. */
 export function utf8Length(text: string): number {
   let n = text.length;
-  for (let i = 0; i < text.length; i++) {
+  const first = text.search(NON_ASCII);
+  if (first < 0) return n;
+  for (let i = first; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x80) continue;
     if (c < 0x800) n += 1;

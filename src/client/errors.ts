@@ -21,6 +21,7 @@ export const ClientErrorCodes = {
   retriesExhausted: 'retries_exhausted',
   providerFailed: 'provider_failed',
   invalidFrame: 'invalid_frame',
+  frameTooLarge: 'frame_too_large',
   invalidPayload: 'invalid_payload',
   storeFailed: 'store_failed',
   transportUnavailable: 'transport_unavailable',

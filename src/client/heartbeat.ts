@@ -9,7 +9,8 @@
 import type { Clock } from './clock.ts';
 
 export interface HeartbeatOptions {
-  clock: Clock;
+  /** Deadlines on its wall clock (`now`), round trips on its monotonic one. */
+  clock: Required<Clock>;
   intervalMs: number;
   timeoutMs: number;
   lateToleranceMs: number;
@@ -17,7 +18,7 @@ export interface HeartbeatOptions {
   send(): string;
   /** The link is dead: no reply to a heartbeat the process was awake to see answered. */
   onDead(): void;
-  /** A reply arrived; `rttMs` is wall-clock round trip. */
+  /** A reply arrived; `rttMs` is the round trip on the monotonic clock. */
   onRtt(rttMs: number): void;
 }
 
@@ -28,6 +29,7 @@ export class HeartbeatMonitor {
   private due = 0;
   private pendingRef: string | null = null;
   private sentAt = 0;
+  private sentAtMonotonic = 0;
   private hidden = false;
   private suspect = false;
   private running = false;
@@ -64,7 +66,7 @@ export class HeartbeatMonitor {
     if (ref !== this.pendingRef) return false;
     this.pendingRef = null;
     this.suspect = false;
-    this.o.onRtt(Math.max(0, this.o.clock.now() - this.sentAt));
+    this.o.onRtt(Math.max(0, this.o.clock.monotonic() - this.sentAtMonotonic));
     if (this.running) this.scheduleBeat(this.o.intervalMs);
     return true;
   }
@@ -83,6 +85,7 @@ export class HeartbeatMonitor {
     this.clear();
     this.pendingRef = this.o.send();
     this.sentAt = this.o.clock.now();
+    this.sentAtMonotonic = this.o.clock.monotonic();
     this.schedule(this.o.timeoutMs, () => this.checkDeadline());
   }
 

@@ -10,10 +10,10 @@ interface PendingPing {
 }
 
 export class PingRegistry {
-  private readonly clock: Clock;
+  private readonly clock: Required<Clock>;
   private readonly pending = new Map<string, PendingPing>();
 
-  constructor(clock: Clock) {
+  constructor(clock: Required<Clock>) {
     this.clock = clock;
   }
 
@@ -28,7 +28,7 @@ export class PingRegistry {
         this.pending.delete(ref);
         reject(new TetherClientError('push_timeout', `No reply to ping within ${timeoutMs} ms. The link may be dead; the heartbeat will confirm.`));
       }, timeoutMs);
-      this.pending.set(ref, { sentAt: this.clock.now(), resolve, reject, timer });
+      this.pending.set(ref, { sentAt: this.clock.monotonic(), resolve, reject, timer });
     });
   }
 
@@ -38,7 +38,7 @@ export class PingRegistry {
     if (!ping) return null;
     this.pending.delete(ref);
     this.clock.clearTimeout(ping.timer);
-    const rtt = Math.max(0, this.clock.now() - ping.sentAt);
+    const rtt = Math.max(0, this.clock.monotonic() - ping.sentAt);
     ping.resolve(rtt);
     return rtt;
   }

@@ -16,7 +16,7 @@ export type PushResult<R = Payload> =
   /** The link or the channel was lost after the push was sent; whether the server ran it is unknown. */
   | { status: 'disconnected' }
   | { status: 'cancelled' }
-  /** Never sent: outbox full, expired in the outbox, or the channel is closed. */
+  /** Never sent: outbox full, expired in the outbox, the store could not save it, or the channel is closed. */
   | { status: 'rejected'; error: TetherClientError };
 export type PushStatus = PushResult['status'];
 
@@ -46,8 +46,13 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
   readonly createdAt: number;
   /** Wall-clock ms after which an unsent message is dropped with `outbox_expired`; null = never. */
   readonly expiresAt: number | null;
-  /** Resolves once the outbox store holds the message (immediately for the memory store). */
-  persisted: Promise<void> = Promise.resolve();
+  /**
+   * Resolves true once the outbox store holds the message (at once for the memory and SQLite stores), false when
+   * the write failed (the push then settles `rejected` with `store_failed`). Never rejects.
+   */
+  persisted: Promise<boolean> = Promise.resolve(true);
+  /** An asynchronous store write is still running: the message is not sent before it finished. */
+  storePending = false;
   /** The wire ref of the current send; null until sent. */
   ref: string | null = null;
   joinRef: string | null = null;
@@ -57,6 +62,10 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
   readonly inOutbox: boolean;
   /** Tether meta to send with a control frame (a rejoin's `{since}`, docs/recovery.md). */
   meta: JsonObject | undefined = undefined;
+  /** When it was last sent, on the monotonic clock (ms); 0 until sent. */
+  sentAt = 0;
+  /** From the last send to its reply, in ms (sub-millisecond, monotonic clock); null until a reply settles it. */
+  latencyMs: number | null = null;
   /** The meta element of the reply, set before the push settles. */
   replyMeta: FrameMeta | undefined = undefined;
 

@@ -1,14 +1,14 @@
 /** The Socket's options and events, with their defaults. */
 import type { RetryPolicy } from './backoff.ts';
 import type { PageEnvironment } from './browser.ts';
-import type { ChannelOptions } from './channel.ts';
+import type { ChannelOptions } from './channel-options.ts';
 import type { Clock } from './clock.ts';
 import type { QueryParams } from './endpoint.ts';
 import type { TetherClientError } from './errors.ts';
 import type { OutboxOptions } from './outbox.ts';
 import type { PushResult } from './push.ts';
 import type { StateTransition } from './states.ts';
-import type { TransportFactory } from './transport.ts';
+import { DEFAULT_MAX_FRAME_BYTES, type TransportFactory } from './transport.ts';
 import type { WsTransportOptions } from './transport-ws.ts';
 
 export interface TokenContext {
@@ -28,8 +28,15 @@ export interface SocketOptions {
   authToken?: string | ((context: TokenContext) => string | null | Promise<string | null>);
   /** Default '2.0.0' (binary frames need it). */
   vsn?: '2.0.0' | '1.0.0';
-  /** Default: the global WebSocket, or `ws` when `headers`, `tls` or `agent` is given. */
+  /** Default: `ws` in Node (loaded lazily); in browsers the global WebSocket (`ws` when `headers`, `tls` or `agent` is given). */
   transport?: TransportFactory;
+  /**
+   * Largest frame accepted from the server, in bytes. Default 8 MiB. Over it the link closes with 1009, the error
+   * is `frame_too_large`, and the socket reconnects. The Node `ws` transport refuses such a frame from its header,
+   * before reading it; a browser has already read it, and the socket drops it. An explicit `wsTransport()` takes
+   * its own `maxFrameBytes`.
+   */
+  maxFrameBytes?: number;
   /** Node only (uses the `ws` transport). */
   headers?: Record<string, string>;
   /** Node only (uses the `ws` transport): CA, client certificate, pinned server certificate fingerprints. */
@@ -81,4 +88,5 @@ export const SOCKET_DEFAULTS = {
   pushTimeoutMs: 10_000,
   historySize: 50,
   closingTimeoutMs: 2_000,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
 } as const;

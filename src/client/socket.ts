@@ -2,20 +2,19 @@
  * One connection to a Phoenix-protocol endpoint, shared by many channels: the state machine, connection
  * attempts with providers and retry policy, heartbeat, frame routing, and the outbox the channels push into.
  */
-import { createSerializer, Events, HEARTBEAT_TOPIC, ProtocolError, type Frame, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
+import { createSerializer, Events, HEARTBEAT_TOPIC, isJsonObject, isReplyPayload, ProtocolError, type Frame, type Payload, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
 import { fullJitterBackoff, RetrySchedule } from './backoff.ts';
 import { detectPageEnvironment, watchPage, type WakeTrigger } from './browser.ts';
 import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { boundedClock, systemClock, type Clock } from './clock.ts';
 import { Emitter } from './emitter.ts';
 import { authTokenProtocol, endpointUrl, randomIdPrefix, utf8Length, type QueryParams } from './endpoint.ts';
 import { TetherClientError, type ClientErrorCode } from './errors.ts';
 import { heartbeatFrame, pushFrame } from './frames.ts';
 import { HeartbeatMonitor } from './heartbeat.ts';
-import { restoreMessage, type SocketLink } from './link.ts';
+import type { SocketLink } from './link.ts';
 import { Outbox } from './outbox.ts';
 import { PingRegistry } from './pings.ts';
-import type { StoredMessage } from './outbox-store.ts';
 import { Push, type PushResult } from './push.ts';
 import { recoveryConnectParams } from './recovery/wire.ts';
 import { SOCKET_DEFAULTS, type SocketEvents, type SocketOptions } from './socket-options.ts';
@@ -29,7 +28,7 @@ export type { SocketLink } from './link.ts';
 
 export class Socket implements SocketLink {
   readonly endpoint: string;
-  readonly clock: Clock;
+  readonly clock: Required<Clock>;
   readonly outbox: Outbox;
   readonly pushTimeoutMs: number;
   readonly channelDefaults: ChannelOptions;
@@ -42,6 +41,7 @@ export class Socket implements SocketLink {
   private readonly retry: RetrySchedule;
   private readonly connectTimeoutMs: number;
   private readonly heartbeatTimeoutMs: number;
+  private readonly maxFrameBytes: number;
   private readonly heartbeat: HeartbeatMonitor;
   private readonly counters = new Counters();
   private readonly channels = new Map<string, Channel<object, object>>();
@@ -73,19 +73,20 @@ export class Socket implements SocketLink {
   constructor(endpoint: string, options: SocketOptions = {}) {
     this.endpoint = endpoint;
     this.o = options;
-    this.clock = options.clock ?? systemClock;
+    this.clock = boundedClock(options.clock ?? systemClock);
     this.version = options.vsn === '1.0.0' ? 1 : 2;
     this.serializer = createSerializer(this.version, 'client');
     this.transportFactory = options.transport ?? defaultTransport(options);
     this.retry = new RetrySchedule(options.reconnect ?? fullJitterBackoff());
     this.pushTimeoutMs = options.pushTimeoutMs ?? SOCKET_DEFAULTS.pushTimeoutMs;
     this.channelDefaults = options.channel ?? {};
-    this.outbox = new Outbox(options.outbox);
+    this.outbox = new Outbox(options.outbox, { clock: this.clock, stored: (topic) => this.channels.get(topic)?.pump(), emitError: (error) => this.emitError(error) });
     this.pings = new PingRegistry(this.clock);
     this.clientId = options.clientId ?? this.idPrefix;
     this.seq = this.clock.now() * 1000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs;
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs;
+    this.maxFrameBytes = options.maxFrameBytes ?? SOCKET_DEFAULTS.maxFrameBytes;
     this.heartbeat = new HeartbeatMonitor({
       clock: this.clock,
       intervalMs: options.heartbeatIntervalMs ?? SOCKET_DEFAULTS.heartbeatIntervalMs,
@@ -232,6 +233,7 @@ export class Socket implements SocketLink {
     }
     push.ref = ref;
     push.joinRef = joinRef;
+    push.sentAt = this.clock.monotonic();
     this.pending.set(ref, push);
     this.write(transport, data);
     return true;
@@ -244,16 +246,8 @@ export class Socket implements SocketLink {
   released(push: Push<unknown>): void {
     this.unregister(push);
     if (!push.inOutbox) return;
-    try {
-      this.outbox.release(push)?.catch((err: Error) => this.deleteFailed(push, err));
-    } catch (err) {
-      this.deleteFailed(push, err as Error);
-    }
+    this.outbox.release(push);
     if (this.restored.delete(push)) this.events.emit('settled', { id: push.id, topic: push.topic, event: push.event, result: push.result as PushResult });
-  }
-
-  private deleteFailed(push: Push<unknown>, err: Error): void {
-    this.reportError('store_failed', `The outbox store could not delete message ${push.id}: ${err.message}. It may be sent again after a restart.`, { cause: err });
   }
 
   reportError(code: ClientErrorCode, message: string, options: { topic?: string; cause?: unknown; silent?: boolean } = {}): TetherClientError {
@@ -270,8 +264,8 @@ export class Socket implements SocketLink {
     this.counters.staleDropped += 1;
   }
 
-  forget(channel: Channel<object, object>): void {
-    if (this.channels.get(channel.topic) === channel) this.channels.delete(channel.topic);
+  forget(topic: string, owner: object): void {
+    if (this.channels.get(topic) === owner) this.channels.delete(topic);
   }
 
   // ---- connection attempts ----
@@ -298,7 +292,7 @@ export class Socket implements SocketLink {
     const protocols = token ? ['phoenix', authTokenProtocol(token)] : [];
     const transport = this.transportFactory(url, protocols, {
       open: () => this.transport === transport && this.opened(),
-      message: (data) => this.transport === transport && this.receive(data),
+      message: (data, bytes) => this.transport === transport && this.receive(transport, data, bytes),
       close: (info) => this.transportClosed(transport, info),
     });
     this.transport = transport;
@@ -352,6 +346,7 @@ export class Socket implements SocketLink {
       this.scheduleRetry(TransitionReasons.handshakeFailed, what, info.status === undefined ? {} : { status: info.status }, info.status === undefined);
       return;
     }
+    if (info.frameTooLarge) return this.frameTooLarge(null, info.error ?? 'the server sent a frame over the transport\'s maxFrameBytes');
     this.linkDown('transport_closed');
     this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code });
   }
@@ -363,6 +358,15 @@ export class Socket implements SocketLink {
     this.reportError('heartbeat_timeout', `No heartbeat reply within ${this.heartbeatTimeoutMs} ms: the link is dead. Reconnecting with backoff.`);
     this.linkDown('heartbeat_timeout');
     this.scheduleRetry(TransitionReasons.heartbeatTimeout, `no heartbeat reply within ${this.heartbeatTimeoutMs} ms`);
+  }
+
+  /** The server sent a frame over maxFrameBytes: close the link (if the transport did not) and reconnect. */
+  private frameTooLarge(transport: Transport | null, what: string): void {
+    this.transport = null;
+    transport?.close(1009, 'frame too large');
+    this.reportError('frame_too_large', `The link was closed (1009): ${what}. Reconnecting with backoff; raise maxFrameBytes if the server sends such frames on purpose.`);
+    this.linkDown('frame_too_large');
+    this.scheduleRetry(TransitionReasons.frameTooLarge, what, { code: 1009 });
   }
 
   /** The open link is gone (or going): stop the heartbeat and tell pending pushes, pings and channels. */
@@ -431,10 +435,12 @@ export class Socket implements SocketLink {
     transport.send(data);
   }
 
-  private receive(data: string | Uint8Array): void {
+  private receive(transport: Transport, data: string | Uint8Array, wireBytes?: number): void {
     const c = this.counters;
+    const bytes = wireBytes ?? (typeof data === 'string' ? utf8Length(data) : data.byteLength);
+    if (bytes > this.maxFrameBytes) return this.frameTooLarge(transport, `the server sent a frame of ${bytes} bytes, over maxFrameBytes (${this.maxFrameBytes} bytes)`);
     c.messagesIn += 1;
-    c.bytesIn += typeof data === 'string' ? data.length : data.byteLength;
+    c.bytesIn += bytes;
     let frame: Frame;
     try {
       frame = this.serializer.decode(data);
@@ -447,9 +453,20 @@ export class Socket implements SocketLink {
       if (frame.topic === HEARTBEAT_TOPIC && this.heartbeatReply(frame.ref)) return;
       const push = this.pending.get(frame.ref);
       if (push && push.topic === frame.topic) {
+        // A reply must carry the join_ref its push was sent under (none on V1), as phoenix.js's isMember check.
+        if (frame.joinRef !== null && frame.joinRef !== push.joinRef) {
+          c.staleDropped += 1;
+          return;
+        }
+        const reply = frame.payload;
+        if (!isWellFormedReply(reply)) {
+          c.invalidFrames += 1;
+          this.reportError('invalid_frame', `Dropped a phx_reply to "${push.event}" on ${push.topic} without {status, response}. The push stays pending until its timeout; the server does not speak Phoenix correctly.`, { topic: push.topic, cause: reply });
+          return;
+        }
         this.pending.delete(frame.ref);
         push.replyMeta = frame.meta;
-        const reply = frame.payload as { status: string; response: never };
+        push.latencyMs = this.clock.monotonic() - push.sentAt;
         push.settle(reply.status === 'ok' ? { status: 'ok', response: reply.response } : { status: 'error', response: reply.response, serverStatus: reply.status });
         return;
       }
@@ -468,18 +485,8 @@ export class Socket implements SocketLink {
   // ---- outbox restore, state, timers ----
 
   private async loadOutbox(): Promise<void> {
-    let stored: StoredMessage[];
-    try {
-      stored = await this.outbox.store.load();
-    } catch (err) {
-      this.reportError('store_failed', `The outbox store could not be read: ${(err as Error).message}. Messages from the previous session are not resent.`, { cause: err });
-      stored = [];
-    }
-    const now = this.clock.now();
-    for (const m of stored) {
-      this.seq = Math.max(this.seq, m.seq);
-      restoreMessage(this, m, now, (push) => this.restored.add(push));
-    }
+    const maxSeq = await this.outbox.restore(this, (push) => this.restored.add(push));
+    this.seq = Math.max(this.seq, maxSeq);
     this.loaded = true;
     for (const channel of this.channels.values()) channel.pump();
   }
@@ -497,4 +504,9 @@ export class Socket implements SocketLink {
     if (this[name] !== null) this.clock.clearTimeout(this[name]);
     this[name] = null;
   }
+}
+
+/** Phoenix's reply payload: a status string and a response that is an object (or bytes, in a V2 binary reply). */
+function isWellFormedReply(value: unknown): value is { status: string; response: Payload } {
+  return isReplyPayload(value) && (isJsonObject(value.response) || value.response instanceof Uint8Array);
 }

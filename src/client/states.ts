@@ -31,6 +31,8 @@ export const TransitionReasons = {
   authRejected: 'auth_rejected',
   /** The open WebSocket closed without `disconnect()`: server close, network error. */
   transportClosed: 'transport_closed',
+  /** The server sent a frame over `maxFrameBytes`: the client closed the link (1009). */
+  frameTooLarge: 'frame_too_large',
   /** No heartbeat reply within `heartbeatTimeoutMs` of a heartbeat the client was awake to see answered. */
   heartbeatTimeout: 'heartbeat_timeout',
   /** A params or token provider threw. */

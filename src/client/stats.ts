@@ -9,16 +9,13 @@ export interface SocketStats {
   reconnects: number;
   messagesIn: number;
   messagesOut: number;
-  /**
-   * Binary frame sizes plus text frame lengths in UTF-16 code units: exactly the bytes for ASCII text, fewer
-   * for other text (counting UTF-8 would cost a scan of every incoming frame on the hot path).
-   */
+  /** Payload bytes of the frames received: binary sizes plus the UTF-8 size of text frames. */
   bytesIn: number;
-  /** Binary frame sizes plus the exact UTF-8 size of text frames. */
+  /** Payload bytes of the frames sent: binary sizes plus the UTF-8 size of text frames. */
   bytesOut: number;
-  /** The latest heartbeat or ping round trip, ms. */
+  /** The latest heartbeat or ping round trip, ms, on the monotonic clock (performance.now: sub-millisecond). */
   lastRttMs: number | null;
-  /** Exponentially smoothed round trip (weight 1/8, as TCP's SRTT). */
+  /** Exponentially smoothed round trip (weight 1/8, as TCP's SRTT), ms, monotonic clock. */
   smoothedRttMs: number | null;
   /** Heartbeat deadlines that passed without a reply. */
   heartbeatMisses: number;
@@ -30,9 +27,9 @@ export interface SocketStats {
   outboxDepth: number;
   outboxBytes: number;
   channels: number;
-  /** Frames dropped because they carried a join_ref of an earlier join. */
+  /** Messages and replies dropped because they carried a join_ref other than their channel's (or push's) current one. */
   staleDropped: number;
-  /** Frames that could not be decoded (each also raised an `invalid_frame` error event). */
+  /** Frames that could not be decoded, and replies without `{status, response}` (each also raised an `invalid_frame` error event). */
   invalidFrames: number;
 }
 

@@ -3,7 +3,7 @@
  * by SHA-256 fingerprint) and an agent, and the HTTP status of a refused upgrade. `ws` and the Node modules it
  * needs are imported lazily, so a browser bundle never includes them.
  */
-import type { Transport, TransportClose, TransportFactory, TransportHandlers } from './transport.ts';
+import { DEFAULT_MAX_FRAME_BYTES, type Transport, type TransportClose, type TransportFactory, type TransportHandlers } from './transport.ts';
 
 export interface WsTransportOptions {
   headers?: Record<string, string>;
@@ -22,6 +22,11 @@ export interface WsTransportOptions {
   rejectUnauthorized?: boolean;
   /** An http(s).Agent (proxies, keep-alive pools). */
   agent?: unknown;
+  /**
+   * Largest frame accepted from the server, in bytes; a bigger one is refused from its header, before it is
+   * read, and the link closes with 1009. Default 8 MiB.
+   */
+  maxFrameBytes?: number;
 }
 
 const normalizePin = (pin: string) => pin.replace(/:/g, '').toLowerCase();
@@ -77,6 +82,7 @@ class WsTransport implements Transport {
       rejectUnauthorized: o.rejectUnauthorized,
       agent: o.agent as import('node:http').Agent | undefined,
       perMessageDeflate: false,
+      maxPayload: o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     } as import('ws').ClientOptions & Record<string, unknown>;
     if (createConnection) (clientOptions as Record<string, unknown>).createConnection = createConnection;
     const ws = new WebSocket(url, protocols, clientOptions);
@@ -87,7 +93,7 @@ class WsTransport implements Transport {
       this.handlers.open();
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      this.handlers.message(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString('utf8'));
+      this.handlers.message(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString('utf8'), data.byteLength);
     });
     ws.on('unexpected-response', (req, res) => {
       this.status = res.statusCode;
@@ -95,8 +101,12 @@ class WsTransport implements Transport {
       req.destroy();
       this.finish({ code: 1006, reason: '', opened: false, status: this.status, error: this.error });
     });
-    ws.on('error', (err) => {
+    ws.on('error', (err: Error & { code?: string }) => {
       this.error = err.message;
+      if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return;
+      // ws would wait up to 30 s for the peer's close frame; a server that sends oversize frames gets none of that.
+      ws.terminate();
+      this.finish({ code: 1009, reason: '', opened: this.opened, error: `the server sent a frame over maxFrameBytes (${o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES} bytes)`, frameTooLarge: true });
     });
     ws.on('close', (code, reason) => this.finish({ code, reason: reason.toString(), opened: this.opened, status: this.status, error: this.error }));
   }

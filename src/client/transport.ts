@@ -13,11 +13,17 @@ export interface TransportClose {
   status?: number;
   /** A transport error message, when there was one. */
   error?: string;
+  /** The transport closed the link itself (1009) because the server sent a frame over its `maxFrameBytes`. */
+  frameTooLarge?: boolean;
 }
+
+/** Default largest frame a client accepts from the server: 8 MiB (see docs/client.md for why not the server's 1 MiB). */
+export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
 
 export interface TransportHandlers {
   open(): void;
-  message(data: string | Uint8Array): void;
+  /** `bytes`: the frame's size on the wire when the transport knows it (else the socket measures the text's UTF-8). */
+  message(data: string | Uint8Array, bytes?: number): void;
   /** Called exactly once per transport, whether or not it opened. */
   close(info: TransportClose): void;
 }

@@ -15,6 +15,8 @@ interface VirtualTimer {
 
 export class VirtualClock {
   private time: number;
+  /** Wall-clock steps from `jump`: the monotonic clock does not see them. */
+  private jumped = 0;
   private nextId = 1;
   private readonly timers = new Map<number, VirtualTimer>();
 
@@ -23,6 +25,8 @@ export class VirtualClock {
   }
 
   now = (): number => this.time;
+  /** A monotonic clock in step with `advance` but not with `jump`, like performance.now(). */
+  monotonic = (): number => this.time - this.jumped;
 
   setTimeout = (callback: () => void, ms: number): unknown => this.add(callback, ms, null);
   setInterval = (callback: () => void, ms: number): unknown => this.add(callback, ms, Math.max(1, ms));
@@ -77,6 +81,7 @@ export class VirtualClock {
   /** Moves the wall clock without firing timers (suspend / resume, or an NTP step). */
   jump(ms: number): void {
     this.time += ms;
+    this.jumped += ms;
   }
 
   private add(callback: () => void, ms: number, every: number | null): number {

@@ -1,7 +1,7 @@
 /** The client against our real server on loopback: every behaviour end to end. */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import type { SocketOptions } from '../../src/client/index.ts';
+import { globalWebSocketTransport, type SocketOptions } from '../../src/client/index.ts';
 import { wsTransport } from '../../src/client/transport-ws.ts';
 import { connectTestClient, waitFor } from '../../src/testing/index.ts';
 import { startRoomServer } from './live.ts';
@@ -107,7 +107,7 @@ test('an expiring token: the server refuses it with 403 and the provider is aske
     }
     return `t${issued}`;
   };
-  for (const transport of [wsTransport(), undefined]) {
+  for (const transport of [wsTransport(), globalWebSocketTransport]) {
     asked.length = 0;
     issued = 0;
     const socket = await connected(url, { authToken: provider, transport });
@@ -121,7 +121,7 @@ test('an expiring token: the server refuses it with 403 and the provider is aske
     assert.deepEqual(asked.slice(0, 2), [false, false]);
     assert.equal(asked.at(-1), true);
     const reasons = socket.transitions.map((t) => t.reason);
-    assert.ok(reasons.includes(transport ? 'auth_rejected' : 'handshake_failed'), reasons.join(','));
+    assert.ok(reasons.includes(transport === globalWebSocketTransport ? 'handshake_failed' : 'auth_rejected'), reasons.join(','));
     await socket.disconnect();
   }
 });
