@@ -58,12 +58,18 @@ test('crashChannel: the client gets phx_error, terminate sees crash, and the cha
 
 test('refuseJoins and refuseConnects refuse exactly the next N', async (t) => {
   const server = await createTestServer({ channels: { 'room:*': echo } }, t);
-  server.refuseConnects(2);
+  // A refusal is a 403: the client asks its token provider once more, so one refusal is survived ...
+  server.refuseConnects(1);
   const client = await connectTestClient(server, fastRetry, t);
   assert.deepEqual(
     client.transitions.filter((x) => x.to === 'reconnecting').map((x) => x.reason),
-    ['handshake_failed', 'handshake_failed'],
+    ['auth_rejected'],
   );
+  // ... and two in a row end in failed/auth instead of endless retries.
+  server.refuseConnects(2);
+  const refused = await connectTestClient(server, { ...fastRetry, awaitOpen: false }, t);
+  await waitFor(() => refused.state === 'failed', 'the twice-refused client to fail');
+  assert.equal(refused.transitions.at(-1)?.reason, 'auth');
   server.refuseJoins(1, { reason: 'full' });
   await assert.rejects(client.join('room:1'), /full/);
   await client.join('room:2');
