@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -95,6 +95,20 @@ test('connect: exit codes for a refused join and an error reply', async () => {
   assert.equal((await run(['connect', wsUrl, '--join', 'room:private', '--exit-after', 'join'])).code, 4);
   assert.equal((await run(['connect', wsUrl, '--join', 'room:lobby', '--push', 'fail', '--exit-after', 'reply'])).code, 5);
   assert.equal((await run(['connect', 'nota url'])).code, 2);
+});
+
+test('usage errors: exit 2 with one line and a hint, not the whole help; --version', async () => {
+  const bad = await run(['connect', wsUrl, '--jsn']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, `tether connect: unknown option '--jsn' (Did you mean one of --json, --vsn?)\nRun "tether connect --help" for every flag.\n`);
+  const unknown = await run(['conect']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^tether: unknown command 'conect' \(Did you mean connect\?\)\nRun "tether --help" for every command\.\n$/);
+  assert.equal((await run(['bench', wsUrl, '-c', 'many'])).code, 2);
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const printed = await run(['--version']);
+  assert.deepEqual([printed.code, printed.stdout], [0, `${version}\n`]);
+  assert.equal((await run(['connect', '--help'])).code, 0);
 });
 
 test('bench runs briefly against serve and prints a JSON result', async () => {
