@@ -86,6 +86,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
   /** Stream positions for history-enabled topics: replay on rejoin, no duplicates, gaps noticed. */
   readonly recovery: ChannelRecovery;
 
+  /** @internal */
   constructor(socket: SocketLink, topic: string, params: JoinParams, options: ChannelOptions) {
     this.socket = socket;
     this.topic = topic;
@@ -216,17 +217,19 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
 
   // ---- driven by the socket ----
 
-  /** Sends every queued outbox message for this topic, in order, while joined. */
+  /** Sends every queued outbox message for this topic, in order, while joined. @internal */
   pump(): void {
     if (this.current !== ChannelStates.joined || !this.socket.isOpen || !this.socket.outboxReady) return;
     flushQueued(this.socket, this.topic, this.currentJoinRef);
   }
 
+  /** @internal */
   socketOpened(): void {
     this.rejoinSchedule.reset();
     if (this.wanted && (this.current === ChannelStates.errored || this.current === ChannelStates.joining)) void this.sendJoin();
   }
 
+  /** @internal */
   socketLost(): void {
     this.clearRejoin();
     this.attempt = null;
@@ -235,6 +238,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
     else if (this.current === ChannelStates.joined || this.current === ChannelStates.joining) this.setState(ChannelStates.errored, 'socket_lost');
   }
 
+  /** @internal */
   receive(frame: Frame): void {
     if (frame.joinRef !== null && frame.joinRef !== this.currentJoinRef) {
       this.socket.countStale();
