@@ -313,8 +313,11 @@ class Session {
  * slowly: …)`, and a handshake that failed with `close 1006` says the connection dropped.
  */
 export function explainClose(message: string, code: number | undefined): string {
-  const closed = code ?? Number(/^close (\d{4})$/.exec(message)?.[1] ?? NaN);
-  return Number.isNaN(closed) ? message : `${message} (${closeCodeMeaning(closed)})`;
+  const closed = code ?? Number(/^close (\d{4})\b/.exec(message)?.[1] ?? NaN);
+  if (Number.isNaN(closed)) return message;
+  // The words go right after the close and its reason, before what happens next (`; next attempt in …`).
+  const cut = message.indexOf('; ');
+  return cut < 0 ? `${message} (${closeCodeMeaning(closed)})` : `${message.slice(0, cut)} (${closeCodeMeaning(closed)})${message.slice(cut)}`;
 }
 
 /** The client times round trips in whole milliseconds, so 0 means under one. */

@@ -35,17 +35,17 @@ export function closeCodeName(code: number): string | undefined {
 }
 
 /**
- * Every close code a Tether peer may see, in words a person reading a log or a terminal understands: the codes
+ * Every close code a Tether peer may see, in words (no parentheses: the CLI prints them inside a pair) a person reading a log or a terminal understands: the codes
  * above, plus those no endpoint sends but a close can still report (1005, 1006, 1015). Add a code here when it
  * is added to CloseCodes (test/protocol/close-codes.test.ts fails until it is).
  */
 const MEANINGS = new Map<number, string>([
   [1000, 'closed normally'],
-  [1001, 'going away: the server disconnected this session (or is shutting down); reconnect and sign in again'],
+  [1001, 'going away: the server disconnected this session or is shutting down; reconnect and sign in again'],
   [1002, 'protocol error: the peer broke the WebSocket protocol'],
   [1005, 'closed without a status code'],
-  [1006, 'the connection dropped without a close frame (network cut, process killed, or a proxy timed it out)'],
-  [1007, 'invalid frame: a frame could not be decoded (not JSON, wrong arity, bad binary header)'],
+  [1006, 'the connection dropped without a close frame: a network cut, a killed process, or a proxy that timed it out'],
+  [1007, 'invalid frame: a frame could not be decoded, e.g. not JSON, a wrong arity or a bad binary header'],
   [1008, 'policy violation: the server refused something this client did'],
   [1009, 'message too big: a frame was larger than the server accepts'],
   [1011, 'the server hit an internal error'],

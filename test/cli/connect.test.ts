@@ -129,7 +129,8 @@ test('scripted --exit-after reply: no reply is still a timeout (6), and says so 
 
 test('a close is explained in words', () => {
   assert.equal(explainClose('closed with 4001 slow consumer', 4001), `closed with 4001 slow consumer (you read too slowly: the server's buffer for this connection stayed over its byte budget)`);
-  assert.match(explainClose('close 1006', undefined), /^close 1006 \(the connection dropped without a close frame/);
+  assert.match(explainClose('close 1006; next attempt in 80 ms', undefined), /^close 1006 \(the connection dropped without a close frame: [^)]*\); next attempt in 80 ms$/);
+  assert.match(explainClose('closed with 1012 server restart; next attempt in 298 ms', 1012), /^closed with 1012 server restart \(the server is restarting; reconnect after a backoff\); next attempt in 298 ms$/);
   assert.equal(explainClose('connect ECONNREFUSED 127.0.0.1:1', undefined), 'connect ECONNREFUSED 127.0.0.1:1');
 });
 

@@ -26,3 +26,9 @@ test('the table in docs/cli.md is the one the command prints', () => {
   for (const [, code, words] of rows) assert.equal(words, closeCodeMeaning(Number(code)), `docs/cli.md row ${code}`);
   for (const code of Object.values(CloseCodes).filter((c) => c >= 4000)) assert.ok(rows.some(([, c]) => Number(c) === code), `docs/cli.md lists ${code}`);
 });
+
+test('no words carry parentheses, since the CLI prints them inside a pair', () => {
+  for (const code of [1000, 1001, 1002, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 1013, 1015, 3000, 4000, 4001, 4002, 4003, 4999, 2000]) {
+    assert.doesNotMatch(closeCodeMeaning(code), /[()]/, String(code));
+  }
+});
