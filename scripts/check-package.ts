@@ -163,6 +163,15 @@ async function runTsSamples(app: string, doc: DocFile): Promise<void> {
   }
 }
 
+/** The installed `tether serve` serves its dashboard page and the prebuilt script (the package has no esbuild). */
+async function checkDashboard(port: number): Promise<void> {
+  const page = await fetch(`http://127.0.0.1:${port}/`);
+  const script = /<script type="module" src="([^"]+)"/.exec(await page.text())?.[1];
+  if (page.status !== 200 || !script) fail(`tether serve: the dashboard page answered ${page.status} without its script`);
+  const bundle = await fetch(`http://127.0.0.1:${port}${script}`);
+  if (bundle.status !== 200 || (await bundle.text()).length < 1000) fail(`tether serve: the dashboard script ${script} answered ${bundle.status}`);
+}
+
 async function runShSamples(app: string, doc: DocFile): Promise<void> {
   const env = { ...cleanEnv, PORT: String(doc.port), PATH: `${join(app, 'node_modules/.bin')}:${dirname(node)}:${process.env.PATH ?? ''}` };
   for (const sample of doc.samples.filter((s) => s.kind === 'sh')) {
@@ -174,6 +183,7 @@ async function runShSamples(app: string, doc: DocFile): Promise<void> {
           const server = new Background('sh', ['-c', `exec ${command}`], { cwd: app, env });
           serving.push(server);
           await server.waitFor(['tether serve listening'], 20_000, `${sample.where}: ${command}`);
+          await checkDashboard(doc.port);
         } else {
           const result = await run('sh', ['-c', command], { cwd: app, env, timeoutMs: 60_000 });
           if (result.code !== 0) fail(`${sample.where}: \`${command}\` exited ${result.code}\n${result.stdout}${result.stderr}`);
