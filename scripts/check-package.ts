@@ -68,12 +68,25 @@ function checkTarball(files: PackedFile[]): void {
   }
 }
 
-/** The app folder: an empty ESM project with the tarball installed. */
+/**
+ * Peer dependencies (a subpath such as a React binding needs its framework), optional ones included, with their
+ * `@types/…` at the version this repository develops against: every subpath must import and type-check.
+ */
+function peersOf(): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { peerDependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  return Object.entries(pkg.peerDependencies ?? {}).flatMap(([name, range]) => {
+    const types = `@types/${name.replace(/^@(.+)\//, '$1__')}`;
+    const typesRange = pkg.devDependencies?.[types];
+    return [`${name}@${range}`, ...(typesRange ? [`${types}@${typesRange}`] : [])];
+  });
+}
+
+/** The app folder: an empty ESM project with the tarball (and any peers) installed. */
 async function install(work: string, tarball: string): Promise<string> {
   const app = join(work, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'tether-rt-check', private: true, type: 'module' }, null, 2));
-  const result = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app, env: cleanEnv, timeoutMs: 300_000 });
+  const result = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...peersOf()], { cwd: app, env: cleanEnv, timeoutMs: 300_000 });
   if (result.code !== 0) fail(`npm install of the tarball failed (${result.code}):\n${result.stdout}${result.stderr}`);
   return app;
 }
