@@ -44,11 +44,21 @@ interface PackedFile {
   size: number;
 }
 
-type ExportTarget = string | { types?: string; default?: string; import?: string };
+/** A target of the exports map: a path, or conditions (`types`, `import`, `browser`, …) nesting further targets. */
+type ExportTarget = string | { [condition: string]: ExportTarget };
 
-/** Every file an exports target names. */
+/** Every file a target names, through nested conditions. */
+function filesOf(target: ExportTarget): string[] {
+  return typeof target === 'string' ? [target.replace(/^\.\//, '')] : Object.values(target).flatMap(filesOf);
+}
+
 function targetsOf(exportsMap: Record<string, ExportTarget>): string[] {
-  return Object.values(exportsMap).flatMap((t) => (typeof t === 'string' ? [t] : Object.values(t))).map((p) => p.replace(/^\.\//, ''));
+  return Object.values(exportsMap).flatMap(filesOf);
+}
+
+/** Whether a target declares types under some condition. */
+function hasTypes(target: ExportTarget): boolean {
+  return typeof target !== 'string' && Object.entries(target).some(([condition, inner]) => condition === 'types' || hasTypes(inner));
 }
 
 function checkTarball(files: PackedFile[]): void {
@@ -106,7 +116,7 @@ async function checkSubpaths(app: string): Promise<string[]> {
       if (!existsSync(join(app, 'node_modules', pkg.name, target))) fail(`${specifier}: ${target} is missing`);
       continue;
     }
-    if (!target.types) fail(`${specifier} has no types`);
+    if (!hasTypes(target)) fail(`${specifier} has no types`);
     const listed = await run(node, ['--input-type=module', '-e', `console.log(JSON.stringify(Object.keys(await import(${JSON.stringify(specifier)}))))`], { cwd: app, env: cleanEnv, timeoutMs: 30_000 });
     if (listed.code !== 0) fail(`import('${specifier}') failed:\n${listed.stderr}`);
     const names = (JSON.parse(listed.stdout) as string[]).filter((n) => n !== 'default');
