@@ -1,12 +1,14 @@
 /**
  * Builds the browser client: one ESM file, `dist/tether-client.js` (+ source map), that a page loads with
- * `<script type="module">`. `ws`, `node:*` (the Node transport's lazy imports) stay out of it.
+ * `<script type="module">`; the package exports it as `tether-rt/browser`. `ws`, `node:*` (the Node transport's lazy imports) stay out of it.
  * Run: `npm run build:client`.
  */
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const { name, version, license } = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { name: string; version: string; license: string };
 
 export const CLIENT_BUNDLE = `${root}dist/tether-client.js`;
 
@@ -22,6 +24,8 @@ export async function buildClientBundle(outfile = CLIENT_BUNDLE): Promise<string
     minify: false,
     external: ['ws', 'node:*'],
     logLevel: 'warning',
+    // Says what the file is when it is found on its own (a CDN, a vendored copy): `tether-rt/browser`.
+    banner: { js: `/*! ${name}/browser ${version}: the Tether client for pages (${license} License) */` },
   });
   return outfile;
 }

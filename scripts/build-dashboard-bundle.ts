@@ -8,7 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { bundleDashboard } from '../src/ops/dashboard-assets.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const out = `${root}dist/dashboard/dashboard.bundle.js`;
-mkdirSync(`${root}dist/dashboard`, { recursive: true });
-writeFileSync(out, await bundleDashboard(esbuild, `${root}src/dashboard/app.ts`));
-console.log(`wrote ${out}`);
+
+export const DASHBOARD_BUNDLE = `${root}dist/dashboard/dashboard.bundle.js`;
+
+export async function buildDashboardBundle(outfile = DASHBOARD_BUNDLE): Promise<string> {
+  mkdirSync(`${root}dist/dashboard`, { recursive: true });
+  writeFileSync(outfile, await bundleDashboard(esbuild, `${root}src/dashboard/app.ts`));
+  return outfile;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(`wrote ${await buildDashboardBundle()}`);
+}

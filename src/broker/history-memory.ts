@@ -44,7 +44,7 @@ export class MemoryHistoryStore implements HistoryStore {
     return Promise.resolve(this.appendNow(topic, event, payload, policy));
   }
 
-  /** The synchronous core of `append`, for the memory broker's publish path. */
+  /** The synchronous core of `append`, for the memory broker's publish path. @internal */
   appendNow(topic: string, event: string, payload: Payload, policy: HistoryPolicy): StreamPosition {
     const stream = this.#stream(topic);
     const now = this.#now();

@@ -32,6 +32,7 @@ export interface PublishEnvelope {
 export class RedisHistoryStore implements HistoryStore {
   readonly #o: RedisHistoryOptions;
 
+  /** @internal */
   constructor(options: RedisHistoryOptions) {
     this.#o = options;
   }
@@ -40,6 +41,7 @@ export class RedisHistoryStore implements HistoryStore {
     return this.appendAndPublish(topic, event, payloadBytes(payload), policy, null);
   }
 
+  /** @internal */
   async appendAndPublish(
     topic: string,
     event: string,

@@ -53,6 +53,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   readonly nodeId: string;
   readonly history: RedisHistoryStore;
   readonly dedup: RedisDedupStore;
+  /** @internal */
   readonly keys: RedisKeys;
   readonly #cmd: ReturnType<typeof createClient>;
   readonly #sub: RedisSubscriber;

@@ -12,7 +12,9 @@ import { decodeV2Json, isReplyPayload } from '../protocol/index.ts';
 import { formatCount } from '../ops/format.ts';
 import { LatencyHistogram, type LatencySummary } from '../ops/latency-histogram.ts';
 import { collect, normalizeEndpoint, parseParams, positiveInt, UsageError } from './connect.ts';
+import { describeClose } from '../protocol/close-codes.ts';
 import { ProgressLine } from './ui/progress.ts';
+import { usageMessage } from './ui/usage.ts';
 
 export interface BenchOptions {
   connections: number;
@@ -47,6 +49,8 @@ export interface BenchResult {
   lost: number;
   latencyMs: LatencySummary;
   errors: { connect: number; join: number; publish: number; disconnects: number };
+  /** How the disconnects ended, by close code (`"4001"`) or, without one, by reason (`"heartbeat_timeout"`). */
+  closes: Record<string, number>;
 }
 
 export const BenchExitCodes = { ok: 0, internal: 1, usage: 2, noConnections: 3 } as const;
@@ -121,6 +125,7 @@ export async function runBench(url: string, options: BenchOptions, progress: Pro
   const topicName = (i: number) => `${options.topicPrefix}-${i}`;
   const histogram = new LatencyHistogram();
   const errors = { connect: 0, join: 0, publish: 0, disconnects: 0 };
+  const closes = new Map<string, number>();
   let delivered = 0;
   let lastDelivery = 0;
   /** Set before the sockets are closed on purpose, so those closes are not counted as disconnects. */
@@ -158,7 +163,11 @@ export async function runBench(url: string, options: BenchOptions, progress: Pro
       connected++;
       let opened = true;
       socket.on('state', (t) => {
-        if (opened && t.from === 'open' && !finishing) errors.disconnects++;
+        if (opened && t.from === 'open' && !finishing) {
+          errors.disconnects++;
+          const how = t.detail.code === undefined ? t.reason : String(t.detail.code);
+          closes.set(how, (closes.get(how) ?? 0) + 1);
+        }
         opened = t.to === 'open';
       });
     } else {
@@ -241,6 +250,7 @@ export async function runBench(url: string, options: BenchOptions, progress: Pro
     lost: Math.max(0, expected - delivered),
     latencyMs: histogram.summary(),
     errors,
+    closes: Object.fromEntries(closes),
   };
 }
 
@@ -273,6 +283,7 @@ export function formatResult(r: BenchResult, options: BenchOptions): string {
       `${formatCount(Math.round(r.deliveredPerSecond))} msg/s, lost ${formatCount(r.lost)}`,
     `  latency     p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  max ${ms(l.max)}`,
     `  errors      connect ${r.errors.connect}, join ${r.errors.join}, publish ${r.errors.publish}, disconnects ${r.errors.disconnects}`,
+    ...Object.entries(r.closes).map(([how, n]) => `  closed      ${n} × ${/^\d+$/.test(how) ? describeClose(Number(how)) : how}`),
   ].join('\n');
 }
 
@@ -305,7 +316,8 @@ export function register(program: Command): void {
       try {
         result = await runBench(url, options, progress);
       } catch (err) {
-        process.stderr.write(`tether bench: ${(err as Error).message}\n`);
+        const message = (err as Error).message;
+        process.stderr.write(err instanceof UsageError ? usageMessage('tether bench', message) : `tether bench: ${message}\n`);
         process.exitCode = err instanceof UsageError ? BenchExitCodes.usage : BenchExitCodes.internal;
         return;
       }

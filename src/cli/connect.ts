@@ -9,8 +9,10 @@ import type { PushResult } from '../client/push.ts';
 import type { TransportFactory } from '../client/transport.ts';
 import { wsTransport } from '../client/transport-ws.ts';
 import { createSerializer, Events, HEARTBEAT_TOPIC, type JsonObject, type Payload } from '../protocol/index.ts';
+import { closeCodeMeaning } from '../protocol/close-codes.ts';
 import { Output } from './ui/output.ts';
 import { Terminal } from './ui/terminal.ts';
+import { usageMessage } from './ui/usage.ts';
 
 /** Exit codes of `tether connect` (documented in docs/cli.md). */
 export const ExitCodes = {
@@ -40,6 +42,8 @@ export interface ConnectOptions {
   push: string[];
   exitAfter?: ExitAfter;
   timeout: number;
+  /** How long a join or push waits for its reply (the socket's pushTimeoutMs). */
+  replyTimeout: number;
   heartbeat: number;
   json: boolean;
   color: boolean;
@@ -48,6 +52,8 @@ export interface ConnectOptions {
 export interface ConnectIo {
   input: NodeJS.ReadableStream & { isTTY?: boolean };
   output: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where a usage error goes (default: output). */
+  errors?: NodeJS.WritableStream;
 }
 
 /** A bad flag, URL or JSON argument (exit code 2). */
@@ -131,6 +137,11 @@ class Session {
   firstFailure: ExitCode = ExitCodes.ok;
   /** Set once the session is ending: the losses our own disconnect causes are not news. */
   closing = false;
+  /**
+   * Whether a push that got no reply within its timeout is a failure (exit 6). Only `--exit-after reply` asks
+   * for replies; elsewhere no reply is a legitimate answer (Phoenix's `{:noreply, socket}`), shown as such.
+   */
+  readonly noReplyIsFailure: boolean;
   onMessage: (() => void) | null = null;
   readonly #out: Output;
   readonly #pending = new Set<Promise<unknown>>();
@@ -139,17 +150,19 @@ class Session {
 
   constructor(endpoint: string, options: ConnectOptions, out: Output) {
     this.#out = out;
+    this.noReplyIsFailure = options.exitAfter?.kind === 'reply';
     const decoder = createSerializer(options.vsn === '1.0.0' ? 1 : 2, 'client');
     this.socket = new Socket(endpoint, {
       params: parseParams(options.param),
       authToken: options.token,
       vsn: options.vsn,
       heartbeatIntervalMs: options.heartbeat,
+      pushTimeoutMs: options.replyTimeout,
       transport: tap(wsTransport(), (data) => this.#incoming(decoder.decode(data))),
     });
     this.socket.on('state', (t) => {
       this.#retryAt = t.to === 'reconnecting' && t.detail.delayMs !== undefined ? t.at + t.detail.delayMs : null;
-      if (!this.closing) out.emit({ type: 'state', state: t.to, reason: t.reason, detail: t.detail.message });
+      if (!this.closing) out.emit({ type: 'state', state: t.to, reason: t.reason, detail: explainClose(t.detail.message, t.detail.code) });
     });
     // Refused joins and failed handshakes are already reported by the join and state lines.
     this.socket.on('error', (e) => QUIET_ERRORS.has(e.code) || out.emit({ type: 'error', code: e.code, message: e.message }));
@@ -212,8 +225,9 @@ class Session {
     const started = performance.now();
     return this.#track(channel.push(event, payload).onSettle((result) => {
       if (this.closing) return;
-      this.#out.emit({ type: 'reply', topic, event, status: result.status, response: responseOf(result), ms: elapsed(result, started) });
-      this.#fail(exitCodeOf(result, ExitCodes.replyError));
+      const noReply = result.status === 'timeout' ? { timeoutMs: this.socket.pushTimeoutMs, failure: this.noReplyIsFailure } : {};
+      this.#out.emit({ type: 'reply', topic, event, status: result.status, response: responseOf(result), ms: elapsed(result, started), ...noReply });
+      if (result.status !== 'timeout' || this.noReplyIsFailure) this.#fail(exitCodeOf(result, ExitCodes.replyError));
     }));
   }
 
@@ -294,6 +308,18 @@ class Session {
   }
 }
 
+/**
+ * A state's detail with the close code in words: `closed with 4001 slow consumer: …` gains `(you read too
+ * slowly: …)`, and a handshake that failed with `close 1006` says the connection dropped.
+ */
+export function explainClose(message: string, code: number | undefined): string {
+  const closed = code ?? Number(/^close (\d{4})\b/.exec(message)?.[1] ?? NaN);
+  if (Number.isNaN(closed)) return message;
+  // The words go right after the close and its reason, before what happens next (`; next attempt in …`).
+  const cut = message.indexOf('; ');
+  return cut < 0 ? `${message} (${closeCodeMeaning(closed)})` : `${message.slice(0, cut)} (${closeCodeMeaning(closed)})${message.slice(cut)}`;
+}
+
 /** The client times round trips on the monotonic clock, to a fraction of a millisecond. */
 function formatRtt(ms: number): string {
   return ms < 1 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(1)} ms`;
@@ -350,7 +376,7 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
     parseParams(options.param);
     if (pushes.length > 0 && joins.length === 0) throw new UsageError('--push needs a --join (pushes go to the last joined topic)');
   } catch (err) {
-    io.output.write(`tether connect: ${(err as Error).message}\n`);
+    (io.errors ?? io.output).write(usageMessage('tether connect', (err as Error).message));
     return ExitCodes.usage;
   }
   const scripted = options.exitAfter !== undefined;
@@ -449,11 +475,12 @@ export function register(program: Command): void {
     .option('--push <event [json]>', 'push to the last joined topic after the joins, repeatable', collect, [])
     .option('--exit-after <what>', 'exit when reached: join, reply (every push answered), message[:N], event:NAME[:N]', parseExitAfter)
     .option('--timeout <ms>', 'with --exit-after: give up after this long (exit 6, or 3 if never connected)', positiveInt, 10_000)
+    .option('--reply-timeout <ms>', 'how long a join or push waits for its reply', positiveInt, 10_000)
     .option('--heartbeat <ms>', 'heartbeat interval; also how often the round-trip time refreshes', positiveInt, 5_000)
     .option('--json', 'print one JSON object per line', false)
     .option('--no-color', 'no colours even on a terminal')
     .addHelpText('after', `\nexit codes: 0 ok, 2 usage, 3 could not connect, 4 join refused, 5 error reply, 6 timeout, 7 disconnected\n\n${HELP}`)
     .action(async (url: string, options: ConnectOptions) => {
-      process.exitCode = await runConnect(url, options, { input: process.stdin, output: process.stdout });
+      process.exitCode = await runConnect(url, options, { input: process.stdin, output: process.stdout, errors: process.stderr });
     });
 }

@@ -59,6 +59,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
   /** Stream positions for history-enabled topics: replay on rejoin, no duplicates, gaps noticed. */
   readonly recovery: ChannelRecovery;
 
+  /** @internal */
   constructor(socket: SocketLink, topic: string, params: JoinParams, options: ChannelOptions) {
     this.socket = socket;
     this.topic = topic;
@@ -192,19 +193,21 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
 
   // ---- driven by the socket ----
 
-  /** Sends every queued outbox message for this topic, in order, while joined. */
+  /** Sends every queued outbox message for this topic, in order, while joined. @internal */
   pump(): void {
     const phase = this.phase;
     if (phase.kind !== 'joined' || !this.socket.isOpen || !this.socket.outboxReady) return;
     this.outbox.flush(phase.joinRef);
   }
 
+  /** @internal */
   socketOpened(): void {
     this.rejoinSchedule.reset();
     const phase = this.phase;
     if (this.wanted && (phase.kind === 'errored' || (phase.kind === 'joining' && phase.attempt === null))) void this.sendJoin();
   }
 
+  /** @internal */
   socketLost(): void {
     this.dropAttempt();
     this.outbox.loseInFlight();
@@ -214,6 +217,7 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
     else if (phase.kind === 'errored') this.clearRejoin(phase);
   }
 
+  /** @internal */
   receive(frame: Frame): void {
     if (frame.joinRef !== null && frame.joinRef !== this.joinRef) {
       this.socket.countStale();

@@ -37,10 +37,11 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
   readonly id: string;
   readonly topic: string;
   readonly event: string;
-  /** Order of acceptance, across the whole outbox (also the store's order). */
+  /** Order of acceptance, across the whole outbox (also the store's order). @internal */
   readonly seq: number;
-  /** JSON text of the payload, or its bytes: encoded once, at `push()`. */
+  /** JSON text of the payload, or its bytes: encoded once, at `push()`. @internal */
   readonly body: string | Uint8Array;
+  /** @internal */
   readonly bytes: number;
   readonly timeoutMs: number;
   readonly createdAt: number;
@@ -55,18 +56,19 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
   storePending = false;
   /** The wire ref of the current send; null until sent. */
   ref: string | null = null;
+  /** @internal */
   joinRef: string | null = null;
   phase: PushPhase = PushPhases.queued;
   result: PushResult<R> | null = null;
-  /** Whether the message belongs to the outbox (app pushes) rather than being a join, leave or ping. */
+  /** Whether the message belongs to the outbox (app pushes) rather than being a join, leave or ping. @internal */
   readonly inOutbox: boolean;
-  /** Tether meta to send with a control frame (a rejoin's `{since}`, docs/recovery.md). */
+  /** Tether meta to send with a control frame (a rejoin's `{since}`, docs/recovery.md). @internal */
   meta: JsonObject | undefined = undefined;
   /** When it was last sent, on the monotonic clock (ms); 0 until sent. */
   sentAt = 0;
   /** From the last send to its reply, in ms (sub-millisecond, monotonic clock); null until a reply settles it. */
   latencyMs: number | null = null;
-  /** The meta element of the reply, set before the push settles. */
+  /** The meta element of the reply, set before the push settles. @internal */
   replyMeta: FrameMeta | undefined = undefined;
 
   private host: PushHost | null;
@@ -74,6 +76,7 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
   private callbacks: Callback<R>[] | null = null;
   private waiters: ((result: PushResult<R>) => void)[] | null = null;
 
+  /** @internal */
   constructor(
     host: PushHost,
     init: {
@@ -144,7 +147,7 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
     return true;
   }
 
-  /** Arms (or re-arms) the single timer this push owns. */
+  /** Arms (or re-arms) the single timer this push owns. @internal */
   arm(ms: number, fn: () => void): void {
     const host = this.host;
     if (!host || this.result) return;
@@ -155,12 +158,13 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
     }, ms);
   }
 
+  /** @internal */
   disarm(): void {
     if (this.timer !== null && this.host) this.host.clock.clearTimeout(this.timer);
     this.timer = null;
   }
 
-  /** Sets the result once; later calls are ignored and return false. */
+  /** Sets the result once; later calls are ignored and return false. @internal */
   settle(result: PushResult<R>): boolean {
     if (this.result) return false;
     this.result = result;

@@ -12,7 +12,6 @@ import { authTokenProtocol, endpointUrl, randomIdPrefix, utf8Length, type QueryP
 import { TetherClientError, type ClientErrorCode } from './errors.ts';
 import { heartbeatFrame, pushFrame } from './frames.ts';
 import { HeartbeatMonitor } from './heartbeat.ts';
-import type { SocketLink } from './link.ts';
 import { Outbox } from './outbox.ts';
 import { PingRegistry } from './pings.ts';
 import { Push, type PushResult } from './push.ts';
@@ -24,13 +23,17 @@ import type { Transport, TransportClose, TransportFactory } from './transport.ts
 import { defaultTransport } from './transport-select.ts';
 
 export type { SocketEvents, SocketOptions, TokenContext } from './socket-options.ts';
-export type { SocketLink } from './link.ts';
 
-export class Socket implements SocketLink {
+// Not `implements SocketLink`: the link's members are internal (stripped from the published types), and a
+// class there cannot claim an interface it no longer shows. `new Channel(this, ...)` still checks it.
+export class Socket {
   readonly endpoint: string;
+  /** @internal */
   readonly clock: Required<Clock>;
+  /** @internal */
   readonly outbox: Outbox;
   readonly pushTimeoutMs: number;
+  /** @internal */
   readonly channelDefaults: ChannelOptions;
   private readonly history: StateTransition[] = [];
   private readonly events = new Emitter<SocketEvents>();
@@ -206,18 +209,22 @@ export class Socket implements SocketLink {
 
   // ---- SocketLink (used by channels) ----
 
+  /** @internal */
   makeRef(): string {
     return String(++this.ref);
   }
 
+  /** @internal */
   nextMessageId(): string {
     return `${this.idPrefix}.${++this.messageNo}`;
   }
 
+  /** @internal */
   nextSeq(): number {
     return ++this.seq;
   }
 
+  /** @internal */
   transmit(push: Push<unknown>, joinRef: string | null, ownJoinRef = false): boolean {
     const transport = this.transport;
     if (!transport || !this.isOpen) return false;
@@ -239,10 +246,12 @@ export class Socket implements SocketLink {
     return true;
   }
 
+  /** @internal */
   unregister(push: Push<unknown>): void {
     if (push.ref !== null && this.pending.get(push.ref) === push) this.pending.delete(push.ref);
   }
 
+  /** @internal */
   released(push: Push<unknown>): void {
     this.unregister(push);
     if (!push.inOutbox) return;
@@ -250,20 +259,24 @@ export class Socket implements SocketLink {
     if (this.restored.delete(push)) this.events.emit('settled', { id: push.id, topic: push.topic, event: push.event, result: push.result as PushResult });
   }
 
+  /** @internal */
   reportError(code: ClientErrorCode, message: string, options: { topic?: string; cause?: unknown; silent?: boolean } = {}): TetherClientError {
     const error = new TetherClientError(code, message, options);
     if (!options.silent) this.emitError(error);
     return error;
   }
 
+  /** @internal */
   emitError(error: TetherClientError): void {
     this.events.emit('error', error);
   }
 
+  /** @internal */
   countStale(): void {
     this.counters.staleDropped += 1;
   }
 
+  /** @internal */
   forget(topic: string, owner: object): void {
     if (this.channels.get(topic) === owner) this.channels.delete(topic);
   }

@@ -36,6 +36,8 @@ export function createRoomChannel(options: { history?: HistoryPolicy } = {}): Ch
         case 'shout':
           // A history entry's offset rides in V2 JSON only, so a room with history cannot broadcast bytes.
           if (history !== undefined && payload instanceof Uint8Array) return error({ reason: 'shout takes a JSON payload in a room with history' });
+          // No reply, as in the channel `mix phx.gen.channel` generates: the sender sees its own shout arrive,
+          // and a load generator's publisher is not sent one reply per broadcast.
           socket.broadcast('shout', payload);
           return undefined;
         case 'noreply':

@@ -33,3 +33,41 @@ const names = new Map<number, string>(Object.entries(CloseCodes).map(([k, v]) =>
 export function closeCodeName(code: number): string | undefined {
   return names.get(code);
 }
+
+/**
+ * Every close code a Tether peer may see, in words (no parentheses: the CLI prints them inside a pair) a person reading a log or a terminal understands: the codes
+ * above, plus those no endpoint sends but a close can still report (1005, 1006, 1015). Add a code here when it
+ * is added to CloseCodes (test/protocol/close-codes.test.ts fails until it is).
+ */
+const MEANINGS = new Map<number, string>([
+  [1000, 'closed normally'],
+  [1001, 'going away: the server disconnected this session or is shutting down; reconnect and sign in again'],
+  [1002, 'protocol error: the peer broke the WebSocket protocol'],
+  [1005, 'closed without a status code'],
+  [1006, 'the connection dropped without a close frame: a network cut, a killed process, or a proxy that timed it out'],
+  [1007, 'invalid frame: a frame could not be decoded, e.g. not JSON, a wrong arity or a bad binary header'],
+  [1008, 'policy violation: the server refused something this client did'],
+  [1009, 'message too big: a frame was larger than the server accepts'],
+  [1011, 'the server hit an internal error'],
+  [1012, 'the server is restarting; reconnect after a backoff'],
+  [1013, 'the server is overloaded; try again later'],
+  [1015, 'the TLS handshake failed'],
+  [4000, 'idle timeout: the server received nothing from this client for too long'],
+  [4001, "you read too slowly: the server's buffer for this connection stayed over its byte budget"],
+  [4002, 'rate limited: too many joins or messages per second'],
+  [4003, 'inbound backlog: this client sent faster than the server could process'],
+]);
+
+/** A close code in words (`1006` -> `the connection dropped without a close frame …`); other codes by range. */
+export function closeCodeMeaning(code: number): string {
+  const known = MEANINGS.get(code);
+  if (known !== undefined) return known;
+  if (code >= 4000 && code <= 4999) return 'closed by the application, with a code of its own';
+  if (code >= 3000 && code <= 3999) return 'closed by a library or framework, with a registered code';
+  return 'an unassigned close code';
+}
+
+/** `4001 (you read too slowly: …)`, with the peer's reason after it when there is one. */
+export function describeClose(code: number, reason = ''): string {
+  return `${code} (${closeCodeMeaning(code)})${reason ? `: ${reason}` : ''}`;
+}

@@ -58,14 +58,18 @@ export interface Limits {
 }
 
 export class ServerCore {
+  /** @internal */
   readonly router: Router;
+  /** @internal */
   readonly observers = new ObserverSet();
+  /** @internal */
   readonly fanout: Fanout;
   readonly presence: Presence;
   readonly clock: Clock;
+  /** @internal */
   readonly limits: Limits;
   readonly broker: Broker;
-  /** Outbox ids of recent pushes per client, so a resend is answered without running the handler again. */
+  /** Outbox ids of recent pushes per client, so a resend is answered without running the handler again. @internal */
   readonly dedup: PushDeduplicator;
   readonly #options: ResolvedOptions;
   readonly #origins: OriginPolicy;
@@ -293,7 +297,7 @@ export class ServerCore {
     return false;
   }
 
-  /** The single liveness and budget pass over all connections. */
+  /** The single liveness and budget pass over all connections. @internal */
   readonly sweep = (): void => {
     const now = this.clock.now();
     const { idleTimeoutMs, outboundBudgetBytes, slowConsumerGraceMs } = this.#options;

@@ -50,6 +50,7 @@ export class Presence {
   #flushScheduled = false;
   readonly #options: PresenceOptions;
 
+  /** @internal */
   constructor(options: PresenceOptions) {
     this.#options = options;
   }
@@ -88,7 +89,7 @@ export class Presence {
     this.#replicate(entry, 'leave');
   }
 
-  /** Untracks everything a channel tracked; the server calls this whenever a channel ends. */
+  /** Untracks everything a channel tracked; the server calls this whenever a channel ends. @internal */
   untrackAll(socket: ChannelSocket): void {
     const owned = this.#owned.get(socket);
     if (!owned) return;
@@ -106,7 +107,7 @@ export class Presence {
     return out;
   }
 
-  /** Applies a change another node published (this node's own changes were applied when made). */
+  /** Applies a change another node published (this node's own changes were applied when made). @internal */
   readonly applyRemote = (change: PresenceChange): void => {
     if (change.node === this.#options.broker.nodeId) return;
     if (change.kind === 'join') {
@@ -117,7 +118,7 @@ export class Presence {
     if (existing) this.#remove(existing);
   };
 
-  /** Announces every presence of a node that died as a leave. */
+  /** Announces every presence of a node that died as a leave. @internal */
   readonly nodeDown = (node: string): void => {
     for (const keys of this.#topics.values()) {
       for (const refs of keys.values()) {
@@ -126,7 +127,7 @@ export class Presence {
     }
   };
 
-  /** Drops other nodes' entries for a topic this node no longer subscribes to (they would go stale). */
+  /** Drops other nodes' entries for a topic this node no longer subscribes to (they would go stale). @internal */
   forgetRemote(topic: string): void {
     const keys = this.#topics.get(topic);
     if (!keys) return;

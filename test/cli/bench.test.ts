@@ -35,6 +35,9 @@ test('every broadcast reaches every subscriber of its topic, with latency percen
     assert.deepEqual(result.errors, { connect: 0, join: 0, publish: 0, disconnects: 0 });
     assert.equal(connects, 25 + 3, 'subscribers plus one publisher per topic');
     assert.match(formatResult(result, opts), /delivered +835 of 835 expected, .* lost 0/);
+    assert.deepEqual(result.closes, {});
+    const dropped = { ...result, errors: { ...result.errors, disconnects: 3 }, closes: { '4001': 2, heartbeat_timeout: 1 } };
+    assert.match(formatResult(dropped, opts), /\n  closed +2 × 4001 \(you read too slowly: [^\n]+\n  closed +1 × heartbeat_timeout$/);
   } finally {
     await server.close();
   }

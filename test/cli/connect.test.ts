@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { ExitCodes, parseExitAfter, parseJoin, parsePush, runConnect, normalizeEndpoint, type ConnectOptions } from '../../src/cli/connect.ts';
+import { ExitCodes, explainClose, parseExitAfter, parseJoin, parsePush, runConnect, normalizeEndpoint, type ConnectOptions } from '../../src/cli/connect.ts';
 import { roomChannel } from '../../src/demo/room-channel.ts';
 import { createServer, type TetherServer } from '../../src/server/server.ts';
 
@@ -16,7 +16,7 @@ before(async () => {
 after(() => server.close());
 
 function options(overrides: Partial<ConnectOptions>): ConnectOptions {
-  return { param: [], vsn: '2.0.0', join: [], push: [], timeout: 5000, heartbeat: 5000, json: true, color: false, ...overrides };
+  return { param: [], vsn: '2.0.0', join: [], push: [], timeout: 5000, replyTimeout: 5000, heartbeat: 5000, json: true, color: false, ...overrides };
 }
 
 /** Runs a session; `lines` are written to its stdin (then closed) when given. */
@@ -85,13 +85,13 @@ describe('scripted runs exit with a code that says what happened', () => {
     assert.equal(code, ExitCodes.connectFailed);
   });
 
-  test('bad arguments: 2', async () => {
+  test('bad arguments: 2, with one line and a hint', async () => {
     const output = new PassThrough();
     let text = '';
     output.on('data', (c: Buffer) => (text += c.toString()));
     const code = await runConnect(url, options({ join: ['room:lobby'], push: ['echo {x'] }), { input: new PassThrough(), output });
     assert.equal(code, ExitCodes.usage);
-    assert.match(text, /payload of echo is not valid JSON/);
+    assert.match(text, /^tether connect: payload of echo is not valid JSON: .*\nRun "tether connect --help" for every flag\.\n$/);
     assert.equal(await runConnect('ftp://x', options({}), { input: new PassThrough(), output }), ExitCodes.usage);
   });
 });
@@ -110,6 +110,28 @@ test('piped commands run in order; the exit code is the first failure once input
   assert.deepEqual(replies, [['echo', 'ok'], ['fail', 'error']]);
   assert.equal(records.filter((r) => r.type === 'join' && r.status === 'ok').length, 2);
   assert.ok(records.some((r) => r.type === 'info' && (r.data as { state?: string })?.state === 'open'));
+});
+
+test('piped: a push with no reply within the reply timeout is "sent, no reply", not a failure', async () => {
+  const { code, text } = await run({ json: false, replyTimeout: 300 }, ['/join room:lobby', 'noreply {"n":1}', 'echo {"n":2}']);
+  assert.equal(code, ExitCodes.ok, text);
+  assert.match(text, /· room:lobby noreply sent, no reply within 0\.3 s/);
+  assert.match(text, /✓ room:lobby echo ok \{"n":2\}/);
+  assert.doesNotMatch(text, /✗/);
+});
+
+test('scripted --exit-after reply: no reply is still a timeout (6), and says so in JSON', async () => {
+  const { code, records } = await run({ join: ['room:lobby'], push: ['noreply'], exitAfter: parseExitAfter('reply'), replyTimeout: 200 });
+  assert.equal(code, ExitCodes.timeout);
+  const reply = records.find((r) => r.type === 'reply');
+  assert.deepEqual([reply?.status, reply?.timeoutMs, reply?.failure], ['timeout', 200, true]);
+});
+
+test('a close is explained in words', () => {
+  assert.equal(explainClose('closed with 4001 slow consumer', 4001), `closed with 4001 slow consumer (you read too slowly: the server's buffer for this connection stayed over its byte budget)`);
+  assert.match(explainClose('close 1006; next attempt in 80 ms', undefined), /^close 1006 \(the connection dropped without a close frame: [^)]*\); next attempt in 80 ms$/);
+  assert.match(explainClose('closed with 1012 server restart; next attempt in 298 ms', 1012), /^closed with 1012 server restart \(the server is restarting; reconnect after a backoff\); next attempt in 298 ms$/);
+  assert.equal(explainClose('connect ECONNREFUSED 127.0.0.1:1', undefined), 'connect ECONNREFUSED 127.0.0.1:1');
 });
 
 test('argument parsers', () => {

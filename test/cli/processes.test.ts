@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -95,6 +95,25 @@ test('connect: exit codes for a refused join and an error reply', async () => {
   assert.equal((await run(['connect', wsUrl, '--join', 'room:private', '--exit-after', 'join'])).code, 4);
   assert.equal((await run(['connect', wsUrl, '--join', 'room:lobby', '--push', 'fail', '--exit-after', 'reply'])).code, 5);
   assert.equal((await run(['connect', 'nota url'])).code, 2);
+});
+
+test('usage errors: exit 2 with one line and a hint, not the whole help; --version', async () => {
+  const [bad, unknown, badValue, printed, help] = await Promise.all([
+    run(['connect', wsUrl, '--jsn']),
+    run(['conect']),
+    run(['bench', wsUrl, '-c', 'many']),
+    run(['--version']),
+    run(['connect', '--help']),
+  ]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, `tether connect: unknown option '--jsn' (Did you mean one of --json, --vsn?)\nRun "tether connect --help" for every flag.\n`);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^tether: unknown command 'conect' \(Did you mean connect\?\)\nRun "tether --help" for every command\.\n$/);
+  assert.equal(badValue.code, 2);
+  assert.match(badValue.stderr, /^tether bench: option '-c, --connections <n>' argument 'many' is invalid\. must be a positive integer\.\n/);
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  assert.deepEqual([printed.code, printed.stdout], [0, `${version}\n`]);
+  assert.deepEqual([help.code, help.stdout.startsWith('Usage: tether connect')], [0, true]);
 });
 
 test('bench runs briefly against serve and prints a JSON result', async () => {

@@ -10,7 +10,8 @@ export type OutputEvent =
   | { type: 'sent'; topic: string; event: string; payload: Payload }
   | { type: 'join'; topic: string; status: string; response: Payload | null; ms: number | null }
   | { type: 'leave'; topic: string; status: string }
-  | { type: 'reply'; topic: string; event: string; status: string; response: Payload | null; ms: number | null }
+  /** `timeoutMs` and `failure` come with status `timeout`: no reply within the push timeout, a failure or not. */
+  | { type: 'reply'; topic: string; event: string; status: string; response: Payload | null; ms: number | null; timeoutMs?: number; failure?: boolean }
   | { type: 'message'; topic: string; event: string; payload: Payload }
   | { type: 'info'; text: string; data?: Record<string, unknown> }
   | { type: 'error'; code: string; message: string };
@@ -53,6 +54,10 @@ export class Output {
       case 'leave':
         return `${this.#mark(e.status)} ${e.topic} left`;
       case 'reply':
+        if (e.status === 'timeout') {
+          const mark = e.failure === false ? this.#paint('dim', '·') : this.#mark(e.status);
+          return `${mark} ${e.topic} ${this.#paint('bold', e.event)} sent, no reply${e.timeoutMs === undefined ? '' : ` within ${formatSeconds(e.timeoutMs)}`}`;
+        }
         return `${this.#mark(e.status)} ${e.topic} ${this.#paint('bold', e.event)} ${e.status} ${show(e.response)}${ms(e.ms)}`;
       case 'message':
         return `${this.#paint('cyan', '←')} ${e.topic} ${this.#paint('bold', e.event)} ${show(e.payload)}`;
@@ -70,6 +75,10 @@ export class Output {
   #paint(style: Style, text: string): string {
     return this.#o.color ? styleText(style, text) : text;
   }
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function show(payload: Payload | null): string {
