@@ -1,5 +1,5 @@
 /** The channel hooks: `useChannel` (shared, ref-counted channels), `useEvent` and `usePresence`. */
-import { useCallback, useLayoutEffect, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useInsertionEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { Presence, TetherClientError, type Channel, type ChannelOptions, type ChannelState, type DefaultEvents, type Frame, type JoinParams, type PresenceChannel, type PresenceEntry, type PresenceMeta, type PresenceState } from '../client/index.ts';
 import { useRequiredRuntime, useTetherRuntime } from './provider.ts';
 import { presenceOf } from './registry.ts';
@@ -24,7 +24,10 @@ export interface UseChannelResult<E extends object, R extends object> {
 export function useChannel<E extends object = DefaultEvents, R extends object = DefaultEvents>(topic: string, params?: JoinParams, options?: ChannelOptions): UseChannelResult<E, R> {
   const { registry } = useRequiredRuntime('useChannel()');
   const latest = useRef({ params, options });
-  latest.current = { params, options };
+  // Before the subscribe below (a passive effect) reads them; never written during render.
+  useInsertionEffect(() => {
+    latest.current = { params, options };
+  });
   const subscribe = useCallback((onChange: () => void) => registry.acquire(topic, latest.current.params, latest.current.options, onChange), [registry, topic]);
   const read = useCallback(() => registry.snapshot(topic), [registry, topic]);
   const snapshot = useSyncExternalStore(subscribe, read, read);
@@ -48,7 +51,8 @@ export function useChannel<E extends object = DefaultEvents, R extends object = 
 export function useEvent<E extends object, R extends object, K extends keyof E & string>(channel: Channel<E, R> | null | undefined, event: K, handler: (payload: E[K], frame: Frame) => void): void {
   const batcher = useTetherRuntime()?.batcher ?? null;
   const latest = useRef(handler);
-  useLayoutEffect(() => {
+  // Runs before any effect or batched delivery of this commit, and (unlike a layout effect) quietly on a server.
+  useInsertionEffect(() => {
     latest.current = handler;
   });
   useEffect(() => {
