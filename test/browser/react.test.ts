@@ -15,13 +15,13 @@ import { waitFor } from '../client/live.ts';
 import { buildChatBundle, startChatServer, type ChatServer } from '../../examples/react-chat/server.ts';
 import type { ReactProbe } from './fixtures/react/harness.tsx';
 
-type Seen = { joins: string[]; leaves: string[] };
+type Seen = { connections: number; joins: string[]; leaves: string[] };
 
 let browser: Browser;
 let page: Page;
 let bundle: string;
 let chat: ChatServer;
-const seen: Seen = { joins: [], leaves: [] };
+const seen: Seen = { connections: 0, joins: [], leaves: [] };
 const pageErrors: string[] = [];
 const warnings: string[] = [];
 const phoenixSockets: PhoenixSocket[] = [];
@@ -29,6 +29,7 @@ const phoenixSockets: PhoenixSocket[] = [];
 async function serve(port = 0): Promise<void> {
   chat = await startChatServer({ bundle, port });
   chat.tether.observe({
+    connectionOpened: () => seen.connections++,
     channelJoined: ({ topic }) => seen.joins.push(topic),
     channelLeft: ({ topic, reason }) => seen.leaves.push(`${topic}:${reason}`),
   });
@@ -63,7 +64,7 @@ function stockClient(user: string): { channel: PhoenixChannel; presence: Phoenix
   return { channel, presence };
 }
 
-const probe = <K extends 'commits' | 'messages' | 'presence' | 'arrivals'>(key: K): Promise<ReactProbe[K]> =>
+const probe = <K extends 'commits' | 'messages' | 'presence' | 'arrivals' | 'seenLabel'>(key: K): Promise<ReactProbe[K]> =>
   page.evaluate((k) => (window as unknown as { probe: ReactProbe }).probe[k], key) as Promise<ReactProbe[K]>;
 
 /** Presence as a comparable set: keys sorted, each key's phx_refs sorted (clients may order them differently). */
@@ -87,6 +88,8 @@ const status = () => page.textContent('#status');
 test('the chat under StrictMode: one join per topic, presence equal to phoenix.js, push, a 1,000-event burst in at most 10 renders, leave on unmount, dev warning on mismatched params', async () => {
   await page.goto(`${chat.url}?user=ada`);
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'open / joined', null, { timeout: 8000 });
+  assert.equal(seen.connections, 1, "StrictMode's remount of the provider kept its one connection");
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { probe: ReactProbe }).probe.transitions()), ['idle>connecting:connect', 'connecting>open:opened'], 'and never disconnected it');
   const stock = stockClient('stock');
   stockClient('ada');
   await samePresence(stock.presence, ['ada', 'stock']);
@@ -115,8 +118,19 @@ test('the chat under StrictMode: one join per topic, presence equal to phoenix.j
   assert.ok(renders >= 1 && renders <= 10, `1,000 events rendered ${renders} times; at most 10 allowed`);
   assert.equal(await page.locator('#messages li').count(), 100, 'the chat keeps the last 100');
 
+  await page.evaluate(() => (window as unknown as { probe: ReactProbe }).probe.setLabel('second'));
+  await page.waitForFunction(() => (window as unknown as { probe: ReactProbe }).probe.label === 'second', null, { timeout: 5000 });
+  chat.tether.broadcast('chat:lobby', 'message', { user: 'bot', body: 'after relabel' });
+  await page.waitForFunction(() => (window as unknown as { probe: ReactProbe }).probe.seenLabel === 'second', null, { timeout: 5000 });
+
   await page.evaluate(() => (window as unknown as { probe: ReactProbe }).probe.setSide(false));
   await waitFor(() => seen.leaves.includes('chat:side:leave'), 'the server to see the leave of chat:side');
+  // Mounted again on an open socket: StrictMode's second mount must not leave and rejoin.
+  await page.evaluate(() => (window as unknown as { probe: ReactProbe }).probe.setSide(true));
+  await page.waitForFunction(() => (window as unknown as { probe: ReactProbe }).probe.sideState === 'joined', null, { timeout: 5000 });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(seen.joins.filter((t) => t === 'chat:side'), ['chat:side', 'chat:side'], 'one more join, not two');
+  assert.deepEqual(seen.leaves, ['chat:side:leave'], 'and no leave from the StrictMode remount');
 
   await page.evaluate(() => (window as unknown as { probe: ReactProbe }).probe.setMismatch(true));
   await waitFor(() => warnings.some((w) => w.includes('useChannel("chat:lobby")') && w.includes('differ')), 'the mismatch warning');
