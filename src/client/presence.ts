@@ -81,8 +81,8 @@ export class Presence<M extends PresenceMeta = PresenceMeta> {
     this.maxPendingDiffs = Math.max(0, options.maxPendingDiffs ?? PRESENCE_DEFAULTS.maxPendingDiffs);
     const on = channel.on.bind(channel) as Listen;
     this.unbind = [
-      on(events.state, ((state: PresenceState<M>) => this.receiveState(state)) as (payload: never) => void),
-      on(events.diff, ((diff: PresenceDiff<M>) => this.receiveDiff(diff)) as (payload: never) => void),
+      on(events.state, ((state: unknown) => this.receiveState(state)) as (payload: never) => void),
+      on(events.diff, ((diff: unknown) => this.receiveDiff(diff)) as (payload: never) => void),
     ];
   }
 
@@ -136,7 +136,8 @@ export class Presence<M extends PresenceMeta = PresenceMeta> {
     this.pendingDiffs = [];
   }
 
-  private receiveState(state: PresenceState<M>): void {
+  private receiveState(payload: unknown): void {
+    const state = wellFormed<M>(payload);
     this.syncedJoinRef = this.channel.joinRef;
     let next = Presence.syncState(this.current, state, this.joinCallback, this.leaveCallback);
     for (const diff of this.pendingDiffs) next = Presence.syncDiff(next, diff, this.joinCallback, this.leaveCallback);
@@ -145,7 +146,9 @@ export class Presence<M extends PresenceMeta = PresenceMeta> {
     this.synced();
   }
 
-  private receiveDiff(diff: PresenceDiff<M>): void {
+  private receiveDiff(payload: unknown): void {
+    const { joins, leaves } = isRecord(payload) ? payload : {};
+    const diff: PresenceDiff<M> = { joins: wellFormed<M>(joins), leaves: wellFormed<M>(leaves) };
     if (this.inPendingSyncState()) {
       this.pendingDiffs.push(diff);
       if (this.pendingDiffs.length > this.maxPendingDiffs) {
@@ -223,6 +226,24 @@ export class Presence<M extends PresenceMeta = PresenceMeta> {
     const choose = by ?? ((_key: string, entry: PresenceEntry<M>) => entry as T);
     return keysOf(state).map((key) => choose(key, state[key]));
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+/**
+ * The entries of a payload that have the shape Presence relies on (`{metas: [{phx_ref: string}]}`), in the
+ * payload's key order; anything else a server sends is skipped rather than thrown on in a socket's handler.
+ */
+function wellFormed<M extends PresenceMeta>(value: unknown): PresenceState<M> {
+  const out = nullProto<PresenceEntry<M>>();
+  if (!isRecord(value)) return out;
+  for (const key of keysOf(value)) {
+    const entry = value[key];
+    if (isRecord(entry) && Array.isArray(entry.metas) && entry.metas.every((m) => isRecord(m) && typeof m.phx_ref === 'string')) out[key] = entry as PresenceEntry<M>;
+  }
+  return out;
 }
 
 function nullProto<V>(): { [key: string]: V } {

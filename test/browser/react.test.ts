@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { Presence as PhoenixPresence, Socket as PhoenixSocket, type Channel as PhoenixChannel } from 'phoenix';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitFor } from '../client/live.ts';
 import { buildChatBundle, startChatServer, type ChatServer } from '../../examples/react-chat/server.ts';
 import type { ReactProbe } from './fixtures/react/harness.tsx';
@@ -156,4 +157,35 @@ test('a server restart: the page reconnects, rejoins, and shows the room and its
   assert.deepEqual(pageErrors, []);
   const unexpected = warnings.filter((w) => !w.includes('useChannel("chat:lobby")') && !/WebSocket connection|ERR_CONNECTION_REFUSED|Failed to load resource/.test(w));
   assert.deepEqual(unexpected, [], 'no React warnings (keys, effects) in development mode');
+});
+
+test('a flaky network: links reset through a proxy, the page rejoins each time, a message typed meanwhile arrives once', async () => {
+  const proxy = await startTcpProxy({ port: chat.port });
+  const flaky = await browser.newPage();
+  flaky.on('pageerror', (err) => pageErrors.push(err.message));
+  try {
+    const stock = stockClient('watcher');
+    const received: string[] = [];
+    stock.channel.on('message', (m: { user: string; body: string }) => void received.push(`${m.user}: ${m.body}`));
+    await flaky.goto(`http://127.0.0.1:${proxy.port}/?user=lin`);
+    const joined = () => flaky.waitForFunction(() => document.getElementById('status')?.textContent === 'open / joined', null, { timeout: 15_000 });
+    await joined();
+    for (let cut = 1; cut <= 3; cut++) {
+      proxy.reset();
+      await flaky.waitForFunction(() => !document.getElementById('status')?.textContent?.startsWith('open'), null, { timeout: 5000 });
+      if (cut === 2) {
+        await flaky.fill('input', 'typed while cut off');
+        await flaky.press('input', 'Enter');
+      }
+      await joined();
+    }
+    await waitFor(() => received.includes('lin: typed while cut off'), 'the message typed while cut off');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(received.filter((m) => m === 'lin: typed while cut off').length, 1, 'delivered once');
+    await samePresence(stock.presence, ['ada', 'grace', 'lin', 'stock', 'watcher']);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await flaky.close();
+    await proxy.close();
+  }
 });

@@ -131,6 +131,17 @@ test('the static API matches phoenix.js and leaves its arguments untouched', () 
   assert.deepEqual(Presence.list(ours, (k) => k), ['alice', 'carol']);
 });
 
+test('malformed presence payloads are skipped entry by entry, never thrown on', () => {
+  const feed = new FrameFeed();
+  const p = new Presence(feed);
+  const raw = (event: Step['event'], payload: unknown): Step => ({ joinRef: '1', event, payload: JSON.stringify(payload) });
+  feed.deliver(raw('presence_state', { ok: { metas: [meta('o1')] }, bad: { metas: 'x' }, noref: { metas: [{}] }, nul: null }));
+  feed.deliver(raw('presence_diff', null));
+  feed.deliver(raw('presence_diff', { joins: [1, 2], leaves: { ok: 5 } }));
+  feed.deliver(raw('presence_diff', { joins: { two: { metas: [meta('t1'), 7] } } }));
+  assert.deepEqual(p.list((k, e) => `${k}:${e.metas.length}`), ['ok:1']);
+});
+
 test('held diffs are bounded: past maxPendingDiffs the oldest is dropped and counted', () => {
   const feed = new FrameFeed();
   const p = new Presence(feed, { maxPendingDiffs: 2 });
