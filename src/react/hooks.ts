@@ -46,7 +46,7 @@ export function useChannel<E extends object = DefaultEvents, R extends object = 
 /**
  * Calls `handler` for every `event` on `channel` while the component is mounted. The latest `handler` is
  * always the one called (no stale closures, no resubscribing when it changes). Under a provider in `frame`
- * mode the calls of one animation frame run together, so the state updates they make render once.
+ * mode the calls are batched (in arrival order), so the state updates a burst makes render once.
  */
 export function useEvent<E extends object, R extends object, K extends keyof E & string>(channel: Channel<E, R> | null | undefined, event: K, handler: (payload: E[K], frame: Frame) => void): void {
   const batcher = useTetherRuntime()?.batcher ?? null;

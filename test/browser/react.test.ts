@@ -168,16 +168,21 @@ test('a flaky network: links reset through a proxy, the page rejoins each time, 
     const received: string[] = [];
     stock.channel.on('message', (m: { user: string; body: string }) => void received.push(`${m.user}: ${m.body}`));
     await flaky.goto(`http://127.0.0.1:${proxy.port}/?user=lin`);
-    const joined = () => flaky.waitForFunction(() => document.getElementById('status')?.textContent === 'open / joined', null, { timeout: 15_000 });
-    await joined();
+    const count = (suffix: string) => `probe.transitions().filter((t) => t.endsWith('${suffix}')).length`;
+    // Waits for the socket's own record (a render may lag by up to maxDelayMs), then for the page to show it.
+    const rejoined = async (opens: number) => {
+      await flaky.waitForFunction(`${count(':opened')} === ${opens} && probe.lobbyState() === 'joined'`, null, { timeout: 15_000 });
+      await flaky.waitForFunction(() => document.getElementById('status')?.textContent === 'open / joined', null, { timeout: 5000 });
+    };
+    await rejoined(1);
     for (let cut = 1; cut <= 3; cut++) {
       proxy.reset();
-      await flaky.waitForFunction(() => !document.getElementById('status')?.textContent?.startsWith('open'), null, { timeout: 5000 });
+      await flaky.waitForFunction(`${count(':transport_closed')} === ${cut}`, null, { timeout: 5000 });
       if (cut === 2) {
         await flaky.fill('input', 'typed while cut off');
         await flaky.press('input', 'Enter');
       }
-      await joined();
+      await rejoined(cut + 1);
     }
     await waitFor(() => received.includes('lin: typed while cut off'), 'the message typed while cut off');
     await new Promise((r) => setTimeout(r, 200));
