@@ -139,10 +139,11 @@ export class Presence<M extends PresenceMeta = PresenceMeta> {
   private receiveState(payload: unknown): void {
     const state = wellFormed<M>(payload);
     this.syncedJoinRef = this.channel.joinRef;
-    let next = Presence.syncState(this.current, state, this.joinCallback, this.leaveCallback);
-    for (const diff of this.pendingDiffs) next = Presence.syncDiff(next, diff, this.joinCallback, this.leaveCallback);
+    // Assigned step by step, as phoenix.js does, so a callback's list() sees the state before its own step.
+    this.current = Presence.syncState(this.current, state, this.joinCallback, this.leaveCallback);
+    const held = this.pendingDiffs;
     this.pendingDiffs = [];
-    this.current = next;
+    for (const diff of held) this.current = Presence.syncDiff(this.current, diff, this.joinCallback, this.leaveCallback);
     this.synced();
   }
 
