@@ -139,11 +139,12 @@ export class Presence<M extends PresenceMeta = PresenceMeta> {
   private receiveState(payload: unknown): void {
     const state = wellFormed<M>(payload);
     this.syncedJoinRef = this.channel.joinRef;
-    // Assigned step by step, as phoenix.js does, so a callback's list() sees the state before its own step.
+    // What a callback's list() sees is phoenix.js's: the old state during the state's own callbacks, then the
+    // state being built during each diff's.
     this.current = Presence.syncState(this.current, state, this.joinCallback, this.leaveCallback);
     const held = this.pendingDiffs;
     this.pendingDiffs = [];
-    for (const diff of held) this.current = Presence.syncDiff(this.current, diff, this.joinCallback, this.leaveCallback);
+    for (const diff of held) this.applyLive(diff);
     this.synced();
   }
 
@@ -158,8 +159,14 @@ export class Presence<M extends PresenceMeta = PresenceMeta> {
       }
       return;
     }
-    this.current = Presence.syncDiff(this.current, diff, this.joinCallback, this.leaveCallback);
+    this.applyLive(diff);
     this.synced();
+  }
+
+  /** Applies a diff to a fresh copy that is already the current state, so the state's identity changes per sync. */
+  private applyLive(diff: PresenceDiff<M>): void {
+    this.current = copyOf(this.current);
+    applyDiff(this.current, diff, this.joinCallback, this.leaveCallback);
   }
 
   private synced(): void {
@@ -194,31 +201,9 @@ export class Presence<M extends PresenceMeta = PresenceMeta> {
   }
 
   /** The state after applying one `{joins, leaves}` diff, with callbacks per key joined and left. */
-  static syncDiff<M extends PresenceMeta>(state: PresenceState<M>, diff: PresenceDiff<M>, onJoin: PresenceJoinCallback<M> = noop, onLeave: PresenceLeaveCallback<M> = noop): PresenceState<M> {
-    const next = nullProto<PresenceEntry<M>>();
-    for (const key of keysOf(state)) next[key] = state[key];
-    const joins = diff.joins ?? {};
-    const leaves = diff.leaves ?? {};
-    for (const key of keysOf(joins)) {
-      const joined = joins[key];
-      const cur = Object.hasOwn(next, key) ? next[key] : undefined;
-      const entry: PresenceEntry<M> = { ...joined, metas: [...joined.metas] };
-      if (cur) {
-        const joinedRefs = new Set(joined.metas.map((m) => m.phx_ref));
-        entry.metas.unshift(...cur.metas.filter((m) => !joinedRefs.has(m.phx_ref)));
-      }
-      next[key] = entry;
-      onJoin(key, cur, joined);
-    }
-    for (const key of keysOf(leaves)) {
-      if (!Object.hasOwn(next, key)) continue;
-      const left = leaves[key];
-      const refs = new Set(left.metas.map((m) => m.phx_ref));
-      const entry: PresenceEntry<M> = { ...next[key], metas: next[key].metas.filter((m) => !refs.has(m.phx_ref)) };
-      next[key] = entry;
-      onLeave(key, entry, left);
-      if (entry.metas.length === 0) delete next[key];
-    }
+  static syncDiff<M extends PresenceMeta>(state: PresenceState<M>, diff: PresenceDiff<M>, onJoin?: PresenceJoinCallback<M>, onLeave?: PresenceLeaveCallback<M>): PresenceState<M> {
+    const next = copyOf(state);
+    applyDiff(next, diff, onJoin, onLeave);
     return next;
   }
 
@@ -227,6 +212,38 @@ export class Presence<M extends PresenceMeta = PresenceMeta> {
     const choose = by ?? ((_key: string, entry: PresenceEntry<M>) => entry as T);
     return keysOf(state).map((key) => choose(key, state[key]));
   }
+}
+
+/** Applies `diff` to `next` in place (its entries are replaced, never mutated), phoenix.js's syncDiff. */
+function applyDiff<M extends PresenceMeta>(next: PresenceState<M>, diff: PresenceDiff<M>, onJoin: PresenceJoinCallback<M> = noop, onLeave: PresenceLeaveCallback<M> = noop): void {
+  const joins = diff.joins ?? {};
+  const leaves = diff.leaves ?? {};
+  for (const key of keysOf(joins)) {
+    const joined = joins[key];
+    const cur = Object.hasOwn(next, key) ? next[key] : undefined;
+    const entry: PresenceEntry<M> = { ...joined, metas: [...joined.metas] };
+    if (cur) {
+      const joinedRefs = new Set(joined.metas.map((m) => m.phx_ref));
+      entry.metas.unshift(...cur.metas.filter((m) => !joinedRefs.has(m.phx_ref)));
+    }
+    next[key] = entry;
+    onJoin(key, cur, joined);
+  }
+  for (const key of keysOf(leaves)) {
+    if (!Object.hasOwn(next, key)) continue;
+    const left = leaves[key];
+    const refs = new Set(left.metas.map((m) => m.phx_ref));
+    const entry: PresenceEntry<M> = { ...next[key], metas: next[key].metas.filter((m) => !refs.has(m.phx_ref)) };
+    next[key] = entry;
+    onLeave(key, entry, left);
+    if (entry.metas.length === 0) delete next[key];
+  }
+}
+
+function copyOf<M extends PresenceMeta>(state: PresenceState<M>): PresenceState<M> {
+  const next = nullProto<PresenceEntry<M>>();
+  for (const key of keysOf(state)) next[key] = state[key];
+  return next;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -39,13 +39,14 @@ const diff = (joinRef: string, joins: [string, object[]][], leaves: [string, obj
   payload: JSON.stringify({ joins: entries(joins), leaves: entries(leaves) }),
 });
 
-type Recordable = { onJoin(cb: never): void; onLeave(cb: never): void; onSync(cb: () => void): void };
+type Recordable = { onJoin(cb: never): void; onLeave(cb: never): void; onSync(cb: () => void): void; list(): unknown[] };
 
+/** Logs every callback with its arguments and what list() shows at that moment. */
 function record(p: Recordable, log: string[]): void {
   const json = (v: unknown) => (v === undefined ? 'undefined' : JSON.stringify(v));
-  p.onJoin(((key: string, cur: unknown, joined: unknown) => log.push(`join ${key} ${json(cur)} ${json(joined)}`)) as never);
-  p.onLeave(((key: string, cur: unknown, left: unknown) => log.push(`leave ${key} ${json(cur)} ${json(left)}`)) as never);
-  p.onSync(() => log.push('sync'));
+  p.onJoin(((key: string, cur: unknown, joined: unknown) => log.push(`join ${key} ${json(cur)} ${json(joined)} seeing ${json(p.list())}`)) as never);
+  p.onLeave(((key: string, cur: unknown, left: unknown) => log.push(`leave ${key} ${json(cur)} ${json(left)} seeing ${json(p.list())}`)) as never);
+  p.onSync(() => log.push(`sync seeing ${json(p.list())}`));
 }
 
 /** Runs both helpers over `steps`, comparing after each step; returns our final list for extra checks. */
