@@ -3,10 +3,10 @@
  * unmounts (after a zero-delay timer, so StrictMode's remount keeps the connection), and carries the channel
  * registry and update batcher every hook below it shares.
  */
-import { createContext, createElement, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { createContext, createElement, useContext, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { Socket, type SocketOptions, type SocketState } from '../client/index.ts';
 import { UpdateBatcher, type UpdateBatcherOptions, type UpdateMode } from './batch.ts';
-import { ChannelRegistry } from './registry.ts';
+import { ChannelRegistry, isDevelopment } from './registry.ts';
 
 export interface TetherRuntime {
   readonly socket: Socket;
@@ -37,6 +37,13 @@ export function TetherProvider(props: TetherProviderProps): ReactNode {
     const batcher = new UpdateBatcher(typeof props.updates === 'string' ? { mode: props.updates } : props.updates);
     return { socket, batcher, registry: new ChannelRegistry(socket, batcher) };
   });
+  const given = props.socket ?? props.url;
+  const first = useRef(given);
+  useEffect(() => {
+    if (given !== first.current && isDevelopment()) {
+      console.warn('tether-rt/react: <TetherProvider> got a different url or socket after its first render and keeps the first; give it a new key to switch.');
+    }
+  }, [given]);
   useEffect(() => {
     const pending = closing.get(runtime);
     if (pending !== undefined) clearTimeout(pending);
