@@ -3,7 +3,7 @@
  * unmounts (after a zero-delay timer, so StrictMode's remount keeps the connection), and carries the channel
  * registry and update batcher every hook below it shares.
  */
-import { createContext, createElement, useContext, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { createContext, createElement, useContext, useEffect, useRef, useState, useSyncExternalStore, type ReactElement, type ReactNode } from 'react';
 import { Socket, type SocketOptions, type SocketState } from '../client/index.ts';
 import { UpdateBatcher, type UpdateBatcherOptions, type UpdateMode } from './batch.ts';
 import { ChannelRegistry, isDevelopment } from './registry.ts';
@@ -31,7 +31,7 @@ interface CommonProps {
  */
 export type TetherProviderProps = CommonProps & ({ url: string; options?: SocketOptions; socket?: never } | { socket: Socket; url?: never; options?: never });
 
-export function TetherProvider(props: TetherProviderProps): ReactNode {
+export function TetherProvider(props: TetherProviderProps): ReactElement {
   const [runtime] = useState<TetherRuntime>(() => {
     const socket = props.socket ?? new Socket(props.url!, props.options);
     const batcher = new UpdateBatcher(typeof props.updates === 'string' ? { mode: props.updates } : props.updates);
