@@ -86,7 +86,7 @@ async function samePresence(stock: PhoenixPresence, keys: string[]): Promise<voi
 
 const status = () => page.textContent('#status');
 
-test('the chat under StrictMode: one join per topic, presence equal to phoenix.js, push, a 1,000-event burst in at most 10 renders, leave on unmount, dev warning on mismatched params', async () => {
+test('the chat under StrictMode: one join per topic, presence equal to phoenix.js, push, a 1,000-event burst in at most 10 renders, leave on unmount, dev warning on mismatched params', async (t) => {
   await page.goto(`${chat.url}?user=ada`);
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'open / joined', null, { timeout: 8000 });
   assert.equal(seen.connections, 1, "StrictMode's remount of the provider kept its one connection");
@@ -115,7 +115,7 @@ test('the chat under StrictMode: one join per topic, presence equal to phoenix.j
   await page.waitForFunction(() => document.querySelector('#messages li:last-child')?.textContent === 'bot: n999', null, { timeout: 5000 });
   const renders = (await probe('commits')) - before.commits;
   const a = await probe('arrivals');
-  console.log(`# 1,000 events arrived over ${(a.last - a.first).toFixed(0)} ms / ${a.lastFrame - a.firstFrame + 1} frames -> ${renders} commits of the chat tree (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
+  t.diagnostic(`1,000 events arrived over ${(a.last - a.first).toFixed(0)} ms / ${a.lastFrame - a.firstFrame + 1} frames -> ${renders} commits of the chat tree (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
   assert.ok(renders >= 1 && renders <= 10, `1,000 events rendered ${renders} times; at most 10 allowed`);
   assert.equal(await page.locator('#messages li').count(), 100, 'the chat keeps the last 100');
 
