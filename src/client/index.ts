@@ -14,3 +14,4 @@ export type { PageEnvironment } from './browser.ts';
 export type { Clock } from './clock.ts';
 export type { SocketStats } from './stats.ts';
 export type { Frame, Payload, JsonObject } from '../protocol/index.ts';
+export { Presence, PRESENCE_DEFAULTS, type PresenceChannel, type PresenceDiff, type PresenceEntry, type PresenceJoinCallback, type PresenceLeaveCallback, type PresenceMeta, type PresenceOptions, type PresenceState } from './presence.ts';
