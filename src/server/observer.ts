@@ -22,6 +22,8 @@ export interface ServerObserver {
   frameOut?(bytes: number, frames: number): void;
   handled?(info: { pattern: string; event: string; durationMs: number; status: 'ok' | 'error' | 'noreply' | 'crash' }): void;
   broadcast?(info: { topic: string; event: string; recipients: number }): void;
+  /** A broadcast did not go out (`broadcast` resolved `ok: false`); the error itself goes to `error`. */
+  broadcastFailed?(info: { topic: string; event: string; reason: 'broker_error' | 'not_storable' }): void;
   heartbeat?(info: { connectionId: string }): void;
   idleTimeout?(info: { connectionId: string }): void;
   slowConsumer?(info: { connectionId: string; bufferedBytes: number }): void;
@@ -44,7 +46,7 @@ type HookName = keyof Hooks;
 
 const HOOKS: readonly HookName[] = [
   'connectionOpened', 'connectionClosed', 'connectionRejected', 'channelJoined', 'joinRejected', 'channelLeft',
-  'frameIn', 'frameOut', 'handled', 'broadcast', 'heartbeat', 'idleTimeout', 'slowConsumer', 'rateLimited', 'error', 'brokerGap',
+  'frameIn', 'frameOut', 'handled', 'broadcast', 'broadcastFailed', 'heartbeat', 'idleTimeout', 'slowConsumer', 'rateLimited', 'error', 'brokerGap',
   'outboxPush', 'dedupHit',
 ];
 

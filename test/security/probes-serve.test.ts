@@ -1,0 +1,48 @@
+/**
+ * `tether serve` as a real process against hostile clients: prototype-named presence keys, topics, events and
+ * params must not end it (the demo room tracks presence under the `user` connect param).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RawClient } from '../helpers/server-fixtures.ts';
+import { startServe } from '../helpers/serve-process.ts';
+
+const PROTO_NAMES = ['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf'];
+
+test('tether serve: user=__proto__ (and other Object.prototype names) as presence keys, joining and leaving room:*, does not end the process', async () => {
+  const srv = await startServe();
+  for (const user of PROTO_NAMES) {
+    const c = await RawClient.connect(`${srv.wsUrl}/websocket?vsn=2.0.0&user=${encodeURIComponent(user)}`);
+    c.send(['1', '1', 'room:lobby', 'phx_join', {}]);
+    assert.deepEqual(await c.json(), ['1', '1', 'room:lobby', 'phx_reply', { response: { joined: true }, status: 'ok' }]);
+    const state = (await c.json()) as [null, null, string, string, Record<string, unknown>];
+    assert.equal(state[3], 'presence_state');
+    assert.ok(Object.hasOwn(state[4], user), `presence_state lists "${user}" as a key: ${JSON.stringify(state[4])}`);
+    const diff = (await c.json()) as [null, null, string, string, { joins: Record<string, unknown> }];
+    assert.equal(diff[3], 'presence_diff');
+    assert.ok(Object.hasOwn(diff[4].joins, user), `the join diff carries "${user}" as data`);
+    // Crash cleanup path (untrackAll from a crashed channel), then a close with the channel still joined.
+    c.send(['1', '2', 'room:lobby', 'crash', {}]);
+    assert.equal(((await c.json()) as unknown[])[3], 'phx_error');
+    c.send(['3', '3', 'room:lobby', 'phx_join', {}]);
+    assert.equal(((await c.json()) as unknown[])[3], 'phx_reply');
+    c.close();
+    await c.closed;
+  }
+  // Leave the room the graceful way, too.
+  const l = await RawClient.connect(`${srv.wsUrl}/websocket?vsn=2.0.0&user=__proto__`);
+  l.send(['1', '1', 'room:x', 'phx_join', {}]);
+  await l.json();
+  l.send(['1', '2', 'room:x', 'phx_leave', {}]);
+  // The process is still serving a well-behaved client.
+  const good = await RawClient.connect(`${srv.wsUrl}/websocket?vsn=2.0.0&user=ann`);
+  good.send(['1', '1', 'room:lobby', 'phx_join', {}]);
+  assert.equal(((await good.json()) as unknown[])[4] !== undefined, true);
+  good.send('["1","2","room:lobby","echo",{"__proto__":{"x":1},"constructor":2}]');
+  let reply: unknown[];
+  do reply = (await good.json()) as unknown[];
+  while (reply[3] !== 'phx_reply');
+  assert.equal(JSON.stringify(reply[4]), '{"response":{"__proto__":{"x":1},"constructor":2},"status":"ok"}');
+  assert.equal(srv.alive(), true, `tether serve exited:\n${srv.output()}`);
+  good.close();
+});
