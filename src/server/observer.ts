@@ -1,3 +1,4 @@
+import type { BroadcastFailure } from './channel.ts';
 import { asError } from './unknown.ts';
 
 /**
@@ -23,7 +24,7 @@ export interface ServerObserver {
   handled?(info: { pattern: string; event: string; durationMs: number; status: 'ok' | 'error' | 'noreply' | 'crash' }): void;
   broadcast?(info: { topic: string; event: string; recipients: number }): void;
   /** A broadcast did not go out (`broadcast` resolved `ok: false`); the error itself goes to `error`. */
-  broadcastFailed?(info: { topic: string; event: string; reason: 'broker_error' | 'not_storable' }): void;
+  broadcastFailed?(info: { topic: string; event: string; reason: BroadcastFailure }): void;
   heartbeat?(info: { connectionId: string }): void;
   idleTimeout?(info: { connectionId: string }): void;
   slowConsumer?(info: { connectionId: string; bufferedBytes: number }): void;
