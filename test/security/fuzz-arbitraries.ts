@@ -40,7 +40,7 @@ export const objectText: fc.Arbitrary<string> = fc
 
 /** Occasionally a deep nest (too deep for JSON.stringify on the way back) or a big string. */
 const payloadText = fc.oneof(
-  { weight: 12, arbitrary: objectText },
+  { weight: 60, arbitrary: objectText },
   fc.integer({ min: 1, max: 20 }).map((n) => `{"a":${'['.repeat(n * 5000)}${']'.repeat(n * 5000)}}`),
   fc.integer({ min: 1, max: 80 }).map((k) => `{"big":"${'x'.repeat(k * 1024)}"}`),
 );
@@ -58,11 +58,11 @@ export const v2Text: fc.Arbitrary<string> = fc
   .map(([jr, r, t, e, p, m]) => `[${JSON.stringify(jr)},${JSON.stringify(r)},${JSON.stringify(t)},${JSON.stringify(e)},${p}${m === undefined ? '' : `,${m}`}]`);
 
 export const v1Text: fc.Arbitrary<string> = fc
-  .tuple(ref, ref, topic, event, payloadText, fc.subarray(['topic', 'event', 'payload', 'ref', 'join_ref']))
+  .tuple(ref, ref, topic, event, payloadText, fc.oneof({ weight: 9, arbitrary: fc.constant([] as string[]) }, fc.subarray(['topic', 'event', 'payload', 'ref', 'join_ref'])))
   .map(([jr, r, t, e, p, drop]) => {
     const fields: [string, string][] = [['topic', JSON.stringify(t)], ['event', JSON.stringify(e)], ['payload', p], ['ref', JSON.stringify(r)], ['join_ref', JSON.stringify(jr)]];
-    // Usually complete; sometimes with fields missing.
-    const kept = drop.length > 2 ? fields : fields.filter(([name]) => !drop.includes(name));
+    // Usually complete; one in ten with fields missing.
+    const kept = fields.filter(([name]) => !drop.includes(name));
     return `{${kept.map(([k, v]) => `"${k}":${v}`).join(',')}}`;
   });
 
@@ -84,19 +84,34 @@ const invalidUtf8 = fc
   .tuple(fc.uint8Array({ maxLength: 16 }), fc.constantFrom([0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]))
   .map(([head, bad]) => new Uint8Array([...head, ...bad]));
 
+/** A well-formed client binary push (fields cut to 255 bytes, possibly mid-character). */
+function binaryPushBytes(): fc.Arbitrary<Uint8Array> {
+  return fc.tuple(ref, ref, topic, event, fc.uint8Array({ maxLength: 64 })).map(([jr, r, t, e, body]) => {
+    const enc = (s: string | null) => Buffer.from(s ?? '').subarray(0, 255);
+    const f = [enc(jr), enc(r), enc(t), enc(e)];
+    return new Uint8Array([0, ...f.map((b) => b.length), ...Buffer.concat(f), ...body]);
+  });
+}
+
 /** V2 binary: mostly kind 0 with header sizes that may lie about what follows. */
 export const binaryBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc
     .tuple(fc.constantFrom(0, 0, 0, 1, 2, 3, 255), fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 0, maxLength: 5 }), fc.uint8Array({ maxLength: 96 }))
     .map(([kind, sizes, rest]) => new Uint8Array([kind, ...sizes, ...rest])),
-  fc.tuple(ref, ref, topic, event, fc.uint8Array({ maxLength: 64 })).map(([jr, r, t, e, body]) => {
-    const enc = (s: string | null) => Buffer.from(s ?? '').subarray(0, 255);
-    const f = [enc(jr), enc(r), enc(t), enc(e)];
-    return new Uint8Array([0, ...f.map((b) => b.length), ...Buffer.concat(f), ...body]);
-  }),
+  binaryPushBytes(),
   fc.uint8Array({ maxLength: 32 }),
 );
 
+/** Frames a V2 connection can decode (their content may still be refused): these reach joins, presence, handlers. */
+export const validishV2Frame: fc.Arbitrary<FuzzFrame> = fc.oneof(
+  { weight: 8, arbitrary: v2Text.map((data) => ({ data, binary: false })) },
+  { weight: 1, arbitrary: binaryPushBytes().map((data) => ({ data, binary: true })) },
+);
+
+/** Frames a V1 connection can decode (most of them). */
+export const validishV1Frame: fc.Arbitrary<FuzzFrame> = v1Text.map((data) => ({ data, binary: false }));
+
+/** Anything: valid-ish frames of either version, mutations, invalid UTF-8, binary lies. */
 export const fuzzFrame: fc.Arbitrary<FuzzFrame> = fc.oneof(
   { weight: 6, arbitrary: v2Text.map((data) => ({ data, binary: false })) },
   { weight: 2, arbitrary: v1Text.map((data) => ({ data, binary: false })) },

@@ -7,37 +7,9 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { createRoomChannel, roomChannel } from '../../src/demo/room-channel.ts';
-import { error, ok, type ChannelDefinition } from '../../src/server/channel.ts';
 import type { ServerOptions } from '../../src/server/options.ts';
-import type { JsonObject } from '../../src/protocol/frame.ts';
+import { probeChannels } from './probe-channel.ts';
 import { RawClient, startServer, type Started } from '../helpers/server-fixtures.ts';
-
-/** Hands client-chosen strings to presence, assigns and replies, so a probe reaches every keyed structure. */
-export const probeChannel: ChannelDefinition = {
-  join: (_topic, params) => ok({ params }),
-  handleIn(event, payload, socket) {
-    if (payload instanceof Uint8Array) return ok(payload);
-    switch (event) {
-      case 'track': {
-        socket.presence.track(socket, String(payload.key), (payload.meta ?? {}) as JsonObject);
-        return ok({ list: socket.presence.list(socket.topic) });
-      }
-      case 'assign': {
-        const key = String(payload.key);
-        socket.assigns[key] = payload.value;
-        return ok({ own: Object.hasOwn(socket.assigns, key), value: socket.assigns[key] as JsonObject });
-      }
-      case 'param':
-        return ok({ value: socket.connectParams[String(payload.key)] ?? null });
-      case 'broadcast':
-        void socket.broadcast(String(payload.event), (payload.payload ?? {}) as JsonObject);
-        return ok();
-      default:
-        return error({ reason: `unknown event ${event}` });
-    }
-  },
-};
 
 export const PROBE_MAX_FRAME_BYTES = 64 * 1024;
 
@@ -45,7 +17,7 @@ export const PROBE_MAX_FRAME_BYTES = 64 * 1024;
 export async function startProbeServer(options: Partial<ServerOptions> = {}): Promise<Started & { errors: { err: Error; context: string }[] }> {
   const s = await startServer({
     maxFrameBytes: PROBE_MAX_FRAME_BYTES,
-    channels: { 'room:*': roomChannel, 'feed:*': createRoomChannel({ history: { maxMessages: 100 } }), 'probe:*': probeChannel },
+    channels: probeChannels(),
     ...options,
   });
   const errors: { err: Error; context: string }[] = [];
