@@ -46,3 +46,35 @@ test('tether serve: user=__proto__ (and other Object.prototype names) as presenc
   assert.equal(srv.alive(), true, `tether serve exited:\n${srv.output()}`);
   good.close();
 });
+
+test('tether serve: the admin channel reads its token as data, and no client string becomes a metric label', async () => {
+  const srv = await startServe(['--admin-token', 's3cret']);
+  const c = await RawClient.connect(`${srv.wsUrl}/websocket?vsn=2.0.0&user=constructor`);
+  const refusals = [
+    '{"__proto__":{"admin_token":"s3cret"}}',
+    '{"admin_token":["s3cret"]}',
+    '{"admin_token":{"toString":"s3cret"}}',
+    '{"constructor":{"prototype":{"admin_token":"s3cret"}}}',
+  ];
+  for (const [i, params] of refusals.entries()) {
+    c.send(`["${i}","${i}","tether:admin","phx_join",${params}]`);
+    assert.deepEqual(await c.json(), [String(i), String(i), 'tether:admin', 'phx_reply', { response: { reason: 'unauthorized' }, status: 'error' }], params);
+  }
+  c.send('["a","a","tether:admin","phx_join",{"admin_token":"s3cret","__proto__":{"x":1}}]');
+  assert.deepEqual(((await c.json()) as unknown[])[4], { response: {}, status: 'ok' });
+  // Errors and refusals whose context carries client strings.
+  for (const name of PROTO_NAMES) {
+    c.send(JSON.stringify([null, name, name, 'phx_join', {}]));
+    c.send(JSON.stringify([null, `r-${name}`, `room:${name}`, 'phx_join', {}]));
+  }
+  const bad = await RawClient.connect(`${srv.wsUrl}/websocket?vsn=2.0.0&__proto__=1`);
+  bad.send('["__proto__","constructor"]');
+  await bad.closed;
+  const text = await (await fetch(`${srv.httpUrl}/metrics`)).text();
+  for (const line of text.split('\n').filter((l) => l.startsWith('tether_') && l.includes('{'))) {
+    for (const name of PROTO_NAMES) assert.ok(!line.includes(name), `a client string in a label: ${line}`);
+  }
+  assert.match(text, /tether_errors_total\{context="decode"\} 1/);
+  assert.equal(srv.alive(), true);
+  c.close();
+});
