@@ -66,6 +66,7 @@ test('Redis cut: broadcasts resolve {ok:false, reason:"broker_error"}, failures 
   const publishLines = lines.filter((l) => l.context?.startsWith('broker.publish'));
   assert.equal(publishLines.length, 1, JSON.stringify(lines.map((l) => l.context)));
   assert.ok(lines.length <= 5, `log lines during the outage: ${lines.length}`);
+  t.diagnostic(`${pushes + 1} failed broadcasts during the outage, ${lines.length} log line(s): ${lines.map((l) => l.context).join(', ')}`);
   // The channel lives: a heartbeat and another push are still answered.
   c.send([null, 'hb', 'phoenix', 'heartbeat', {}]);
   let hb: unknown[];
