@@ -108,6 +108,17 @@ export const validishV2Frame: fc.Arbitrary<FuzzFrame> = fc.oneof(
   { weight: 1, arbitrary: binaryPushBytes().map((data) => ({ data, binary: true })) },
 );
 
+/** The topics a session connection joins first (`join_ref` `j:<topic>`), then talks to. */
+export const SESSION_TOPICS = ['room:fuzz', 'feed:fuzz', 'probe:fuzz', 'room:__proto__'] as const;
+
+/** Events with random payloads and meta on a joined topic, with its join_ref: these reach the handlers. */
+export const sessionFrame: fc.Arbitrary<FuzzFrame> = fc
+  .tuple(fc.constantFrom(...SESSION_TOPICS), event, ref, payloadText, fc.option(metaText, { freq: 4, nil: undefined }))
+  .map(([t, e, r, p, m]) => ({
+    data: `[${JSON.stringify(`j:${t}`)},${JSON.stringify(r)},${JSON.stringify(t)},${JSON.stringify(e)},${p}${m === undefined ? '' : `,${m}`}]`,
+    binary: false,
+  }));
+
 /** Frames a V1 connection can decode (most of them). */
 export const validishV1Frame: fc.Arbitrary<FuzzFrame> = v1Text.map((data) => ({ data, binary: false }));
 

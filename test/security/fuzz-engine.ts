@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
-import { connectQuery, fuzzFrame, validishV1Frame, validishV2Frame, type FuzzFrame } from './fuzz-arbitraries.ts';
+import { connectQuery, fuzzFrame, sessionFrame, SESSION_TOPICS, validishV1Frame, validishV2Frame, type FuzzFrame } from './fuzz-arbitraries.ts';
 
 export interface FuzzOptions {
   /** `ws://host:port/socket` */
@@ -17,7 +17,7 @@ export interface FuzzOptions {
   /** Frames each fuzz connection sends before it yields for `pauseMs`; bounds the load (default 5 and 2 ms). */
   burst?: number;
   pauseMs?: number;
-  /** The well-behaved client's topic (a demo `room:*` that echoes). */
+  /** The well-behaved client's topic (a demo `room:*` that echoes); by default one the fuzzers shout into. */
   echoTopic?: string;
   /** A round trip slower than this is a failure (default 5000 ms). */
   echoTimeoutMs?: number;
@@ -50,7 +50,7 @@ function count(map: Map<string, number>, key: string): void {
 }
 
 /** One fuzz connection's life: connect with random params, send frames until the server closes it or time is up. */
-function fuzzOnce(url: string, query: string, frames: Generator<FuzzFrame>, report: FuzzReport, deadline: number, burst: number, pauseMs: number): Promise<void> {
+function fuzzOnce(url: string, query: string, frames: Generator<FuzzFrame>, report: FuzzReport, deadline: number, burst: number, pauseMs: number, opening: string[] = []): Promise<void> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${url}/websocket?${query}`);
     let open = false;
@@ -74,6 +74,10 @@ function fuzzOnce(url: string, query: string, frames: Generator<FuzzFrame>, repo
     ws.on('open', async () => {
       open = true;
       report.connectionsOpened++;
+      for (const text of opening) {
+        ws.send(text);
+        report.framesSent++;
+      }
       while (ws.readyState === WebSocket.OPEN && Date.now() < deadline) {
         for (let i = 0; i < burst && ws.readyState === WebSocket.OPEN; i++) {
           const { data, binary } = frames.next().value as FuzzFrame;
@@ -158,23 +162,37 @@ export async function fuzzServer(options: FuzzOptions): Promise<FuzzReport> {
   const pauseMs = options.pauseMs ?? 2;
   const fuzzers = Array.from({ length: options.connections }, async (_, i) => {
     const seed = options.seed + i * 1_000_003;
-    // Even connections send anything (most die at their first bad frame); odd ones send frames their
-    // version decodes, with one in 50 from the chaos mix, so they live long enough to join, track and shout.
+    // Three profiles. Chaos sends anything (most such connections die at their first bad frame). Valid-ish
+    // sends frames its version decodes to random topics. Session joins the session topics first, then sends
+    // random events and payloads on them, so handlers, presence, shouts and replies see hostile data. The
+    // last two take one frame in 50 from the chaos mix.
     const chaos = stream(fuzzFrame, seed);
     const validish = { '1': mix(stream(validishV1Frame, seed + 1), chaos), '2': mix(stream(validishV2Frame, seed + 2), chaos) };
+    const session = mix(stream(sessionFrame, seed + 3), chaos);
     const queries = stream(connectQuery, options.seed + i * 31);
+    const profile = i % 3;
     while (Date.now() < deadline && !options.shouldStop?.()) {
-      const query = queries.next().value as string;
-      const frames = i % 2 === 0 ? chaos : validish[new URLSearchParams(query).get('vsn')?.startsWith('1') ? '1' : '2'];
-      await fuzzOnce(options.url, query, frames, report, deadline, burst, pauseMs);
+      let query = queries.next().value as string;
+      const v1 = new URLSearchParams(query).get('vsn')?.startsWith('1') === true;
+      if (profile === 0) {
+        await fuzzOnce(options.url, query, chaos, report, deadline, burst, pauseMs);
+      } else if (profile === 1) {
+        await fuzzOnce(options.url, query, validish[v1 ? '1' : '2'], report, deadline, burst, pauseMs);
+      } else {
+        const params = new URLSearchParams(query);
+        params.set('vsn', '2.0.0');
+        query = params.toString();
+        const joins = SESSION_TOPICS.map((t) => JSON.stringify([`j:${t}`, `j:${t}`, t, 'phx_join', {}]));
+        await fuzzOnce(options.url, query, session, report, deadline, burst, pauseMs, joins);
+      }
       await sleep(5);
     }
   });
-  await Promise.all([...fuzzers, wellBehaved(options.url, options.echoTopic ?? 'room:fuzz-ok', options.echoTimeoutMs ?? 5000, report, deadline)]);
+  await Promise.all([...fuzzers, wellBehaved(options.url, options.echoTopic ?? SESSION_TOPICS[0], options.echoTimeoutMs ?? 5000, report, deadline)]);
   return report;
 }
 
-/** `1007 x12, 1000 x3, http 403 x2`, most frequent first. */
-export function formatCloses(closes: Map<string, number>): string {
+/** `1007 x12, 1000 x3, http 403 x2` (close codes, error kinds...), most frequent first. */
+export function formatCounts(closes: Map<string, number>): string {
   return [...closes].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} x${n}`).join(', ');
 }

@@ -1,22 +1,26 @@
 /**
- * A bounded live fuzz for `npm test`: 4 connections of random frames against an in-process server shaped like
+ * A bounded live fuzz for `npm test`: 6 connections (two of each profile) of random frames against an in-process server shaped like
  * the demo, while a well-behaved client keeps echoing. Any uncaught exception would end this process and fail
  * the file. Longer runs against `tether serve`: `npm run fuzz -- --seconds 60`.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertServes, startProbeServer } from './probe-kit.ts';
-import { formatCloses, fuzzServer } from './fuzz-engine.ts';
+import { errorKind } from '../../src/ops/metrics.ts';
+import { formatCounts, fuzzServer } from './fuzz-engine.ts';
 
 const seconds = Number(process.env.FUZZ_SECONDS ?? 4);
 /** What a fuzz connection may be closed with: the client's own 1000, or a documented refusal. */
 const DOCUMENTED = new Set(['1000', '1002', '1007', '1009', '4002', 'http 403']);
 
-test(`live fuzz: ${seconds} s of random frames from 4 connections; every close is documented and the well-behaved client never misses a reply`, async () => {
+test(`live fuzz: ${seconds} s of random frames from 6 connections; every close is documented and the well-behaved client never misses a reply`, async () => {
   const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
   const s = await startProbeServer();
-  const report = await fuzzServer({ url: s.url, connections: 4, durationMs: seconds * 1000, seed });
-  console.log(`fuzz seed ${seed}: ${report.framesSent} frames over ${report.connectionsOpened} connections; closes: ${formatCloses(report.closes)}; echo ${report.echo.roundTrips} round trips, ${report.echo.failures} failures, max ${report.echo.maxMs.toFixed(1)} ms`);
+  const report = await fuzzServer({ url: s.url, connections: 6, durationMs: seconds * 1000, seed });
+  console.log(`fuzz seed ${seed}: ${report.framesSent} frames over ${report.connectionsOpened} connections; closes: ${formatCounts(report.closes)}; echo ${report.echo.roundTrips} round trips, ${report.echo.failures} failures, max ${report.echo.maxMs.toFixed(1)} ms`);
+  const kinds = new Map<string, number>();
+  for (const { context } of s.errors) kinds.set(errorKind(context), (kinds.get(errorKind(context)) ?? 0) + 1);
+  console.log(`errors reported by kind: ${formatCounts(kinds)}`);
   assert.ok(report.framesSent > 100, `frames sent: ${report.framesSent}`);
   assert.equal(report.echo.failures, 0, `seed ${seed}: ${report.echo.failuresDetail.join('\n')}`);
   assert.ok(report.echo.roundTrips > 10);

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { recoverableRoomChannel } from '../../src/demo/room-channel.ts';
 import { createServer } from '../../src/server/index.ts';
-import { formatCloses, fuzzServer } from './fuzz-engine.ts';
+import { formatCounts, fuzzServer } from './fuzz-engine.ts';
 import { probeChannels } from './probe-channel.ts';
 
 const { values } = parseArgs({
@@ -163,7 +163,7 @@ const lines = [
   ['frames sent', `${report.framesSent} (${Math.round(report.framesSent / seconds)}/s)`],
   ['connections', `${report.connectionsOpened} opened`],
   ['crashes', String(target.crashes())],
-  ['close codes', formatCloses(report.closes)],
+  ['close codes', formatCounts(report.closes)],
   ['well-behaved', `${report.echo.roundTrips} echo round trips, ${report.echo.failures} failures, slowest ${report.echo.maxMs.toFixed(1)} ms`],
   ['errors reported', `${target.errorsReported()} ${values.target === 'serve' ? 'error log lines' : 'error-hook calls'}`],
   ['server RSS', `before ${mib(rssBefore)}, after ${mib(rssAfter)}${rssBefore !== null && rssAfter !== null ? ` (${rssAfter >= rssBefore ? '+' : ''}${((rssAfter - rssBefore) / MiB).toFixed(1)} MiB)` : ''}`],
