@@ -193,6 +193,6 @@ export async function fuzzServer(options: FuzzOptions): Promise<FuzzReport> {
 }
 
 /** `1007 x12, 1000 x3, http 403 x2` (close codes, error kinds...), most frequent first. */
-export function formatCounts(closes: Map<string, number>): string {
-  return [...closes].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} x${n}`).join(', ');
+export function formatCounts(counts: Map<string, number>): string {
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => `${key} x${n}`).join(', ');
 }
