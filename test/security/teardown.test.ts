@@ -82,3 +82,28 @@ test('a channel ends and a connection closes through throwing teardown steps (cr
   await s.server.close();
   assert.equal((await d.closed).code, 1012);
 });
+
+test('a handler that throws a value with no prototype (or a throwing toString) still crashes only its channel', async () => {
+  const weird: ChannelDefinition = {
+    join: () => ok(),
+    handleIn(event) {
+      if (event === 'null-proto') throw Object.create(null);
+      throw { toString: () => { throw new Error('toString throws'); } };
+    },
+  };
+  const s = await startServer({ channels: { 'weird:*': weird } });
+  const errors: Error[] = [];
+  s.server.observe({ error: (err) => errors.push(err) });
+  const c = await RawClient.connect(s.endpoint());
+  for (const [i, event] of ['null-proto', 'bad-tostring'].entries()) {
+    const jr = `j${i}`;
+    c.send([jr, jr, `weird:${i}`, 'phx_join', {}]);
+    assert.equal((await next(c))[3], 'phx_reply');
+    c.send([jr, 'p', `weird:${i}`, event, {}]);
+    assert.deepEqual(await next(c), [jr, jr, `weird:${i}`, 'phx_error', { reason: 'channel_crash' }]);
+  }
+  assert.deepEqual(errors.map((e) => e.message), ['non-Error thrown (object)', 'non-Error thrown (object)']);
+  c.send([null, 'hb', 'phoenix', 'heartbeat', {}]);
+  assert.equal((await next(c))[1], 'hb');
+  c.close();
+});
