@@ -7,6 +7,7 @@ import { styleText } from 'node:util';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { ServerObserver } from '../server/observer.ts';
 import type { LogFormat, LogLevel } from './config.ts';
+import { RepeatedErrorLog, type RepeatedErrorLogOptions } from './error-log.ts';
 
 export type { Logger };
 
@@ -64,11 +65,28 @@ export function prettyLines(out: DestinationStream, color: boolean): Destination
  * at debug; frames, heartbeats and handler timings at trace. A hook whose level is disabled is left out, so the
  * server does not call it at all. The level is read once: attach a new observer after changing it.
  */
-export function loggingObserver(logger: Logger): ServerObserver {
+export interface LoggingObserverOptions {
+  /** Errors of one kind are written once per interval with a count (`RepeatedErrorLog`). Default 10 s. */
+  errorIntervalMs?: number;
+  /** Timers for those intervals; default unref'd system timers. */
+  timers?: RepeatedErrorLogOptions['timers'];
+}
+
+export function loggingObserver(logger: Logger, options: LoggingObserverOptions = {}): ServerObserver {
   const log = logger.child({ component: 'server' });
   const on = (level: LogLevel) => log.isLevelEnabled(level);
   const observer: ServerObserver = {};
-  if (on('error')) observer.error = (err, context) => log.error({ err, context }, 'server error');
+  if (on('error')) {
+    const errors = new RepeatedErrorLog({
+      intervalMs: options.errorIntervalMs,
+      timers: options.timers,
+      write: ({ err, context, repeated, intervalMs }) => {
+        if (repeated === 0) log.error({ err, context }, 'server error');
+        else log.error({ err, context, repeated, intervalMs }, `server error repeated: ${repeated} more like it in the last ${intervalMs / 1000} s`);
+      },
+    });
+    observer.error = (err, context) => errors.report(err, context);
+  }
   if (on('warn')) {
     observer.connectionRejected = (info) => log.warn(info, 'connection rejected');
     observer.slowConsumer = (info) => log.warn(info, 'slow consumer disconnected');

@@ -20,6 +20,8 @@ export const ReplyReasons = {
   joinCrashed: 'join crashed',
   tooManyChannels: 'too many channels joined',
   channelCrash: 'channel_crash',
+  /** Tether's: the handler's reply could not be encoded (too deep, a cycle, a BigInt, a binary field over 255 bytes). */
+  unencodableReply: 'unencodable reply',
 } as const;
 
 export function isReservedEventName(event: string): boolean {

@@ -5,7 +5,7 @@
 import { Events, ReplyReasons } from '../protocol/events.ts';
 import type { Frame, FrameMeta, JsonObject, Payload } from '../protocol/frame.ts';
 import { closeFrame, crashFrame } from '../protocol/replies.ts';
-import type { ChannelDefinition, ChannelSocket, HandleInResult, LeaveReason, Reply, SocketRef } from './channel.ts';
+import type { BroadcastResult, ChannelDefinition, ChannelSocket, HandleInResult, LeaveReason, Reply, SocketRef } from './channel.ts';
 import type { Connection } from './connection.ts';
 import type { Subscriber } from './fanout.ts';
 import type { Presence } from './presence.ts';
@@ -13,7 +13,7 @@ import { dedupScope } from './recovery/wire.ts';
 import { JoinReplay, PushDedup, speaksRecovery } from './recovery/channel-recovery.ts';
 import type { Route } from './router.ts';
 import type { SharedFrame } from './transport.ts';
-import { asError, isThenable } from './unknown.ts';
+import { asError, isThenable, nullProtoCopy } from './unknown.ts';
 
 type State = 'joining' | 'joined' | 'closed';
 
@@ -68,7 +68,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     return this.#conn.connectParams;
   }
   get assigns(): Record<string, unknown> {
-    return (this.#assigns ??= { ...this.#conn.assigns });
+    return (this.#assigns ??= nullProtoCopy(this.#conn.assigns));
   }
   get presence(): Presence {
     return this.#conn.core.presence;
@@ -78,12 +78,12 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     if (this.state !== 'closed') this.#conn.send({ joinRef: this.joinRef, ref: null, topic: this.topic, event, payload });
   }
 
-  broadcast(event: string, payload: Payload): void {
-    this.#conn.core.publish(this.topic, event, payload, undefined);
+  broadcast(event: string, payload: Payload): Promise<BroadcastResult> {
+    return this.#conn.core.publish(this.topic, event, payload, undefined);
   }
 
-  broadcastFrom(event: string, payload: Payload): void {
-    this.#conn.core.publish(this.topic, event, payload, this.#conn.id);
+  broadcastFrom(event: string, payload: Payload): Promise<BroadcastResult> {
+    return this.#conn.core.publish(this.topic, event, payload, this.#conn.id);
   }
 
   socketRef(): SocketRef {
@@ -324,8 +324,17 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     this.#queue = null;
     this.#conn.forget(this);
     const core = this.#conn.core;
-    core.fanout.unsubscribe(this);
-    core.presence.untrackAll(this);
+    // Teardown: a throw from one step is reported and the next still runs, so the channel always ends.
+    try {
+      core.fanout.unsubscribe(this);
+    } catch (err) {
+      core.observers.hooks.error?.(asError(err), `unsubscribe ${this.topic}`);
+    }
+    try {
+      core.presence.untrackAll(this);
+    } catch (err) {
+      core.observers.hooks.error?.(asError(err), `presence untrack ${this.topic}`);
+    }
     if (wasJoined) {
       try {
         this.route.definition.terminate?.(reason, this);

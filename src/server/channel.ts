@@ -19,6 +19,15 @@ export function error(response: Payload = EMPTY): Reply {
   return { status: 'error', response };
 }
 
+/** Why a broadcast did not go out: the broker refused or failed the publish, or the payload cannot be kept. */
+export type BroadcastFailure = 'broker_error' | 'not_storable';
+
+/**
+ * What `broadcast` resolves to; it never rejects, so an ignored result cannot crash anything. A failure is also
+ * reported to the `error` hook and counted by the `broadcastFailed` hook (`tether_broadcast_failures_total`).
+ */
+export type BroadcastResult = { ok: true } | { ok: false; reason: BroadcastFailure; message: string };
+
 /** Identifies one client push so a handler can answer it later with `socket.reply(ref, …)`. */
 export interface SocketRef {
   readonly topic: string;
@@ -41,17 +50,17 @@ export interface ChannelSocket {
   readonly connectionId: string;
   /** The id the connect hook gave this socket, or null. `server.disconnect(id)` closes all its sockets. */
   readonly id: string | null;
-  /** The query parameters of the WebSocket request (vsn included, as Phoenix passes it). */
+  /** The query parameters of the WebSocket request (vsn included, as Phoenix passes it); a null-prototype object. */
   readonly connectParams: Readonly<Record<string, string>>;
-  /** Starts as a copy of the connect hook's assigns; per channel and freely mutable. */
+  /** Starts as a copy of the connect hook's assigns; per channel and freely mutable; a null-prototype object. */
   readonly assigns: Record<string, unknown>;
   readonly presence: Presence;
   /** Sends an event to this client only (`[join_ref, null, topic, event, payload]`). */
   push(event: string, payload: Payload): void;
-  /** Sends to every subscriber of this topic on every node, this client included. */
-  broadcast(event: string, payload: Payload): void;
+  /** Sends to every subscriber of this topic on every node, this client included. Never rejects. */
+  broadcast(event: string, payload: Payload): Promise<BroadcastResult>;
   /** Like `broadcast`, but skips this client. */
-  broadcastFrom(event: string, payload: Payload): void;
+  broadcastFrom(event: string, payload: Payload): Promise<BroadcastResult>;
   /** The push being handled, for a deferred `reply`; only valid inside `handleIn`. */
   socketRef(): SocketRef;
   reply(ref: SocketRef, reply: Reply): void;

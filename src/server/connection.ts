@@ -106,8 +106,14 @@ export class Connection {
     if (verdict === RateVerdict.ok && frame.event === Events.join) {
       verdict = (this.#joinBucket ??= new TokenBucket(limits.joins, now)).take(limits.joins, now);
     }
-    if (verdict === RateVerdict.ok) this.#route(frame);
-    else this.#rateLimited(frame, verdict);
+    try {
+      if (verdict === RateVerdict.ok) this.#route(frame);
+      else this.#rateLimited(frame, verdict);
+    } catch (err) {
+      // A bug reached by some frame: this connection ends (1011), the process and the other connections do not.
+      hooks.error?.(asError(err), `route ${this.id}`);
+      this.close(CloseCodes.internalError, 'internal error');
+    }
   }
 
   /** Refuses a frame over a rate limit: an error reply when it has a ref, and 4002 once it is one burst too many. */
@@ -188,8 +194,11 @@ export class Connection {
     try {
       data = this.#serializer.encode(frame);
     } catch (err) {
+      // Too deep, a cycle, a BigInt, a binary field over 255 bytes: reported, and a reply still answers its push.
       this.core.observers.hooks.error?.(asError(err), `encode ${frame.topic} ${frame.event} for ${this.id}`);
-      return;
+      if (frame.event !== Events.reply || frame.ref === null) return;
+      // JSON with string fields only: this encoding cannot fail.
+      data = this.#serializer.encode(replyFrame(frame.joinRef, frame.ref, frame.topic, 'error', { reason: ReplyReasons.unencodableReply }));
     }
     this.transport.send(data);
     const frameOut = this.core.observers.hooks.frameOut;
@@ -220,7 +229,14 @@ export class Connection {
   closed(code: number, reason: string): void {
     this.closing = true;
     if (code === ABNORMAL_CLOSURE && this.#sentClose !== null) ({ code, reason } = this.#sentClose);
-    for (const channel of [...this.#channels.values()]) channel.stop(this.channelEndReason, false);
+    for (const channel of [...this.#channels.values()]) {
+      try {
+        channel.stop(this.channelEndReason, false);
+      } catch (err) {
+        this.core.observers.hooks.error?.(asError(err), `close ${this.id} ${channel.topic}`);
+      }
+    }
+    this.#channels.clear();
     this.core.connectionClosed(this, code, reason);
   }
 }

@@ -4,10 +4,11 @@
  * adapter (ws-adapter.ts) supplies sockets and frames; nothing here touches a socket library.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Broker } from '../broker/types.ts';
+import type { Broker, BrokerMessage } from '../broker/types.ts';
 import { CloseCodes } from '../protocol/close-codes.ts';
 import type { Payload } from '../protocol/frame.ts';
 import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
+import type { BroadcastFailure, BroadcastResult } from './channel.ts';
 import type { Clock } from './clock.ts';
 import { Connection } from './connection.ts';
 import { Fanout } from './fanout.ts';
@@ -16,10 +17,10 @@ import type { ConnectHook, ConnectResult, ResolvedOptions } from './options.ts';
 import { Presence } from './presence.ts';
 import type { RateLimit } from './rate-limit.ts';
 import { PushDeduplicator } from './recovery/push-dedup.ts';
-import { assertStorable, validateHistory } from './recovery/channel-recovery.ts';
+import { isStorable, notStorableError, validateHistory } from './recovery/channel-recovery.ts';
 import { Router } from './router.ts';
 import type { TransportSocket } from './transport.ts';
-import { asError, isThenable } from './unknown.ts';
+import { asError, isThenable, nullProtoCopy } from './unknown.ts';
 import { isLoopbackHost, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
 
 export interface UpgradeRequest {
@@ -45,10 +46,12 @@ export type Admission =
 /** Serializers are stateless: one per protocol version serves every connection. */
 const SERIALIZERS: Readonly<Record<ProtocolVersion, Serializer>> = { 1: createSerializer(1, 'server'), 2: createSerializer(2, 'server') };
 
+const BROADCAST_OK: BroadcastResult = Object.freeze({ ok: true });
+
 const TIMED_OUT = Symbol('connect hook timed out');
 
 /** Shared by every connection whose connect hook gave no assigns; channels copy it before anyone writes. */
-const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
 
 export interface Limits {
   maxChannelsPerConnection: number;
@@ -138,7 +141,7 @@ export class ServerCore {
   /** The broker events this node handles: `on` at start, the same list `off` at stop. */
   #listen(method: 'on' | 'off'): void {
     const broker = this.broker;
-    broker[method]('message', this.fanout.deliver);
+    broker[method]('message', this.#onMessage);
     broker[method]('presence', this.presence.applyRemote);
     broker[method]('nodeDown', this.presence.nodeDown);
     broker[method]('error', this.#reportError);
@@ -147,6 +150,15 @@ export class ServerCore {
 
   readonly #reportError = (err: Error, context = 'broker'): void => {
     this.observers.hooks.error?.(err, context);
+  };
+
+  /** A broadcast that cannot be encoded (too deep, a cycle, a BigInt) is reported here, never thrown into the broker. */
+  readonly #onMessage = (message: BrokerMessage): void => {
+    try {
+      this.fanout.deliver(message);
+    } catch (err) {
+      this.#reportError(asError(err), `encode broadcast ${message.topic} ${message.event}`);
+    }
   };
 
   /** Topics with history are re-read from the last position this node delivered; the others are only reported. */
@@ -202,7 +214,7 @@ export class ServerCore {
       ok: true,
       vsn,
       params,
-      assigns: accepted.assigns === undefined ? NO_ASSIGNS : { ...accepted.assigns },
+      assigns: accepted.assigns === undefined ? NO_ASSIGNS : nullProtoCopy(accepted.assigns),
       socketId: accepted.id ?? null,
       protocol: echo,
       remoteAddress: request.remoteAddress,
@@ -267,12 +279,29 @@ export class ServerCore {
     for (const conn of [...this.#connections]) conn.transport.terminate();
   }
 
-  publish(topic: string, event: string, payload: Payload, exclude: string | undefined): void {
-    const history = this.router.match(topic)?.definition.history;
-    if (history !== undefined) assertStorable(topic, payload);
-    this.broker
-      .publish(exclude === undefined ? { topic, event, payload } : { topic, event, payload, exclude }, history)
-      .catch((err: Error) => this.#reportError(err, `broker.publish ${topic}`));
+  /** Publishes through the broker; the promise never rejects (a failure is reported and resolves `ok: false`). */
+  publish(topic: string, event: string, payload: Payload, exclude: string | undefined): Promise<BroadcastResult> {
+    let published: Promise<unknown>;
+    try {
+      const history = this.router.match(topic)?.definition.history;
+      if (history !== undefined && !isStorable(payload)) {
+        return Promise.resolve(this.#broadcastFailed('not_storable', notStorableError(topic), topic, event, `broadcast ${topic}`));
+      }
+      // The memory broker delivers synchronously, so a throw here may come from delivery as well as publishing.
+      published = this.broker.publish(exclude === undefined ? { topic, event, payload } : { topic, event, payload, exclude }, history);
+    } catch (err) {
+      published = Promise.reject(err);
+    }
+    return published.then(
+      () => BROADCAST_OK,
+      (err: unknown) => this.#broadcastFailed('broker_error', asError(err), topic, event, `broker.publish ${topic}`),
+    );
+  }
+
+  #broadcastFailed(reason: BroadcastFailure, err: Error, topic: string, event: string, context: string): BroadcastResult {
+    this.#reportError(err, context);
+    this.observers.hooks.broadcastFailed?.({ topic, event, reason });
+    return { ok: false, reason, message: err.message };
   }
 
   /** Closes every connection whose connect hook returned this id, with 1001 so clients reconnect. */
@@ -303,6 +332,8 @@ export class ServerCore {
     const { idleTimeoutMs, outboundBudgetBytes, slowConsumerGraceMs } = this.#options;
     const hooks = this.observers.hooks;
     for (const conn of this.#connections) {
+      // The sweep runs from a timer: a throw for one connection is reported and the pass goes on.
+      try {
       if (conn.closing) {
         // A peer that does not answer our close frame (not reading, or gone) would hold its buffers for ws's 30 s.
         if (conn.closeDeadline !== 0 && now >= conn.closeDeadline) conn.transport.terminate();
@@ -321,6 +352,9 @@ export class ServerCore {
       } else if (now - conn.overBudgetSince >= slowConsumerGraceMs) {
         hooks.slowConsumer?.({ connectionId: conn.id, bufferedBytes: buffered });
         conn.close(CloseCodes.slowConsumer, `slow consumer: over ${outboundBudgetBytes} buffered bytes for ${slowConsumerGraceMs} ms`);
+      }
+      } catch (err) {
+        this.#reportError(asError(err), `sweep ${conn.id}`);
       }
     }
   };
@@ -343,7 +377,13 @@ export class ServerCore {
       }
       this.#drained = finish;
       const step = () => {
-        for (const conn of queue.splice(0, drainBatchSize)) conn.close(CloseCodes.serviceRestart, 'server restart');
+        for (const conn of queue.splice(0, drainBatchSize)) {
+          try {
+            conn.close(CloseCodes.serviceRestart, 'server restart');
+          } catch (err) {
+            this.#reportError(asError(err), `drain ${conn.id}`);
+          }
+        }
         if (queue.length > 0) this.clock.setTimeout(step, drainIntervalMs);
         else timeout = this.clock.setTimeout(finish, drainTimeoutMs);
       };

@@ -1,5 +1,5 @@
 export { createServer, TetherServer, type ListenInfo } from './server.ts';
-export { ok, error, type ChannelDefinition, type ChannelSocket, type HandleInResult, type LeaveReason, type Reply, type SocketRef } from './channel.ts';
+export { ok, error, type BroadcastFailure, type BroadcastResult, type ChannelDefinition, type ChannelSocket, type HandleInResult, type LeaveReason, type Reply, type SocketRef } from './channel.ts';
 export type { ServerOptions, ConnectHook, ConnectInfo, ConnectResult } from './options.ts';
 export { ServerOptionsError } from './options.ts';
 export type { ServerObserver } from './observer.ts';

@@ -1,4 +1,5 @@
 import type { Frame } from '../protocol/frame.ts';
+import type { BroadcastFailure } from './channel.ts';
 import { asError } from './unknown.ts';
 
 /**
@@ -25,6 +26,8 @@ export interface ServerObserver {
   frameOut?(bytes: number, frames: number): void;
   handled?(info: { pattern: string; event: string; durationMs: number; status: 'ok' | 'error' | 'noreply' | 'crash' }): void;
   broadcast?(info: { topic: string; event: string; recipients: number }): void;
+  /** A broadcast did not go out (`broadcast` resolved `ok: false`); the error itself goes to `error`. */
+  broadcastFailed?(info: { topic: string; event: string; reason: BroadcastFailure }): void;
   heartbeat?(info: { connectionId: string }): void;
   idleTimeout?(info: { connectionId: string }): void;
   slowConsumer?(info: { connectionId: string; bufferedBytes: number }): void;
@@ -47,7 +50,7 @@ type HookName = keyof Hooks;
 
 const HOOKS: readonly HookName[] = [
   'connectionOpened', 'connectionClosed', 'connectionRejected', 'channelJoined', 'joinRejected', 'channelLeft',
-  'frameIn', 'frameReceived', 'frameOut', 'handled', 'broadcast', 'heartbeat', 'idleTimeout', 'slowConsumer', 'rateLimited', 'error', 'brokerGap',
+  'frameIn', 'frameReceived', 'frameOut', 'handled', 'broadcast', 'broadcastFailed', 'heartbeat', 'idleTimeout', 'slowConsumer', 'rateLimited', 'error', 'brokerGap',
   'outboxPush', 'dedupHit',
 ];
 

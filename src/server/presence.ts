@@ -11,10 +11,20 @@ import { Events } from '../protocol/events.ts';
 import type { JsonObject, Payload } from '../protocol/frame.ts';
 import type { ChannelSocket } from './channel.ts';
 import type { Clock } from './clock.ts';
+import { asError } from './unknown.ts';
 
 /** A tracked meta as clients see it: the app's fields plus `phx_ref` (and `phx_ref_prev` after an update). */
 export type PresenceMeta = JsonObject & { phx_ref: string };
+/**
+ * Keyed by presence key, a client-controlled string (`__proto__` included): always a null-prototype object,
+ * so every key is plain data; `JSON.stringify` writes it like any object.
+ */
 export type PresenceList = { [key: string]: { metas: PresenceMeta[] } };
+
+/** An empty presence list with no prototype, safe to index with any key. */
+export function emptyPresenceList(): PresenceList {
+  return Object.create(null) as PresenceList;
+}
 
 interface Entry {
   topic: string;
@@ -93,14 +103,20 @@ export class Presence {
   untrackAll(socket: ChannelSocket): void {
     const owned = this.#owned.get(socket);
     if (!owned) return;
-    for (const entry of owned) {
-      this.#remove(entry);
-      this.#replicate(entry, 'leave');
+    // A teardown path: one entry that fails must neither stop the others nor escape to the caller.
+    for (const entry of [...owned]) {
+      try {
+        this.#remove(entry);
+        this.#replicate(entry, 'leave');
+      } catch (err) {
+        this.#options.onError(asError(err), `presence untrack ${entry.topic}`);
+      }
     }
+    this.#owned.delete(socket);
   }
 
   list(topic: string): PresenceList {
-    const out: PresenceList = {};
+    const out = emptyPresenceList();
     const keys = this.#topics.get(topic);
     if (!keys) return out;
     for (const [key, refs] of keys) out[key] = { metas: Array.from(refs.values(), (e) => e.meta) };
@@ -179,7 +195,7 @@ export class Presence {
 
   #diff(entry: Entry, side: 'joins' | 'leaves'): void {
     let pending = this.#pending.get(entry.topic);
-    if (!pending) this.#pending.set(entry.topic, (pending = { joins: {}, leaves: {} }));
+    if (!pending) this.#pending.set(entry.topic, (pending = { joins: emptyPresenceList(), leaves: emptyPresenceList() }));
     (pending[side][entry.key] ??= { metas: [] }).metas.push(entry.meta);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -189,9 +205,15 @@ export class Presence {
 
   readonly #flush = (): void => {
     this.#flushScheduled = false;
-    for (const [topic, diff] of this.#pending) {
-      this.#options.deliver(topic, Events.presenceDiff, diff);
-    }
+    const pending = [...this.#pending];
     this.#pending.clear();
+    // Runs from a timer or a microtask: a throw here would reach the process, so each topic is guarded.
+    for (const [topic, diff] of pending) {
+      try {
+        this.#options.deliver(topic, Events.presenceDiff, diff);
+      } catch (err) {
+        this.#options.onError(asError(err), `presence diff ${topic}`);
+      }
+    }
   };
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { MemoryBroker } from '../broker/memory.ts';
 import type { Broker } from '../broker/types.ts';
 import type { Payload } from '../protocol/frame.ts';
+import type { BroadcastResult } from './channel.ts';
 import { systemClock } from './clock.ts';
 import { ServerCore } from './core.ts';
 import type { ServerObserver } from './observer.ts';
@@ -62,9 +63,12 @@ export class TetherServer {
     return { port: address.port, url: `ws://${host}:${address.port}${this.#options.mount}`, httpUrl: `http://${host}:${address.port}` };
   }
 
-  /** Sends an event to every subscriber of a topic on every node. */
-  broadcast(topic: string, event: string, payload: Payload): void {
-    this.#core.publish(topic, event, payload, undefined);
+  /**
+   * Sends an event to every subscriber of a topic on every node. Resolves `{ok: false, reason}` when the broker
+   * failed the publish or the payload cannot be kept in the topic's history; never rejects.
+   */
+  broadcast(topic: string, event: string, payload: Payload): Promise<BroadcastResult> {
+    return this.#core.publish(topic, event, payload, undefined);
   }
 
   /** Closes every socket whose connect hook returned this id (code 1001); returns how many. */

@@ -2,8 +2,9 @@
 
 const AUTH_TOKEN_PREFIX = 'base64url.bearer.phx.';
 
+/** The query parameters as a null-prototype object: a client may name a parameter `__proto__` or `constructor`. */
 export function parseQuery(search: string): Record<string, string> {
-  const params: Record<string, string> = {};
+  const params = Object.create(null) as Record<string, string>;
   for (const [key, value] of new URLSearchParams(search)) params[key] = value;
   return params;
 }

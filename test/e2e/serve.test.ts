@@ -1,52 +1,12 @@
 /** `tether serve` as a real process: flags through `npm start`, token auth, the demo channel, SIGTERM drain. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { after, test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RawClient, upgradeStatus } from '../helpers/server-fixtures.ts';
+import { runServer as run } from '../helpers/serve-process.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const children = new Set<ChildProcess>();
-after(() => {
-  for (const child of children) {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // the whole group has already exited
-    }
-  }
-});
-
-interface Running {
-  child: ChildProcess;
-  wsUrl: string;
-  httpUrl: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(command: string, args: string[], env: Record<string, string> = {}): Promise<Running> {
-  // The embedded single-process defaults: no REDIS_URL (the test runner exports one for the Redis suites).
-  const { REDIS_URL: _ignored, ...inherited } = process.env;
-  const child = spawn(command, args, { cwd: root, env: { ...inherited, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed within 15 s:\n${out}`)), 15_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const ws = /WebSocket\s+(ws:\/\/\S+)\/websocket/.exec(out);
-      const http = /HTTP\s+(http:\/\/\S+)/.exec(out);
-      if (ws && http) {
-        clearTimeout(timer);
-        resolve({ child, wsUrl: ws[1], httpUrl: http[1], output: () => out, exited });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-  });
-}
 
 test('npm start passes flags through; --token guards connections; the demo room works; SIGTERM drains with 1012', async () => {
   const srv = await run('npm', ['start', '--', '--port', '0', '--token', 's3cret']);

@@ -51,10 +51,12 @@ export function validateHistory(pattern: string, history: HistoryPolicy | undefi
 }
 
 /** Refuses what a history-enabled topic cannot store with an offset the client could read back. */
-export function assertStorable(topic: string, payload: Payload): void {
-  if (payload instanceof Uint8Array) {
-    throw new TypeError(`broadcast on ${topic}: its channel keeps history, and a V2 binary frame cannot carry the offset; send JSON`);
-  }
+export function isStorable(payload: Payload): boolean {
+  return !(payload instanceof Uint8Array);
+}
+
+export function notStorableError(topic: string): TypeError {
+  return new TypeError(`broadcast on ${topic}: its channel keeps history, and a V2 binary frame cannot carry the offset; send JSON`);
 }
 
 /**
