@@ -5,13 +5,11 @@
  *
  * Every method that crosses a network is async; delivery order per topic is publish order.
  */
+import type { RecoveryLostReason, StreamPosition } from '../protocol/extension.ts';
 import type { Payload } from '../protocol/frame.ts';
 
-/** A position in a topic's history stream. The epoch changes whenever the history is lost. */
-export interface StreamPosition {
-  epoch: string;
-  offset: number;
-}
+/** A position in a topic's history stream (wire data: its type lives with the extension's codec). */
+export type { StreamPosition };
 
 /** Retention for a history-enabled topic: at least one of the two limits. */
 export interface HistoryPolicy {
@@ -39,7 +37,7 @@ export interface HistoryEntry {
 
 export type RecoveryResult =
   | { recovered: true; entries: HistoryEntry[]; position: StreamPosition }
-  | { recovered: false; reason: 'epoch_changed' | 'gap_too_large' | 'unavailable'; position: StreamPosition };
+  | { recovered: false; reason: RecoveryLostReason; position: StreamPosition };
 
 export interface HistoryStore {
   /** Appends and returns the new entry's position; offsets increase by one within an epoch. */

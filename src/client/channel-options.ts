@@ -3,7 +3,7 @@ import type { JsonObject, Payload } from '../protocol/index.ts';
 import type { RetryPolicy } from './backoff.ts';
 import type { TetherClientError } from './errors.ts';
 import type { ChannelState } from './states.ts';
-import type { JoinRecoveryContext } from './recovery/wire.ts';
+import type { JoinRecoveryContext } from '../protocol/extension.ts';
 
 /** The default event map: any event, any payload. */
 export type DefaultEvents = Record<string, Payload>;

@@ -1,7 +1,7 @@
 /** The client's outgoing frames, written from bodies encoded once at push time. */
 import { encodeV1JsonRaw, encodeV2JsonRaw, Events, HEARTBEAT_TOPIC, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
 import type { Push } from './push.ts';
-import { pushMeta } from './recovery/wire.ts';
+import { pushMeta } from '../protocol/extension.ts';
 
 export function heartbeatFrame(version: ProtocolVersion, ref: string): string {
   return version === 2

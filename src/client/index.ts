@@ -1,6 +1,6 @@
 /** `tether-rt/client`: a resilient Phoenix-channels client for Node and browsers. */
 export { Socket, type SocketOptions, type SocketEvents, type TokenContext } from './socket.ts';
-export type { JoinRecoveryContext } from './recovery/wire.ts';
+export type { JoinRecoveryContext } from '../protocol/extension.ts';
 export { Channel, type ChannelOptions, type ChannelEvents, type ChannelStateReason, type DefaultEvents, type JoinParams, type OutgoingPayload, type PushOptions } from './channel.ts';
 export { Push, PushPhases, type PushPhase, type PushResult, type PushStatus } from './push.ts';
 export { fullJitterBackoff, type FullJitterOptions, type RetryContext, type RetryPolicy } from './backoff.ts';

@@ -15,7 +15,7 @@ import { HeartbeatMonitor } from './heartbeat.ts';
 import { Outbox } from './outbox.ts';
 import { PingRegistry } from './pings.ts';
 import { Push, type PushResult } from './push.ts';
-import { recoveryConnectParams } from './recovery/wire.ts';
+import { recoveryConnectParams } from '../protocol/extension.ts';
 import { SOCKET_DEFAULTS, type SocketEvents, type SocketOptions } from './socket-options.ts';
 import { Counters, type SocketStats } from './stats.ts';
 import { SocketStates, TransitionReasons, type SocketState, type StateTransition, type TransitionReason } from './states.ts';

@@ -9,7 +9,7 @@ import type { BroadcastResult, ChannelDefinition, ChannelSocket, HandleInResult,
 import type { Connection } from './connection.ts';
 import type { Subscriber } from './fanout.ts';
 import type { Presence } from './presence.ts';
-import { dedupScope } from './recovery/wire.ts';
+import { dedupScope } from './recovery/push-dedup.ts';
 import { JoinReplay, PushDedup, speaksRecovery } from './recovery/channel-recovery.ts';
 import type { Route } from './router.ts';
 import type { SharedFrame } from './transport.ts';

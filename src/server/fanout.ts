@@ -5,9 +5,9 @@
  */
 import { encodeBinary } from '../protocol/codec-binary.ts';
 import { encodeV1JsonRaw, encodeV2JsonRaw } from '../protocol/codec-json.ts';
+import { encodePositionedBroadcast, type StreamPosition } from '../protocol/extension.ts';
 import type { Payload } from '../protocol/frame.ts';
-import type { Broker, BrokerMessage, StreamPosition } from '../broker/types.ts';
-import { positionedFrame } from './recovery/channel-recovery.ts';
+import type { Broker, BrokerMessage } from '../broker/types.ts';
 import { StreamGaps } from './recovery/stream-gaps.ts';
 import type { ObserverSet } from './observer.ts';
 import { sharedFrame, type SharedFrame } from './transport.ts';
@@ -27,6 +27,11 @@ export interface Subscriber {
   resync(): void;
 }
 
+/** A broadcast frame that carries its stream position in the V2 meta element (a replay's seam reads it). */
+export interface PositionedFrame extends SharedFrame {
+  readonly position: StreamPosition;
+}
+
 /** The per-format encodings of one broadcast, each built on first use. */
 export class EncodedBroadcast {
   readonly topic: string;
@@ -37,7 +42,7 @@ export class EncodedBroadcast {
   #json: string | undefined;
   #v1: SharedFrame | null | undefined;
   #v2: SharedFrame | undefined;
-  #v2Positioned: SharedFrame | undefined;
+  #v2Positioned: PositionedFrame | undefined;
 
   constructor(topic: string, event: string, payload: Payload, position?: StreamPosition) {
     this.topic = topic;
@@ -64,8 +69,10 @@ export class EncodedBroadcast {
 
   /** V2 JSON with the position meta; falls back to `v2()` when the message has no position. */
   v2Positioned(): SharedFrame {
-    if (this.position === undefined || this.payload instanceof Uint8Array) return this.v2();
-    return (this.#v2Positioned ??= positionedFrame(this.topic, this.event, this.#payloadJson(), this.position));
+    const position = this.position;
+    if (position === undefined || this.payload instanceof Uint8Array) return this.v2();
+    this.#v2Positioned ??= Object.assign(sharedFrame(encodePositionedBroadcast(this.topic, this.event, this.#payloadJson(), position)), { position });
+    return this.#v2Positioned;
   }
 
   #payloadJson(): string {

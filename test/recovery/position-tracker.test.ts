@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PositionTracker, positionOf } from '../../src/client/recovery/position-tracker.ts';
-import { joinMeta, parseJoinReplyMeta, pushMeta, recoveryConnectParams } from '../../src/client/recovery/wire.ts';
+import { PositionTracker } from '../../src/client/recovery/position-tracker.ts';
+import { joinMeta, parseJoinReplyMeta, positionOf, pushMeta, recoveryConnectParams } from '../../src/protocol/extension.ts';
 
 test('in-sequence messages advance the position', () => {
   const t = new PositionTracker();

@@ -3,8 +3,8 @@
  * it, and the check every positioned message passes before the app sees it (docs/recovery.md).
  */
 import type { FrameMeta, JsonObject } from '../../protocol/frame.ts';
-import { PositionTracker, positionOf } from './position-tracker.ts';
-import { joinMeta, parseJoinReplyMeta, type JoinRecoveryContext } from './wire.ts';
+import { joinMeta, parseJoinReplyMeta, positionOf, type JoinRecoveryContext } from '../../protocol/extension.ts';
+import { PositionTracker } from './position-tracker.ts';
 
 /** What the channel does with an incoming message. */
 export type Admission =

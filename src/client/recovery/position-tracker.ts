@@ -4,12 +4,7 @@
  * gap or an epoch change is noticed at the first message after it (the channel then rejoins from the last
  * good position and the server replays the gap, or answers `recovered: false`).
  */
-import type { FrameMeta } from '../../protocol/frame.ts';
-
-export interface StreamPosition {
-  epoch: string;
-  offset: number;
-}
+import type { StreamPosition } from '../../protocol/extension.ts';
 
 export type PositionCheck =
   /** Next in sequence (or the first positioned message seen): deliver it; the position advanced. */
@@ -53,11 +48,4 @@ export class PositionTracker {
     last.offset = received.offset;
     return NEXT;
   }
-}
-
-/** The position a message's meta carries (`{o, e}`), or undefined for an unpositioned message. */
-export function positionOf(meta: FrameMeta | undefined): StreamPosition | undefined {
-  if (meta === undefined) return undefined;
-  const { o, e } = meta;
-  return typeof o === 'number' && typeof e === 'string' ? { epoch: e, offset: o } : undefined;
 }

@@ -4,25 +4,14 @@
  * created only for connections that opted in (`tether=1`, V2), so a stock Phoenix peer never meets them.
  */
 import type { HistoryPolicy, HistoryStore, StreamPosition } from '../../broker/types.ts';
-import { encodeV2JsonRaw } from '../../protocol/codec-json.ts';
 import { ReplyReasons } from '../../protocol/events.ts';
+import { joinReplyMeta, optsIn, parseSince, pushId } from '../../protocol/extension.ts';
 import type { Frame, FrameMeta, JsonObject, Payload } from '../../protocol/frame.ts';
 import type { ObserverSet } from '../observer.ts';
-import { sharedFrame, type SharedFrame } from '../transport.ts';
+import type { PositionedFrame } from '../fanout.ts';
+import type { SharedFrame } from '../transport.ts';
 import type { DedupDecision, PushDeduplicator, PushOutcome } from './push-dedup.ts';
 import { LiveSeam, recover, type JoinRecovery } from './replay.ts';
-import { joinReplyMeta, optsIn, parseSince, positionMetaJson, pushId } from './wire.ts';
-
-/** A broadcast frame that carries its stream position in the V2 meta element. */
-export interface PositionedFrame extends SharedFrame {
-  readonly position: StreamPosition;
-}
-
-/** Encodes a broadcast once for every opted-in V2 subscriber: `[null,null,topic,event,payload,{"o":…,"e":…}]`. */
-export function positionedFrame(topic: string, event: string, payloadJson: string, position: StreamPosition): PositionedFrame {
-  const frame = sharedFrame(encodeV2JsonRaw(null, null, topic, event, payloadJson, positionMetaJson(position)));
-  return Object.assign(frame, { position });
-}
 
 function positionOfFrame(frame: SharedFrame): StreamPosition | undefined {
   return (frame as Partial<PositionedFrame>).position;

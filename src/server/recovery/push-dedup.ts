@@ -4,8 +4,18 @@
  * resend that arrives while the first run is still in progress waits for it.
  */
 import type { DedupClaim, DedupOutcome, DedupStore } from '../../broker/types.ts';
+import { extensionClientId } from '../../protocol/extension.ts';
 import { asError } from '../unknown.ts';
 import { DedupWindow } from './dedup-window.ts';
+
+/**
+ * The de-duplication scope of a connection: the app's `id(socket)` (if any) joined with the client-chosen
+ * id, so one user's client cannot read another user's replies by reusing its client id. Without a client
+ * id the scope is the connection itself, which still collapses resends within one connection.
+ */
+export function dedupScope(socketId: string | null | undefined, params: Readonly<Record<string, string>>, connectionId: string): string {
+  return `${socketId ?? ''}\u0000${extensionClientId(params) ?? `conn:${connectionId}`}`;
+}
 
 /** What a handler produced for a push, as the server sent (or would have sent) it. */
 export type PushOutcome = DedupOutcome;

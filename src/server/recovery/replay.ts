@@ -10,10 +10,11 @@
  *   4. `seam.open(position)` hands back the buffered live messages past the replayed position, in order.
  */
 import type { HistoryEntry, HistoryStore, StreamPosition } from '../../broker/types.ts';
+import type { RecoveryLostReason } from '../../protocol/extension.ts';
 import { asError } from '../unknown.ts';
 
 /** Why a rejoin could not be recovered; `recovered: false` always carries one. */
-export type LostReason = 'epoch_changed' | 'gap_too_large' | 'unavailable';
+export type LostReason = RecoveryLostReason;
 
 export type JoinRecovery =
   /** No position was sent (a first join): the subscriber starts at `position`. */

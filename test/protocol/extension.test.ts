@@ -2,14 +2,28 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JsonValue } from '../../src/protocol/frame.ts';
 import { decodeV2Json, encodeV2JsonRaw } from '../../src/protocol/codec-json.ts';
-import { dedupScope, joinReplyMeta, optsIn, parseSince, positionMetaJson, pushId } from '../../src/server/recovery/wire.ts';
-import { positionOf } from '../../src/client/recovery/position-tracker.ts';
-import { joinMeta, parseJoinReplyMeta } from '../../src/client/recovery/wire.ts';
+import {
+  encodePositionedBroadcast,
+  extensionClientId,
+  joinMeta,
+  joinReplyMeta,
+  optsIn,
+  parseJoinReplyMeta,
+  parseSince,
+  positionMetaJson,
+  positionOf,
+  pushId,
+  pushMeta,
+  recoveryConnectParams,
+} from '../../src/protocol/extension.ts';
+import { dedupScope } from '../../src/server/recovery/push-dedup.ts';
 
 test('a broadcast position written by the server is read back by the client', () => {
   const text = encodeV2JsonRaw(null, null, 'room:1', 'msg', '{"a":1}', positionMetaJson({ epoch: 'k"3', offset: 42 }));
   assert.equal(text, '[null,null,"room:1","msg",{"a":1},{"o":42,"e":"k\\"3"}]');
   assert.deepEqual(positionOf(decodeV2Json(text).meta), { epoch: 'k"3', offset: 42 });
+  assert.equal(encodePositionedBroadcast('room:1', 'msg', '{"a":1}', { epoch: 'k"3', offset: 42 }), text);
+  assert.equal(positionOf({ o: '1', e: 'e' }), undefined);
 });
 
 test('the rejoin position a client sends is what the server parses', () => {
@@ -24,7 +38,7 @@ test('the rejoin position a client sends is what the server parses', () => {
 
 test('join reply meta round-trips into the client context', () => {
   const position = { epoch: 'e', offset: 3 };
-  assert.deepEqual(parseJoinReplyMeta(joinReplyMeta({ kind: 'recovered', entries: [], position }), true), {
+  assert.deepEqual(parseJoinReplyMeta(joinReplyMeta({ kind: 'recovered', position }), true), {
     wasRecovering: true,
     recovered: true,
     position,
@@ -39,9 +53,13 @@ test('join reply meta round-trips into the client context', () => {
 test('opt-in, client scope and push ids are validated', () => {
   assert.equal(optsIn({ tether: '1' }), true);
   assert.equal(optsIn({ vsn: '2.0.0' }), false);
+  assert.equal(optsIn(recoveryConnectParams(undefined)), true);
+  assert.deepEqual(recoveryConnectParams('c'), { tether: '1', tether_cid: 'c' });
+  assert.equal(extensionClientId({ tether_cid: 'x'.repeat(129) }), undefined);
+  assert.equal(dedupScope('user:1', { tether_cid: '' }, 'x'), 'user:1\u0000conn:x');
   assert.equal(dedupScope('user:1', { tether_cid: 'c' }, 'x'), 'user:1\u0000c');
   assert.equal(dedupScope(null, {}, 'x'), '\u0000conn:x');
-  assert.equal(pushId({ id: 'm-1' }), 'm-1');
+  assert.equal(pushId(pushMeta('m-1')), 'm-1');
   assert.equal(pushId({ id: 'x'.repeat(129) }), undefined);
   assert.equal(pushId({ id: 5 }), undefined);
 });
