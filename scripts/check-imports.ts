@@ -24,7 +24,6 @@ export const LAYER_RULES: Readonly<Record<string, readonly string[]>> = {
  */
 export const KNOWN_CYCLES: readonly string[] = [
   'server/channel-instance.ts server/connection.ts server/core.ts',
-  'server/channel.ts server/presence.ts',
 ];
 export const KNOWN_TWO_WAY_LAYERS: readonly string[] = ['dashboard ops'];
 

@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import type { Broker, PresenceChange } from '../broker/types.ts';
 import { Events } from '../protocol/events.ts';
 import type { JsonObject, Payload } from '../protocol/frame.ts';
-import type { ChannelSocket } from './channel.ts';
 import type { Clock } from './clock.ts';
 import { asError } from './unknown.ts';
 
@@ -32,7 +31,15 @@ interface Entry {
   node: string;
   meta: PresenceMeta;
   /** The local channel that tracked it; null for entries replicated from other nodes. */
-  owner: ChannelSocket | null;
+  owner: PresenceOwner | null;
+}
+
+/**
+ * What presence needs of the channel that tracks an entry: its topic, and its identity (the entries a channel
+ * owns end with it). Every `ChannelSocket` is one.
+ */
+export interface PresenceOwner {
+  readonly topic: string;
 }
 
 type PendingDiff = { joins: PresenceList; leaves: PresenceList };
@@ -55,7 +62,7 @@ export function newPhxRef(): string {
 export class Presence {
   /** topic -> key -> phx_ref -> entry */
   readonly #topics = new Map<string, Map<string, Map<string, Entry>>>();
-  readonly #owned = new Map<ChannelSocket, Set<Entry>>();
+  readonly #owned = new Map<PresenceOwner, Set<Entry>>();
   readonly #pending = new Map<string, PendingDiff>();
   #flushScheduled = false;
   readonly #options: PresenceOptions;
@@ -66,7 +73,7 @@ export class Presence {
   }
 
   /** Tracks `key` on the socket's topic until untracked or the channel ends. Returns the meta's phx_ref. */
-  track(socket: ChannelSocket, key: string, meta: JsonObject = {}): string {
+  track(socket: PresenceOwner, key: string, meta: JsonObject = {}): string {
     const entry: Entry = {
       topic: socket.topic,
       key,
@@ -80,7 +87,7 @@ export class Presence {
   }
 
   /** Replaces the meta this socket tracks under `key` (a new phx_ref, with phx_ref_prev = the old one). */
-  update(socket: ChannelSocket, key: string, meta: JsonObject | ((old: PresenceMeta) => JsonObject)): string {
+  update(socket: PresenceOwner, key: string, meta: JsonObject | ((old: PresenceMeta) => JsonObject)): string {
     const old = this.#ownedEntry(socket, key);
     if (!old) throw new Error(`presence update: ${socket.topic} has no presence tracked under "${key}" by this socket`);
     const next = typeof meta === 'function' ? meta(old.meta) : meta;
@@ -92,7 +99,7 @@ export class Presence {
     return entry.meta.phx_ref;
   }
 
-  untrack(socket: ChannelSocket, key: string): void {
+  untrack(socket: PresenceOwner, key: string): void {
     const entry = this.#ownedEntry(socket, key);
     if (!entry) return;
     this.#remove(entry);
@@ -100,7 +107,7 @@ export class Presence {
   }
 
   /** Untracks everything a channel tracked; the server calls this whenever a channel ends. @internal */
-  untrackAll(socket: ChannelSocket): void {
+  untrackAll(socket: PresenceOwner): void {
     const owned = this.#owned.get(socket);
     if (!owned) return;
     // A teardown path: one entry that fails must neither stop the others nor escape to the caller.
@@ -152,7 +159,7 @@ export class Presence {
     }
   }
 
-  #ownedEntry(socket: ChannelSocket, key: string): Entry | undefined {
+  #ownedEntry(socket: PresenceOwner, key: string): Entry | undefined {
     const owned = this.#owned.get(socket);
     if (owned) for (const e of owned) if (e.key === key) return e;
     return undefined;
