@@ -11,7 +11,7 @@ export const LAYER_RULES: Readonly<Record<string, readonly string[]>> = {
   broker: ['protocol'],
   server: ['protocol', 'broker'],
   demo: ['protocol', 'server', 'broker'],
-  dashboard: ['protocol', 'client', 'ops'],
+  dashboard: ['protocol', 'client'],
   ops: ['protocol', 'server', 'broker', 'dashboard'],
   react: ['protocol', 'client'],
   testing: ['protocol', 'client', 'server', 'broker'],
@@ -25,7 +25,7 @@ export const LAYER_RULES: Readonly<Record<string, readonly string[]>> = {
 export const KNOWN_CYCLES: readonly string[] = [
   'server/channel-instance.ts server/connection.ts server/core.ts',
 ];
-export const KNOWN_TWO_WAY_LAYERS: readonly string[] = ['dashboard ops'];
+export const KNOWN_TWO_WAY_LAYERS: readonly string[] = [];
 
 export interface ImportReport {
   violations: string[];

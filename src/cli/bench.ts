@@ -9,7 +9,7 @@ import { Socket } from '../client/socket.ts';
 import { authTokenProtocol, endpointUrl } from '../client/endpoint.ts';
 import { wsTransport } from '../client/transport-ws.ts';
 import { decodeV2Json, isReplyPayload } from '../protocol/index.ts';
-import { formatCount } from '../ops/format.ts';
+import { formatCount } from '../dashboard/format.ts';
 import { LatencyHistogram, type LatencySummary } from '../ops/latency-histogram.ts';
 import { collect, normalizeEndpoint, parseParams, positiveInt, UsageError } from './connect.ts';
 import { describeClose } from '../protocol/close-codes.ts';

@@ -1,13 +1,12 @@
 /**
  * The dashboard script: a Tether client that joins the admin channel and draws what it pushes. Bundled for
- * the browser by esbuild (see src/ops/dashboard-assets.ts).
+ * the browser by esbuild (see src/ops/dashboard-assets.ts). It knows ops only through ./feed.ts.
  */
 import { Socket } from '../client/socket.ts';
-import type { AdminEvents, NodeInfo } from '../ops/admin-channel.ts';
-import type { RecentEvent, Sample, TopicRow } from '../ops/sampler.ts';
+import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TopicRow } from './feed.ts';
 import type { PageSettings } from './page.ts';
 import { LineChart, type ChartPoint } from './charts.ts';
-import { formatBytes, formatCount, formatDuration, formatMs, formatRate } from '../ops/format.ts';
+import { formatBytes, formatCount, formatDuration, formatMs, formatRate } from './format.ts';
 
 const HISTORY_MS = 300_000;
 const MAX_EVENTS = 100;
@@ -58,7 +57,7 @@ const socket = new Socket(`${protocol}//${location.host}${settings.mount}`, {
 });
 socket.on('state', (t) => setStatus(t.to === 'open' ? 'live' : t.to === 'failed' || t.to === 'closed' ? 'down' : 'connecting', t.to));
 
-const channel = socket.channel<AdminEvents>('tether:admin', adminToken ? { admin_token: adminToken } : {});
+const channel = socket.channel<AdminEvents>(ADMIN_TOPIC, adminToken ? { admin_token: adminToken } : {});
 channel.on('snapshot', (snapshot) => {
   info = snapshot.info;
   samples.length = 0;

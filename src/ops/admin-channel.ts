@@ -7,26 +7,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { error, ok, type ChannelDefinition, type ChannelSocket } from '../server/channel.ts';
 import { systemClock, type Clock } from '../server/clock.ts';
-import type { RecentEvent, Sample, Sampler, TopicRow } from './sampler.ts';
-
-export const ADMIN_TOPIC = 'tether:admin';
+import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TopicRow } from '../dashboard/feed.ts';
+import type { Sampler } from './sampler.ts';
 
 /** Who may join the admin channel: anyone (`open`), or whoever presents `token` as the `admin_token` param. */
 export type AdminAccess = { open: true } | { open: false; token: string };
-
-export type NodeInfo = {
-  /** The broker's node id. */
-  node: string;
-  startedAt: number;
-  /** Where clients connect, e.g. `ws://127.0.0.1:4000/socket/websocket`. */
-  endpoint: string;
-};
-
-/** The events the admin channel pushes: the wire contract between this feed and the dashboard. */
-export type AdminEvents = {
-  snapshot: { info: NodeInfo; history: Sample[]; recent: RecentEvent[]; topics: TopicRow[] };
-  sample: { sample: Sample; events: RecentEvent[]; topics: TopicRow[] };
-};
 
 export interface AdminFeedOptions {
   sampler: Sampler;

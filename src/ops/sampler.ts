@@ -6,40 +6,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { closeCodeName } from '../protocol/close-codes.ts';
 import type { ServerObserver } from '../server/observer.ts';
+import type { RecentEvent, Sample, TopicRow } from '../dashboard/feed.ts';
 import { errorKind, type MetricTotals, type ServerMetrics } from './metrics.ts';
-
-export type Sample = {
-  /** Wall-clock time of the sample (ms since the epoch). */
-  t: number;
-  connections: number;
-  channels: number;
-  topics: number;
-  messagesInPerSec: number;
-  messagesOutPerSec: number;
-  bytesInPerSec: number;
-  bytesOutPerSec: number;
-  /** Handler latency over the last interval in ms; null when nothing was handled. */
-  latencyMs: { p50: number; p95: number; p99: number } | null;
-  eventLoopLagMs: number;
-  rssBytes: number;
-  heapUsedBytes: number;
-};
-
-export type TopicRow = {
-  topic: string;
-  subscribers: number;
-  /** Presence keys on the topic (distinct users), and the first few of them. */
-  presence: number;
-  present: string[];
-};
-
-export type RecentEvent = {
-  t: number;
-  kind: 'disconnect' | 'rejected' | 'error';
-  /** e.g. `4001 slowConsumer`, `403`, or the error context. */
-  label: string;
-  detail: string;
-};
 
 /** What the sampler reads from the server. */
 export interface SampledServer {

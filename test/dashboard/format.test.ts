@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { binaryTicks, niceTicks } from '../../src/dashboard/charts.ts';
-import { formatBytes, formatCount, formatDuration, formatMs, formatRate } from '../../src/ops/format.ts';
+import { formatBytes, formatCount, formatDuration, formatMs, formatRate } from '../../src/dashboard/format.ts';
 
 test('numbers read the way an operator expects', () => {
   assert.deepEqual([0, 950, 9999, 10_000, 34_500, 1_250_000].map(formatCount), ['0', '950', '9999', '10k', '34.5k', '1.3M']);
