@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ConnectResult, Endpoint, StatsResult, TargetKind } from './messages.ts';
 import type { Options } from './options.ts';
 import { LoadWorker, TargetProcess, type GcReply } from './processes.ts';
-import { Histogram } from './histogram.ts';
+import { LatencyHistogram } from '../../src/ops/latency-histogram.ts';
 import { sampleProcess, type ProcSample } from './proc-stats.ts';
 
 /**
@@ -121,9 +121,9 @@ export class BenchContext {
     await Promise.all(this.workers.map((w) => w.request({ op: 'resetStats' })));
   }
 
-  async stats(): Promise<{ received: number; latency: Histogram }> {
+  async stats(): Promise<{ received: number; latency: LatencyHistogram }> {
     const all = await Promise.all(this.workers.map((w) => w.request<StatsResult>({ op: 'stats' })));
-    const latency = new Histogram();
+    const latency = new LatencyHistogram();
     for (const s of all) latency.merge(s.latency);
     return { received: all.reduce((s, r) => s + r.received, 0), latency };
   }

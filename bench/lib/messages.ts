@@ -1,5 +1,5 @@
 /** The IPC vocabulary between the runner and its load workers (one request, one reply, matched by id). */
-import type { HistogramSnapshot } from './histogram.ts';
+import type { LatencySnapshot } from '../../src/ops/latency-histogram.ts';
 
 export const TARGET_KINDS = ['ws', 'socketio', 'tether'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -38,7 +38,7 @@ export interface ConnectResult {
 
 export interface StatsResult {
   received: number;
-  latency: HistogramSnapshot;
+  latency: LatencySnapshot;
 }
 
 export interface PublishResult {
@@ -48,7 +48,7 @@ export interface PublishResult {
 
 export interface ReqReplyResult {
   roundTrips: number;
-  latency: HistogramSnapshot;
+  latency: LatencySnapshot;
 }
 
 export interface ChurnResult {

@@ -2,7 +2,8 @@
  * A load-generator process. The runner forks several; each holds up to ~19,000 client sockets (the per-process
  * fd limit), answers the runner's IPC commands, and exits when the runner goes away.
  */
-import { Histogram, nowMicros } from '../lib/histogram.ts';
+import { LatencyHistogram } from '../../src/ops/latency-histogram.ts';
+import { nowMicros } from '../lib/clock.ts';
 import type {
   ChurnResult,
   ConnectResult,
@@ -19,14 +20,14 @@ import { createClient, isTetherClient, type BenchClient } from './clients.ts';
 const HEARTBEAT_MS = 25_000;
 
 const held: BenchClient[] = [];
-const latency = new Histogram();
+const latency = new LatencyHistogram();
 let received = 0;
 /** One publishing connection per server port. */
 const publishers = new Map<number, BenchClient>();
 
 function onBroadcast(sentAtMicros: number): void {
   received++;
-  latency.record(nowMicros() - sentAtMicros);
+  latency.record((nowMicros() - sentAtMicros) / 1000);
 }
 
 /** Runs `task(i)` for i in [0, count) with at most `limit` in flight. */
@@ -122,7 +123,7 @@ async function openClients(endpoint: Endpoint, count: number): Promise<BenchClie
 async function reqreply(cmd: Extract<WorkerCommand, { op: 'reqreply' }>): Promise<ReqReplyResult> {
   const clients = await openClients(cmd.endpoint, cmd.clients);
   await Promise.all(clients.map((c) => c.request())); // warm-up: joins Tether's control topic
-  const hist = new Histogram();
+  const hist = new LatencyHistogram();
   let roundTrips = 0;
   const deadline = performance.now() + cmd.durationMs;
   await Promise.all(
@@ -130,7 +131,7 @@ async function reqreply(cmd: Extract<WorkerCommand, { op: 'reqreply' }>): Promis
       while (performance.now() < deadline) {
         const t0 = nowMicros();
         await client.request();
-        hist.record(nowMicros() - t0);
+        hist.record((nowMicros() - t0) / 1000);
         roundTrips++;
       }
     }),

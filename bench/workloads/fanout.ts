@@ -4,7 +4,7 @@
  * loss, and server CPU microseconds per delivered message (from /proc utime+stime).
  */
 import type { BenchContext } from '../lib/context.ts';
-import type { Histogram } from '../lib/histogram.ts';
+import type { LatencyHistogram } from '../../src/ops/latency-histogram.ts';
 import type { Endpoint, PublishResult, TargetKind } from '../lib/messages.ts';
 import type { Row, Table } from '../lib/report.ts';
 import { sampleProcess } from '../lib/proc-stats.ts';
@@ -22,11 +22,11 @@ interface StepResult {
   seconds: number;
   cpuMicros: number;
   sysMicros: number;
-  latency: Histogram;
+  latency: LatencyHistogram;
 }
 
 /** Waits until every expected delivery arrived or none arrived for DRAIN_IDLE_MS. */
-async function drain(ctx: BenchContext, expected: number): Promise<{ received: number; latency: Histogram }> {
+async function drain(ctx: BenchContext, expected: number): Promise<{ received: number; latency: LatencyHistogram }> {
   const started = performance.now();
   let last = -1;
   let lastChange = started;
@@ -102,7 +102,7 @@ export async function runFanout(ctx: BenchContext): Promise<Table> {
             rounds.set(kind, [...(rounds.get(kind) ?? []), r]);
             ctx.log(
               `${kind} ${subscribers} subs @ ${p.rate}/s round ${round + 1}: ${(r.delivered / r.seconds).toFixed(0)}/s, ` +
-                `p99 ${(r.latency.percentile(99) / 1000).toFixed(1)} ms, loss ${r.expected - r.delivered}, ${(r.cpuMicros / Math.max(1, r.delivered)).toFixed(2)} µs/delivery`,
+                `p99 ${(r.latency.quantile(0.99) ?? 0).toFixed(1)} ms, loss ${r.expected - r.delivered}, ${(r.cpuMicros / Math.max(1, r.delivered)).toFixed(2)} µs/delivery`,
             );
           }
         }
@@ -141,11 +141,11 @@ function median(values: number[]): number {
 function record(kind: TargetKind, p: Record<'delivered' | 'p50' | 'p95' | 'p99' | 'p99Best' | 'max' | 'loss' | 'cpu' | 'sys', Row>, rounds: StepResult[]): void {
   const m = (f: (r: StepResult) => number): number => median(rounds.map(f));
   p.delivered.values[kind] = m((r) => r.delivered / r.seconds);
-  p.p50.values[kind] = m((r) => r.latency.percentile(50) / 1000);
-  p.p95.values[kind] = m((r) => r.latency.percentile(95) / 1000);
-  p.p99.values[kind] = m((r) => r.latency.percentile(99) / 1000);
-  p.p99Best.values[kind] = Math.min(...rounds.map((r) => r.latency.percentile(99) / 1000));
-  p.max.values[kind] = m((r) => r.latency.max / 1000);
+  p.p50.values[kind] = m((r) => r.latency.quantile(0.5) ?? 0);
+  p.p95.values[kind] = m((r) => r.latency.quantile(0.95) ?? 0);
+  p.p99.values[kind] = m((r) => r.latency.quantile(0.99) ?? 0);
+  p.p99Best.values[kind] = Math.min(...rounds.map((r) => r.latency.quantile(0.99) ?? 0));
+  p.max.values[kind] = m((r) => r.latency.max);
   p.loss.values[kind] = Math.max(...rounds.map((r) => (r.expected === 0 ? 0 : (100 * (r.expected - r.delivered)) / r.expected)));
   p.cpu.values[kind] = m((r) => r.cpuMicros / Math.max(1, r.delivered));
   p.sys.values[kind] = m((r) => r.sysMicros / Math.max(1, r.delivered));

@@ -4,7 +4,7 @@
  * on this shared machine does not decide a ratio.
  */
 import type { BenchContext } from '../lib/context.ts';
-import { Histogram } from '../lib/histogram.ts';
+import { LatencyHistogram } from '../../src/ops/latency-histogram.ts';
 import type { ReqReplyResult, TargetKind } from '../lib/messages.ts';
 import type { Row, Table } from '../lib/report.ts';
 import { sampleProcess } from '../lib/proc-stats.ts';
@@ -17,18 +17,18 @@ export async function runReqReply(ctx: BenchContext): Promise<Table> {
   const p99: Row = { scenario, metric: 'p99 ms', values: {} };
   const best: Row = { scenario, metric: 'round trips/s, best round', values: {} };
   const cpu: Row = { scenario, metric: 'server CPU µs/round trip', values: {} };
-  const rounds = new Map<TargetKind, Array<{ perSecond: number; latency: Histogram; cpuPerTrip: number }>>();
+  const rounds = new Map<TargetKind, Array<{ perSecond: number; latency: LatencyHistogram; cpuPerTrip: number }>>();
   await ctx.withTargets(ctx.options.targets, 'reqreply', async (running) => {
     for (let round = 0; round < ctx.options.reqreplyRounds; round++) {
       for (const { endpoint, target } of running) {
         const cpu0 = sampleProcess(target.pid).cpuMicros;
         const result = await ctx.workers[0].request<ReqReplyResult>({ op: 'reqreply', endpoint, clients, durationMs });
         const cpuPerTrip = (sampleProcess(target.pid).cpuMicros - cpu0) / Math.max(1, result.roundTrips);
-        const latency = new Histogram();
+        const latency = new LatencyHistogram();
         latency.merge(result.latency);
         const perSecond = result.roundTrips / (durationMs / 1000);
         rounds.set(endpoint.kind, [...(rounds.get(endpoint.kind) ?? []), { perSecond, latency, cpuPerTrip }]);
-        ctx.log(`${endpoint.kind} req/reply round ${round + 1}: ${perSecond.toFixed(0)}/s, p99 ${(latency.percentile(99) / 1000).toFixed(2)} ms`);
+        ctx.log(`${endpoint.kind} req/reply round ${round + 1}: ${perSecond.toFixed(0)}/s, p99 ${(latency.quantile(0.99) ?? 0).toFixed(2)} ms`);
       }
     }
   });
@@ -36,8 +36,8 @@ export async function runReqReply(ctx: BenchContext): Promise<Table> {
     const median = results.sort((a, b) => a.perSecond - b.perSecond)[Math.floor((results.length - 1) / 2)];
     rate.values[kind] = median.perSecond;
     best.values[kind] = results.at(-1)!.perSecond;
-    p50.values[kind] = median.latency.percentile(50) / 1000;
-    p99.values[kind] = median.latency.percentile(99) / 1000;
+    p50.values[kind] = median.latency.quantile(0.5) ?? 0;
+    p99.values[kind] = median.latency.quantile(0.99) ?? 0;
     cpu.values[kind] = results.map((r) => r.cpuPerTrip).sort((a, b) => a - b)[Math.floor((results.length - 1) / 2)];
   }
   return {

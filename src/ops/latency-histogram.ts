@@ -1,10 +1,12 @@
 /**
- * A fixed-memory latency histogram: logarithmic buckets 1% wide from 1 µs to about 100 s, so percentiles of
- * millions of samples are within 1% and recording is one Math.log and one array increment.
+ * The one latency histogram of `tether bench` and of the benchmark suite (bench/): an HdrHistogram
+ * (hdr-histogram-js) at three significant digits, so a percentile is within 0.1% of the exact value over any
+ * range, in fixed memory. Values are milliseconds in and out, recorded as whole nanoseconds. A histogram
+ * crosses processes as a `LatencySnapshot` (a bench load worker's, merged by the runner).
  */
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
-const GROWTH = Math.log(1.01);
-const BUCKETS = Math.ceil(Math.log(1e8) / GROWTH) + 1;
+const NS_PER_MS = 1e6;
 
 export interface LatencySummary {
   count: number;
@@ -17,8 +19,18 @@ export interface LatencySummary {
   max: number | null;
 }
 
+/** A histogram in transit between processes: the HdrHistogram's compressed encoding plus the exact extremes. */
+export interface LatencySnapshot {
+  hdr: string;
+  count: number;
+  sumMs: number;
+  minMs: number;
+  maxMs: number;
+}
+
 export class LatencyHistogram {
-  readonly #counts = new Uint32Array(BUCKETS);
+  readonly #hdr: Histogram = build({ numberOfSignificantValueDigits: 3 });
+  // Kept exactly beside the buckets: the summary reports the true min, mean and max.
   #count = 0;
   #sum = 0;
   #min = Infinity;
@@ -28,27 +40,26 @@ export class LatencyHistogram {
     return this.#count;
   }
 
-  record(ms: number): void {
-    const micros = ms * 1000;
-    const index = micros <= 1 ? 0 : Math.min(BUCKETS - 1, Math.ceil(Math.log(micros) / GROWTH));
-    this.#counts[index]++;
-    this.#count++;
-    this.#sum += ms;
-    if (ms < this.#min) this.#min = ms;
-    if (ms > this.#max) this.#max = ms;
+  /** The largest sample in ms, or 0 when there is none. */
+  get max(): number {
+    return this.#max;
   }
 
-  /** The value (ms) at or below which `q` (0..1) of the samples fall, to within the bucket width. */
+  record(ms: number): void {
+    const value = ms > 0 ? ms : 0;
+    this.#hdr.recordValue(Math.round(value * NS_PER_MS));
+    this.#count++;
+    this.#sum += value;
+    if (value < this.#min) this.#min = value;
+    if (value > this.#max) this.#max = value;
+  }
+
+  /** The value (ms) at or below which `q` (0..1) of the samples fall, to within 0.1%; null when empty. */
   quantile(q: number): number | null {
     if (this.#count === 0) return null;
-    const rank = Math.max(1, Math.ceil(q * this.#count));
-    let seen = 0;
-    for (let i = 0; i < BUCKETS; i++) {
-      seen += this.#counts[i];
-      // The last bucket also holds everything beyond its range: the true max is its best answer.
-      if (seen >= rank) return i === BUCKETS - 1 ? this.#max : Math.min(this.#max, Math.max(this.#min, Math.exp(i * GROWTH) / 1000));
-    }
-    return this.#max;
+    const ms = this.#hdr.getValueAtPercentile(q * 100) / NS_PER_MS;
+    // A bucket's upper bound can pass the true extremes; they are the better answer there.
+    return Math.min(this.#max, Math.max(this.#min, ms));
   }
 
   summary(): LatencySummary {
@@ -62,5 +73,29 @@ export class LatencyHistogram {
       p99: this.quantile(0.99),
       max: empty ? null : this.#max,
     };
+  }
+
+  /** Adds another process's samples (its `toJSON()`). */
+  merge(snapshot: LatencySnapshot): void {
+    if (snapshot.count === 0) return;
+    const other = decodeFromCompressedBase64(snapshot.hdr);
+    this.#hdr.add(other);
+    other.destroy();
+    this.#count += snapshot.count;
+    this.#sum += snapshot.sumMs;
+    if (snapshot.minMs < this.#min) this.#min = snapshot.minMs;
+    if (snapshot.maxMs > this.#max) this.#max = snapshot.maxMs;
+  }
+
+  reset(): void {
+    this.#hdr.reset();
+    this.#count = 0;
+    this.#sum = 0;
+    this.#min = Infinity;
+    this.#max = 0;
+  }
+
+  toJSON(): LatencySnapshot {
+    return { hdr: encodeIntoCompressedBase64(this.#hdr), count: this.#count, sumMs: this.#sum, minMs: this.#count === 0 ? 0 : this.#min, maxMs: this.#max };
   }
 }
