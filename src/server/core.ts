@@ -53,6 +53,8 @@ const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze({});
 export interface Limits {
   maxChannelsPerConnection: number;
   closeGraceMs: number;
+  /** Most bytes queued for one connection (outboundHardCapBytes). */
+  outboundHardCapBytes: number;
   messages: RateLimit;
   joins: RateLimit;
 }
@@ -95,6 +97,7 @@ export class ServerCore {
     this.limits = {
       maxChannelsPerConnection: options.maxChannelsPerConnection,
       closeGraceMs: options.closeGraceMs,
+      outboundHardCapBytes: options.outboundHardCapBytes,
       messages: { perSecond: options.messagesPerSecond, burst: options.messageBurst },
       joins: { perSecond: options.joinsPerSecond, burst: options.joinBurst },
     };
@@ -305,7 +308,7 @@ export class ServerCore {
       } else if (conn.overBudgetSince === 0) {
         conn.overBudgetSince = now;
       } else if (now - conn.overBudgetSince >= slowConsumerGraceMs) {
-        hooks.slowConsumer?.({ connectionId: conn.id, bufferedBytes: buffered });
+        hooks.slowConsumer?.({ connectionId: conn.id, bufferedBytes: buffered, cause: 'grace' });
         conn.close(CloseCodes.slowConsumer, `slow consumer: over ${outboundBudgetBytes} buffered bytes for ${slowConsumerGraceMs} ms`);
       }
     }

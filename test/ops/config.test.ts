@@ -99,6 +99,12 @@ describe('resolveServeConfig', () => {
     for (const [key, value] of Object.entries(resolved)) {
       if (key === 'channels') continue;
       assert.ok(mirrored.has(key), `createServer option ${key} is not exposed by the ops config`);
+      if (key === 'outboundHardCapBytes') {
+        // Derived from the budget on both sides: unset in the config, so createServer derives the same value.
+        assert.equal(DEFAULTS.outboundHardCapBytes, undefined);
+        assert.equal(resolveOptions({ channels: {}, ...serverOptions(DEFAULTS) }).outboundHardCapBytes, value);
+        continue;
+      }
       assert.equal(DEFAULTS[key as ConfigKey], value, `default of ${key}`);
     }
     assert.deepEqual(serverOptions(DEFAULTS).dedup, { ...PUSH_DEDUP_DEFAULTS });
