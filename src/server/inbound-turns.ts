@@ -6,6 +6,10 @@
  * socket is not read) until half of them are handled, so TCP pushes back on the sender instead of memory
  * growing here. A frame that arrives while nothing waits and its lane has share left is handled at once:
  * the fair path costs nothing until a connection actually floods.
+ *
+ * Turns are counted by the scheduler's own runs (a `setImmediate`, which runs after the current I/O phase),
+ * scheduled only when a lane has used its share: so a share may span several quiet loop turns, which only
+ * means that a connection's 33rd frame in a quiet spell waits until the end of the current I/O phase.
  */
 
 export interface TurnLimits {
@@ -70,8 +74,6 @@ export class InboundTurns {
     }
     if (lane.waiting === 0 && lane.used < this.#limits.framesPerTurn) {
       lane.used++;
-      // The turn ends when this immediate runs: it starts the next one (and serves whoever waits).
-      if (!this.#scheduled) this.#schedule();
       this.#deliver(lane, data, isBinary);
       return;
     }
