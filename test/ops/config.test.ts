@@ -177,6 +177,13 @@ describe('resolveServeConfig', () => {
     assert.match(err.issues.find((i) => i.key === 'PORT')?.message ?? '', /expected a number \(got "abc"\)/);
   });
 
+  test('outboundHardCapBytes below the budget is a configuration error naming where it came from', () => {
+    const err = configError(() => resolveServeConfig({ env: { TETHER_OUTBOUND_HARD_CAP_BYTES: '1000' }, flags: { outboundBudgetBytes: '2000' } }));
+    assert.match(err.message, /outboundHardCapBytes/);
+    assert.match(err.message, /at least outboundBudgetBytes \(2000\)/);
+    assert.equal(resolveServeConfig({ flags: { outboundHardCapBytes: '3000', outboundBudgetBytes: '2000' } }).config.outboundHardCapBytes, 3000);
+  });
+
   test('a bad token value is reported without echoing it', () => {
     const err = configError(() => resolveServeConfig({ file: { path: 'c.json', values: { token: 12345 } } }));
     assert.equal(err.issues[0].key, 'token');
