@@ -35,7 +35,7 @@ interface Figures {
   heap: { before: number; peak: number; after: number };
   shouts: number;
   closed4001: number;
-  /** From the first shout to the last stalled consumer's 4001 (sampled every 0.5 s). */
+  /** From the first shout until the last stalled consumer was sent its 4001 (sampled every 0.5 s). */
   closedAfterMs: number;
   /** From the first shout until only the shouter was left (4001, then closeGraceMs for the peer's answer). */
   cutAfterMs: number;
@@ -73,7 +73,7 @@ async function run(name: string, stalledCount: number, flags: string[]): Promise
         if (i % 5 === 0) {
           const m = await serve.metrics();
           peak.heap = Math.max(peak.heap, m.get('nodejs_heap_size_used_bytes') ?? NaN);
-          if (stalledCount > 0 && Number.isNaN(closedAfterMs) && m.get('tether_connections_closed_total{code="4001"}') === stalledCount) {
+          if (stalledCount > 0 && Number.isNaN(closedAfterMs) && m.get('tether_slow_consumer_disconnects_total') === stalledCount) {
             closedAfterMs = Date.now() - startedAt;
           }
         }
@@ -131,7 +131,7 @@ test('10 stalled consumers under 32 KiB shouts at 100/s: peak extra RSS per cons
   console.log(`\nStalled consumers vs tether serve (${new Date().toISOString()}; load average before ${loadBefore}, after ${loadAfter})`);
   console.log(`${STALLED} stalled, 32 KiB shouts at ${RATE}/s for ${SHOUT_MS / 1000} s, budget ${MB(BUDGET)}, cap default ${MB(BUDGET * 1.5)}\n`);
   const secs = (ms: number) => (Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(1)} s`);
-  console.log('| server | RSS before | RSS peak | RSS after | heap before | heap peak | heap after | 4001 closes (all by) | all cut by | peak extra RSS per stalled consumer | RSS after minus baseline |');
+  console.log('| server | RSS before | RSS peak | RSS after | heap before | heap peak | heap after | 4001 closes (all sent by) | all cut by | peak extra RSS per stalled consumer | RSS after minus baseline |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const f of [cap, baseline, graceOnly]) {
     const extra = f === baseline ? '-' : `${MB(perConsumer(f))} (${(perConsumer(f) / BUDGET).toFixed(2)}x budget)`;

@@ -50,6 +50,13 @@ export class ServeProcess {
     return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
   }
 
+  /** User + system CPU time the process has used (ms, 10 ms ticks), from /proc. */
+  cpuMs(): number {
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+
   /** Samples of /metrics: by name (labelled series summed) and by `name{labels}`. */
   async metrics(): Promise<Map<string, number>> {
     const text = await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text();
