@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ok, type ChannelDefinition } from '../../src/server/channel.ts';
+import type { WebSocket } from 'ws';
+import { wireMode } from '../../src/server/ws-wire.ts';
 import { join, RawClient, startServer } from '../helpers/server-fixtures.ts';
 
 test('broadcasts of every size class and both opcodes arrive intact through the shared fast path', async (t) => {
@@ -19,6 +21,8 @@ test('broadcasts of every size class and both opcodes arrive intact through the 
   }
   s.server.broadcast('room:w', 'bin', new Uint8Array([9, 8, 7]));
   for (const c of [a, b]) assert.equal(((await c.next()) as Buffer).toString('hex'), '020603726f6f6d3a7762696e090807');
+  // The mode was decided on the first real socket and is kept: probing these stand-ins would give 'public'.
+  assert.equal(wireMode({} as WebSocket, null), 'raw', 'the server writes shared frames through the raw path');
 });
 
 test('a client that sends thousands of pushes back to back gets every reply, in order, through paused reads', async (t) => {
