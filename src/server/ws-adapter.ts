@@ -39,7 +39,7 @@ class WsTransport extends InboundLane implements TransportSocket {
   readonly #ws: WebSocket;
   readonly #wire: WireMode;
   readonly turns: InboundTurns;
-  /** Set by `attach` right after the core opens the connection, before any frame can arrive. */
+  /** Set in `accept` right after the core opens the connection, before any frame can arrive. */
   connection!: Connection;
 
   constructor(ws: WebSocket, wire: WireMode, turns: InboundTurns) {

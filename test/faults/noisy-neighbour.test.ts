@@ -16,7 +16,7 @@ import { after, test } from 'node:test';
 import { FixtureProcess } from './harness/processes.ts';
 import { ServeProcess } from './harness/serve.ts';
 import { percentile } from './harness/stream.ts';
-import { FaultTable } from './harness/table.ts';
+import { FaultTable, FIGURES_ONLY } from './harness/table.ts';
 
 const scale = Number(process.env.TETHER_FAULT_SCALE ?? 1);
 const FLOOD_MS = Math.round(10_000 * scale);
@@ -87,7 +87,7 @@ async function run(name: string, flags: string[]): Promise<Result> {
   }
 }
 
-test('a flooding connection does not slow its neighbour, and still gets every reply in order', { timeout: 240_000 }, async () => {
+test('a flooding connection does not slow its neighbour, and still gets every reply in order', { timeout: 240_000, skip: FIGURES_ONLY }, async () => {
   const results = [await run('fair turns (defaults)', []), await run('lifted (as before)', ['--frames-per-turn', LIFTED, '--read-backlog-frames', LIFTED, '--read-backlog-bytes', LIFTED])];
   const ms = (n: number) => `${n.toFixed(2)} ms`;
   console.log(`\nNoisy neighbour vs tether serve (${new Date().toISOString()}): echo every 10 ms; flood ${FLOOD_MS / 1000} s after ${QUIET_MS / 1000} s quiet`);
