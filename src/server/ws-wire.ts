@@ -11,9 +11,9 @@
  * on the SharedFrame (encoded once, framed by ws per socket). `package.json` pins `ws` to the minor range this
  * was tested with, and test/server/ws-wire.test.ts fails when a `ws` upgrade changes the internals.
  *
- * Why not the public API alone: measured, it costs a header allocation and a two-buffer writev per recipient
- * on top of the shared payload (docs/benchmarks.md, 2026-11-30), and it cannot write a frame compressed
- * ahead of time. Pre-compressed frames (permessage-deflate) are to take this same path: a second cached
+ * Why not the public API alone: it costs a header allocation and a two-buffer write per recipient on top of
+ * the shared payload, 9-15 % more server CPU per delivery (`node bench/wire-paths.ts`, docs/benchmarks.md,
+ * 2026-11-30), and it cannot write a frame compressed ahead of time. Pre-compressed frames (permessage-deflate) are to take this same path: a second cached
  * framing on the SharedFrame with RSV1 set, written only to sockets that negotiated
  * `server_no_context_takeover` while their Sender is idle; in public mode (or when a socket's Sender is busy)
  * they go out through `ws.send` of the uncompressed data, which a permessage-deflate peer must accept
