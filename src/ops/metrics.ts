@@ -107,7 +107,7 @@ export class ServerMetrics {
     total('tether_heartbeats_total', 'Heartbeats received.', () => t.heartbeats);
     total('tether_idle_timeouts_total', 'Connections closed for sending nothing within idleTimeoutMs.',
       () => t.idleTimeouts);
-    total('tether_slow_consumer_disconnects_total', 'Connections closed for staying over the outbound byte budget.',
+    total('tether_slow_consumer_disconnects_total', 'Connections closed (4001) for staying over the outbound byte budget or passing the hard cap.',
       () => t.slowConsumers);
     const errors = new Counter({ name: 'tether_errors_total', help: 'Server errors, by kind (decode, join, channel, broker.publish, ...).',
       labelNames: ['context'], registers: [registry] });

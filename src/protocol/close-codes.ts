@@ -20,7 +20,7 @@ export const CloseCodes = {
   tryAgainLater: 1013,
   /** No frame received for `idleTimeoutMs`. */
   idleTimeout: 4000,
-  /** Outbound buffer stayed over the per-connection byte budget: the client reads too slowly. */
+  /** Outbound buffer stayed over the byte budget for the grace period, or a frame would pass the hard cap: the client reads too slowly. */
   slowConsumer: 4001,
   /** Too many joins or messages per second from this connection. */
   rateLimited: 4002,

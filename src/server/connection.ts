@@ -11,6 +11,7 @@ import type { Serializer } from '../protocol/serializer.ts';
 import type { Reply } from './channel.ts';
 import { ChannelInstance } from './channel-instance.ts';
 import type { ServerCore } from './core.ts';
+import { CappedTransport } from './outbound-cap.ts';
 import { RateVerdict, TokenBucket } from './rate-limit.ts';
 import type { TransportSocket } from './transport.ts';
 import { asError } from './unknown.ts';
@@ -43,6 +44,7 @@ export class Connection {
   readonly id: string;
   readonly socketId: string | null;
   readonly vsn: 1 | 2;
+  /** The adapter's socket behind the outbound hard cap (outbound-cap.ts): every data frame goes through it. */
   readonly transport: TransportSocket;
   /** The connect hook's assigns; never mutated (each channel copies them on first use). */
   readonly assigns: Readonly<Record<string, unknown>>;
@@ -72,7 +74,7 @@ export class Connection {
     this.socketId = init.socketId;
     this.#serializer = init.serializer;
     this.vsn = init.serializer.version;
-    this.transport = init.transport;
+    this.transport = new CappedTransport(init.transport, core.limits.outboundHardCapBytes, this.#overCap);
     this.assigns = init.assigns;
     this.connectParams = init.connectParams;
     this.remoteAddress = init.remoteAddress;
@@ -215,6 +217,14 @@ export class Connection {
     if (meta !== undefined && this.vsn === 2) frame.meta = meta;
     this.send(frame);
   }
+
+  /** A frame would have taken the queue past the hard cap: it was not queued; the connection ends now (4001). */
+  readonly #overCap = (bufferedBytes: number, frameBytes: number): void => {
+    if (this.closing) return;
+    this.core.observers.hooks.slowConsumer?.({ connectionId: this.id, bufferedBytes, cause: 'hardCap' });
+    const cap = this.core.limits.outboundHardCapBytes;
+    this.close(CloseCodes.slowConsumer, `slow consumer: a ${frameBytes}-byte frame on ${bufferedBytes} queued bytes would pass the hard cap of ${cap}`);
+  };
 
   close(code: number, reason: string): void {
     if (this.closing) return;

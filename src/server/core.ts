@@ -56,6 +56,8 @@ const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze(Object.creat
 export interface Limits {
   maxChannelsPerConnection: number;
   closeGraceMs: number;
+  /** Most bytes queued for one connection (outboundHardCapBytes). */
+  outboundHardCapBytes: number;
   messages: RateLimit;
   joins: RateLimit;
 }
@@ -102,6 +104,7 @@ export class ServerCore {
     this.limits = {
       maxChannelsPerConnection: options.maxChannelsPerConnection,
       closeGraceMs: options.closeGraceMs,
+      outboundHardCapBytes: options.outboundHardCapBytes,
       messages: { perSecond: options.messagesPerSecond, burst: options.messageBurst },
       joins: { perSecond: options.joinsPerSecond, burst: options.joinBurst },
     };
@@ -350,7 +353,7 @@ export class ServerCore {
       } else if (conn.overBudgetSince === 0) {
         conn.overBudgetSince = now;
       } else if (now - conn.overBudgetSince >= slowConsumerGraceMs) {
-        hooks.slowConsumer?.({ connectionId: conn.id, bufferedBytes: buffered });
+        hooks.slowConsumer?.({ connectionId: conn.id, bufferedBytes: buffered, cause: 'grace' });
         conn.close(CloseCodes.slowConsumer, `slow consumer: over ${outboundBudgetBytes} buffered bytes for ${slowConsumerGraceMs} ms`);
       }
       } catch (err) {

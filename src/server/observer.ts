@@ -30,7 +30,11 @@ export interface ServerObserver {
   broadcastFailed?(info: { topic: string; event: string; reason: BroadcastFailure }): void;
   heartbeat?(info: { connectionId: string }): void;
   idleTimeout?(info: { connectionId: string }): void;
-  slowConsumer?(info: { connectionId: string; bufferedBytes: number }): void;
+  /**
+   * A connection is being closed with 4001: over `outboundBudgetBytes` for `slowConsumerGraceMs` (`grace`), or a
+   * frame would have passed `outboundHardCapBytes` and was not queued (`hardCap`).
+   */
+  slowConsumer?(info: { connectionId: string; bufferedBytes: number; cause: 'grace' | 'hardCap' }): void;
   /** A frame over `messagesPerSecond` / `joinsPerSecond` was refused (or, one burst too many, the connection closed with 4002). */
   rateLimited?(info: { connectionId: string; kind: 'join' | 'message'; topic: string; event: string }): void;
   error?(err: Error, context: string): void;

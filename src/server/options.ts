@@ -59,6 +59,24 @@ export interface ServerOptions {
   /** How long a connection may stay over its budget before it is closed with 4001. Default 5000. */
   slowConsumerGraceMs?: number;
   /**
+   * The most a connection may have queued for sending (`ws` bufferedAmount: what ws and the socket's writable
+   * buffer hold). A frame that would take it past this is not queued and the connection is closed with 4001 at
+   * once, without waiting for `slowConsumerGraceMs`; only control frames (the close frame, ws's pongs) may pass
+   * it. Default 1.5x `outboundBudgetBytes`; must be at least the budget.
+   */
+  outboundHardCapBytes?: number;
+  /**
+   * Fairness between connections: at most this many client frames of one connection are handled per turn of
+   * the event loop; the rest wait behind other connections' frames (handled round-robin), in order. Default 32.
+   */
+  framesPerTurn?: number;
+  /**
+   * A connection with more client frames waiting for their turn than this (or `readBacklogBytes`) stops being
+   * read until they are handled, so TCP pushes back on the sender. Defaults 256 frames and 262144 (256 KiB).
+   */
+  readBacklogFrames?: number;
+  readBacklogBytes?: number;
+  /**
    * After the server sends a close frame (any code), a peer that has not answered it within this long is cut
    * (TCP destroyed) so its buffers are freed then, not after ws's 30 s. Checked by the sweep. Default 10000:
    * a consumer that stalls and resumes within it still reads its 4001; lower it to free memory sooner.
@@ -112,6 +130,10 @@ const schema = z.strictObject({
   idleTimeoutMs: positiveInt.default(60_000),
   outboundBudgetBytes: positiveInt.default(4 * 1024 * 1024),
   slowConsumerGraceMs: nonNegativeInt.default(5000),
+  outboundHardCapBytes: positiveInt.optional(),
+  framesPerTurn: positiveInt.default(32),
+  readBacklogFrames: positiveInt.default(256),
+  readBacklogBytes: positiveInt.default(256 * 1024),
   closeGraceMs: nonNegativeInt.default(10_000),
   sweepIntervalMs: positiveInt.default(1000),
   allowedOrigins: z.union([z.array(z.string().min(1)).readonly(), z.literal(false)]).optional(),
@@ -123,7 +145,10 @@ const schema = z.strictObject({
   dedup: z.strictObject({ maxEntriesPerClient: positiveInt.optional(), ttlMs: positiveInt.optional(), maxClients: positiveInt.optional() }).optional(),
 });
 
-export type ResolvedOptions = z.output<typeof schema>;
+/** The hard cap's default, relative to the budget. */
+export const HARD_CAP_FACTOR = 1.5;
+
+export type ResolvedOptions = Omit<z.output<typeof schema>, 'outboundHardCapBytes'> & { outboundHardCapBytes: number };
 
 export class ServerOptionsError extends TypeError {
   override readonly name = 'ServerOptionsError';
@@ -132,5 +157,10 @@ export class ServerOptionsError extends TypeError {
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
   const parsed = schema.safeParse(options);
   if (!parsed.success) throw new ServerOptionsError(`invalid server options:\n${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  const data = parsed.data;
+  const cap = data.outboundHardCapBytes ?? Math.floor(data.outboundBudgetBytes * HARD_CAP_FACTOR);
+  if (cap < data.outboundBudgetBytes) {
+    throw new ServerOptionsError(`invalid server options:\noutboundHardCapBytes (${cap}) must be at least outboundBudgetBytes (${data.outboundBudgetBytes})`);
+  }
+  return { ...data, outboundHardCapBytes: cap };
 }

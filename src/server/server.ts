@@ -47,6 +47,9 @@ export class TetherServer {
         path: `${this.#options.mount}/websocket`,
         maxFrameBytes: this.#options.maxFrameBytes,
         refuseOtherPaths: this.#ownsHttp,
+        framesPerTurn: this.#options.framesPerTurn,
+        readBacklogFrames: this.#options.readBacklogFrames,
+        readBacklogBytes: this.#options.readBacklogBytes,
       });
     }
     if (!this.#http.listening) {

@@ -99,6 +99,12 @@ describe('resolveServeConfig', () => {
     for (const [key, value] of Object.entries(resolved)) {
       if (key === 'channels') continue;
       assert.ok(mirrored.has(key), `createServer option ${key} is not exposed by the ops config`);
+      if (key === 'outboundHardCapBytes') {
+        // Derived from the budget on both sides: unset in the config, so createServer derives the same value.
+        assert.equal(DEFAULTS.outboundHardCapBytes, undefined);
+        assert.equal(resolveOptions({ channels: {}, ...serverOptions(DEFAULTS) }).outboundHardCapBytes, value);
+        continue;
+      }
       assert.equal(DEFAULTS[key as ConfigKey], value, `default of ${key}`);
     }
     assert.deepEqual(serverOptions(DEFAULTS).dedup, { ...PUSH_DEDUP_DEFAULTS });
@@ -169,6 +175,13 @@ describe('resolveServeConfig', () => {
     ]);
     assert.match(err.issues.find((i) => i.key === 'port')?.message ?? '', /at most 65535 \(got 70000\)/);
     assert.match(err.issues.find((i) => i.key === 'PORT')?.message ?? '', /expected a number \(got "abc"\)/);
+  });
+
+  test('outboundHardCapBytes below the budget is a configuration error naming where it came from', () => {
+    const err = configError(() => resolveServeConfig({ env: { TETHER_OUTBOUND_HARD_CAP_BYTES: '1000' }, flags: { outboundBudgetBytes: '2000' } }));
+    assert.match(err.message, /outboundHardCapBytes/);
+    assert.match(err.message, /at least outboundBudgetBytes \(2000\)/);
+    assert.equal(resolveServeConfig({ flags: { outboundHardCapBytes: '3000', outboundBudgetBytes: '2000' } }).config.outboundHardCapBytes, 3000);
   });
 
   test('a bad token value is reported without echoing it', () => {
