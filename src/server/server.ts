@@ -31,8 +31,9 @@ export class TetherServer {
   constructor(options: ServerOptions) {
     this.#options = resolveOptions(options);
     this.#ownsBroker = this.#options.broker === undefined;
-    const broker: Broker = this.#options.broker ?? new MemoryBroker();
-    this.#core = new ServerCore(this.#options, broker, this.#options.clock ?? systemClock);
+    const clock = this.#options.clock ?? systemClock;
+    const broker: Broker = this.#options.broker ?? new MemoryBroker({ history: { ...this.#options.history, now: () => clock.now() }, timers: clock });
+    this.#core = new ServerCore(this.#options, broker, clock);
     this.#ownsHttp = this.#options.httpServer === undefined;
     this.#http = this.#options.httpServer ?? createHttpServer(this.#answerPlainHttp);
   }
