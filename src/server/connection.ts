@@ -89,6 +89,9 @@ export class Connection {
     if (this.closing) return;
     const now = (this.lastSeen = this.core.clock.now());
     const hooks = this.core.observers.hooks;
+    // What the inbound backlog charges a frame: its length as received (characters of text, bytes of binary),
+    // known without another pass over the data.
+    const size = typeof data === 'string' ? data.length : data.byteLength;
     if (hooks.frameIn) hooks.frameIn({ connectionId: this.id, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength });
     let frame: Frame;
     try {
@@ -105,7 +108,7 @@ export class Connection {
     if (verdict === RateVerdict.ok && frame.event === Events.join) {
       verdict = (this.#joinBucket ??= new TokenBucket(limits.joins, now)).take(limits.joins, now);
     }
-    if (verdict === RateVerdict.ok) this.#route(frame);
+    if (verdict === RateVerdict.ok) this.#route(frame, size);
     else this.#rateLimited(frame, verdict);
   }
 
@@ -123,7 +126,7 @@ export class Connection {
     if (frame.ref !== null) this.send(replyFrame(frame.joinRef, frame.ref, frame.topic, 'error', { reason: RATE_LIMITED }));
   }
 
-  #route(frame: Frame): void {
+  #route(frame: Frame, size: number): void {
     const { topic, event } = frame;
     if (event === Events.heartbeat && topic === HEARTBEAT_TOPIC) {
       this.send(heartbeatReply(frame.ref));
@@ -142,7 +145,7 @@ export class Connection {
     }
     // Phoenix drops messages meant for an earlier instance of this channel; a null join_ref is accepted.
     if (frame.joinRef !== null && frame.joinRef !== channel.joinRef) return;
-    channel.handle(frame);
+    channel.handle(frame, size);
   }
 
   #join(frame: Frame): void {

@@ -55,6 +55,8 @@ export interface Limits {
   closeGraceMs: number;
   messages: RateLimit;
   joins: RateLimit;
+  inboundBacklogMessages: number;
+  inboundBacklogBytes: number;
 }
 
 export class ServerCore {
@@ -97,6 +99,8 @@ export class ServerCore {
       closeGraceMs: options.closeGraceMs,
       messages: { perSecond: options.messagesPerSecond, burst: options.messageBurst },
       joins: { perSecond: options.joinsPerSecond, burst: options.joinBurst },
+      inboundBacklogMessages: options.inboundBacklogMessages,
+      inboundBacklogBytes: options.inboundBacklogBytes,
     };
     this.#connect = options.connect;
     const origins = options.allowedOrigins;
