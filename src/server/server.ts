@@ -9,6 +9,7 @@ import { ServerCore } from './core.ts';
 import type { ServerObserver } from './observer.ts';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.ts';
 import type { Presence } from './presence.ts';
+import { guardHandshakes, type HandshakeGuard } from './handshake-guard.ts';
 import { attachWs, type WsAdapter } from './ws-adapter.ts';
 
 export interface ListenInfo {
@@ -26,6 +27,7 @@ export class TetherServer {
   readonly #ownsHttp: boolean;
   readonly #ownsBroker: boolean;
   #adapter: WsAdapter | null = null;
+  #guard: HandshakeGuard | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: ServerOptions) {
@@ -47,6 +49,11 @@ export class TetherServer {
         path: `${this.#options.mount}/websocket`,
         maxFrameBytes: this.#options.maxFrameBytes,
         refuseOtherPaths: this.#ownsHttp,
+      });
+      this.#guard = guardHandshakes(this.#http, {
+        handshakeTimeoutMs: this.#options.handshakeTimeoutMs,
+        maxPendingHandshakes: this.#options.maxPendingHandshakes,
+        clock: this.#core.clock,
       });
     }
     if (!this.#http.listening) {
@@ -75,6 +82,11 @@ export class TetherServer {
 
   observe(observer: ServerObserver): () => void {
     return this.#core.observers.add(observer);
+  }
+
+  /** TCP connections that have not yet sent a complete request head (bounded by `maxPendingHandshakes`). */
+  get pendingHandshakes(): number {
+    return this.#guard?.pending ?? 0;
   }
 
   get connectionCount(): number {
@@ -112,6 +124,7 @@ export class TetherServer {
   async #shutdown(): Promise<void> {
     await this.#core.drain();
     this.#adapter?.close();
+    this.#guard?.detach();
     this.#core.stop();
     if (this.#ownsHttp && this.#http.listening) {
       await new Promise<void>((resolve) => {
