@@ -76,6 +76,12 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   get vsn(): 1 | 2 {
     return this.#conn.vsn;
   }
+  get origin(): string | null {
+    return this.#conn.origin;
+  }
+  get sameOrigin(): boolean {
+    return this.#conn.sameOrigin;
+  }
   get connectParams(): Readonly<Record<string, string>> {
     return this.#conn.connectParams;
   }

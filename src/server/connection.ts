@@ -23,6 +23,8 @@ export interface ConnectionInit {
   assigns: Readonly<Record<string, unknown>>;
   connectParams: Readonly<Record<string, string>>;
   remoteAddress: string;
+  origin: string | null;
+  sameOrigin: boolean;
 }
 
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -48,6 +50,8 @@ export class Connection {
   readonly assigns: Readonly<Record<string, unknown>>;
   readonly connectParams: Readonly<Record<string, string>>;
   readonly remoteAddress: string;
+  readonly origin: string | null;
+  readonly sameOrigin: boolean;
   readonly core: ServerCore;
   readonly openedAt: number;
   lastSeen: number;
@@ -76,6 +80,8 @@ export class Connection {
     this.assigns = init.assigns;
     this.connectParams = init.connectParams;
     this.remoteAddress = init.remoteAddress;
+    this.origin = init.origin;
+    this.sameOrigin = init.sameOrigin;
     this.openedAt = this.lastSeen = core.clock.now();
     this.#messageBucket = new TokenBucket(core.limits.messages, this.openedAt);
   }

@@ -20,7 +20,7 @@ import { assertStorable, validateHistory } from './recovery/channel-recovery.ts'
 import { Router } from './router.ts';
 import type { TransportSocket } from './transport.ts';
 import { asError, isThenable } from './unknown.ts';
-import { isLoopbackHost, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
+import { isLoopbackHost, isSameOrigin, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
 
 export interface UpgradeRequest {
   /** The query string, with or without the leading `?`. */
@@ -40,6 +40,9 @@ export type Admission =
       /** Subprotocol to echo in the handshake (`phoenix` when the client sent an authToken), or null. */
       protocol: string | null;
       remoteAddress: string;
+      /** The upgrade request's Origin header (null when it had none) and whether it names this host and port. */
+      origin: string | null;
+      sameOrigin: boolean;
     };
 
 /** Serializers are stateless: one per protocol version serves every connection. */
@@ -105,7 +108,7 @@ export class ServerCore {
     this.#connect = options.connect;
     const origins = options.allowedOrigins;
     this.#origins =
-      origins === undefined ? (options.httpServer === undefined && isLoopbackHost(options.host) ? OriginPolicy.off() : new OriginPolicy(null)) : new OriginPolicy(origins);
+      origins === undefined ? (options.httpServer === undefined && isLoopbackHost(options.host) ? OriginPolicy.loopback() : new OriginPolicy(null)) : new OriginPolicy(origins);
     this.presence = new Presence({
       broker,
       clock,
@@ -206,6 +209,8 @@ export class ServerCore {
       socketId: accepted.id ?? null,
       protocol: echo,
       remoteAddress: request.remoteAddress,
+      origin: origin ?? null,
+      sameOrigin: isSameOrigin(origin, request.headers.host),
     };
   }
 
@@ -240,6 +245,8 @@ export class ServerCore {
       assigns: admission.assigns,
       connectParams: admission.params,
       remoteAddress: admission.remoteAddress,
+      origin: admission.origin,
+      sameOrigin: admission.sameOrigin,
     });
     this.#connections.add(conn);
     if (conn.socketId !== null) {
