@@ -54,6 +54,7 @@ export const ENTRY_OVERHEAD_BYTES = 96;
 interface StoredEntry {
   offset: number;
   event: string;
+  /** Emptied on eviction: the slot (and a ref in the append order) may outlive the entry until compaction. */
   data: Buffer;
   json: boolean;
   at: number;
@@ -86,6 +87,8 @@ const TOPIC_DROP_SCAN = 64;
 export function newEpoch(): string {
   return randomBytes(6).toString('base64url');
 }
+
+const RELEASED = Buffer.alloc(0);
 
 function encodeEntry(payload: Payload): { data: Buffer; json: boolean } {
   if (payload instanceof Uint8Array) return { data: Buffer.from(payload), json: false };
@@ -240,6 +243,7 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   #drop(stream: TopicStream): void {
+    for (let i = stream.head; i < stream.entries.length; i++) stream.entries[i].data = RELEASED;
     this.#totalBytes -= stream.bytes;
     this.#liveEntries -= stream.entries.length - stream.head;
     stream.dropped = true;
@@ -251,6 +255,7 @@ export class MemoryHistoryStore implements HistoryStore {
 
   #evictHead(stream: TopicStream): void {
     const entry = stream.entries[stream.head++];
+    entry.data = RELEASED;
     stream.bytes -= entry.bytes;
     this.#totalBytes -= entry.bytes;
     this.#liveEntries--;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ENTRY_OVERHEAD_BYTES, MemoryHistoryStore } from '../../src/broker/history-memory.ts';
 
 test('after 5000 appends with maxMessages 10, exactly the last 10 are recoverable', async () => {
@@ -145,3 +147,19 @@ test('a long run under a per-topic bound keeps the totals exact', () => {
   assert.equal(store.totalBytes, sum);
   assert.ok(store.totalBytes <= 64 * 1024);
 });
+
+test('an evicted entry lets go of its payload at once, not when its slot is compacted away', async () => {
+  const store = new MemoryHistoryStore({ maxTopicBytes: 5 * 1024 * 1024 });
+  // 200 x 1 MiB through a 5 MiB topic: were evicted slots to keep their bytes, ~200 MiB would stay reachable.
+  const before = process.memoryUsage().arrayBuffers;
+  for (let i = 0; i < 200; i++) store.appendNow('t', 'e', new Uint8Array(1024 * 1024), {});
+  fullGc();
+  const held = process.memoryUsage().arrayBuffers - before;
+  assert.ok(store.totalBytes <= 5 * 1024 * 1024);
+  assert.ok(held < 32 * 1024 * 1024, `held ${(held / 1048576).toFixed(0)} MiB`);
+});
+
+function fullGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
