@@ -70,6 +70,10 @@ export function startServe(tree: string, flags: string[]): Promise<ServeChild> {
   });
 }
 
+export function rssMiB(serve: ServeChild): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${serve.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
 export async function sampleMemory(serve: ServeChild): Promise<MemorySample> {
   const status = readFileSync(`/proc/${serve.child.pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
