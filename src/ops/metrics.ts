@@ -45,6 +45,7 @@ export interface MetricTotals {
   brokerGaps: number;
   brokerGapTopics: number;
   rateLimited: number;
+  inboundRefused: number;
 }
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -57,7 +58,7 @@ export class ServerMetrics {
     connectionsOpened: 0, connectionsClosed: 0, connectionsRejected: 0, connections: 0, channels: 0, joins: 0,
     joinsRejected: 0, messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, broadcasts: 0, deliveries: 0,
     heartbeats: 0, idleTimeouts: 0, slowConsumers: 0, errors: 0, outboxPushes: 0, dedupHits: 0,
-    brokerGaps: 0, brokerGapTopics: 0, rateLimited: 0,
+    brokerGaps: 0, brokerGapTopics: 0, rateLimited: 0, inboundRefused: 0,
   };
   /** The observer to pass to `server.observe()`. */
   readonly observer: ServerObserver;
@@ -119,6 +120,9 @@ export class ServerMetrics {
     const rateLimited = new Counter({ name: 'tether_rate_limited_total',
       help: 'Frames refused for exceeding messagesPerSecond or joinsPerSecond, by kind (message, join).',
       labelNames: ['kind'], registers: [registry] });
+    total('tether_inbound_backlog_refused_total',
+      'Frames refused because their channel inbound backlog was full (the last one of a run closes with 4003).',
+      () => t.inboundRefused);
     this.brokerPublishLatency = new Histogram({ name: 'tether_broker_publish_duration_seconds',
       help: 'Time for the broker to accept a publish.', buckets: LATENCY_BUCKETS, registers: [registry] });
     this.#brokerPublishErrors = new Counter({ name: 'tether_broker_publish_errors_total',
@@ -207,6 +211,9 @@ export class ServerMetrics {
       rateLimited(info) {
         t.rateLimited++;
         rateLimitedBy[info.kind].inc();
+      },
+      inboundBacklogFull() {
+        t.inboundRefused++;
       },
     };
   }

@@ -246,7 +246,9 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
       queue.push({ frame, size });
       return;
     }
-    if (++this.#refusals > limits.inboundBacklogMessages) {
+    const closed = ++this.#refusals > limits.inboundBacklogMessages;
+    this.#conn.core.observers.hooks.inboundBacklogFull?.({ connectionId: this.#conn.id, topic: this.topic, event: frame.event, closed });
+    if (closed) {
       this.#conn.close(CloseCodes.inboundBacklog, `inbound backlog: kept sending to ${this.topic} past ${limits.inboundBacklogMessages} frames / ${limits.inboundBacklogBytes} bytes waiting`);
       return;
     }

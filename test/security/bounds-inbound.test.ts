@@ -91,6 +91,8 @@ test('a client that keeps sending past a full backlog is closed with 4003; a nei
   const s = await start(t, { 'gate:*': g.def }, { inboundBacklogMessages: 5 });
   const c = await client(t, s);
   const neighbour = await client(t, s);
+  const seen: boolean[] = [];
+  s.server.observe({ inboundBacklogFull: ({ topic, closed }) => topic === 'gate:slow' && seen.push(closed) });
   neighbour.send(['1', '1', 'gate:n', 'phx_join', {}]);
   await neighbour.json();
   c.send(['1', '1', 'gate:slow', 'phx_join', {}]);
@@ -99,6 +101,7 @@ test('a client that keeps sending past a full backlog is closed with 4003; a nei
   const { code } = await c.closed;
   assert.equal(code, CloseCodes.inboundBacklog);
   assert.equal(code, 4003);
+  assert.deepEqual(seen, [false, false, false, false, false, true], 'each refusal is observed; the last one closed');
   neighbour.send(['1', '2', 'gate:n', 'fast', { n: 1 }]);
   assert.deepEqual(((await neighbour.json()) as Wire)[4], { response: { n: 1 }, status: 'ok' });
   g.openJoin();
