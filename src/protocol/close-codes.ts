@@ -24,6 +24,11 @@ export const CloseCodes = {
   slowConsumer: 4001,
   /** Too many joins or messages per second from this connection. */
   rateLimited: 4002,
+  /**
+   * Kept sending to a channel whose inbound backlog (frames waiting for its join or an async handler) was full
+   * after being refused: one more `inboundBacklogMessages` of refusals in a row.
+   */
+  inboundBacklog: 4003,
 } as const;
 export type CloseCode = (typeof CloseCodes)[keyof typeof CloseCodes];
 

@@ -24,6 +24,8 @@ export interface ConnectionInit {
   assigns: Readonly<Record<string, unknown>>;
   connectParams: Readonly<Record<string, string>>;
   remoteAddress: string;
+  origin: string | null;
+  sameOrigin: boolean;
 }
 
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -50,6 +52,8 @@ export class Connection {
   readonly assigns: Readonly<Record<string, unknown>>;
   readonly connectParams: Readonly<Record<string, string>>;
   readonly remoteAddress: string;
+  readonly origin: string | null;
+  readonly sameOrigin: boolean;
   readonly core: ServerCore;
   readonly openedAt: number;
   lastSeen: number;
@@ -78,6 +82,8 @@ export class Connection {
     this.assigns = init.assigns;
     this.connectParams = init.connectParams;
     this.remoteAddress = init.remoteAddress;
+    this.origin = init.origin;
+    this.sameOrigin = init.sameOrigin;
     this.openedAt = this.lastSeen = core.clock.now();
     this.#messageBucket = new TokenBucket(core.limits.messages, this.openedAt);
   }
@@ -91,6 +97,9 @@ export class Connection {
     if (this.closing) return;
     const now = (this.lastSeen = this.core.clock.now());
     const hooks = this.core.observers.hooks;
+    // What the inbound backlog charges a frame: its length as received (characters of text, bytes of binary),
+    // known without another pass over the data.
+    const size = typeof data === 'string' ? data.length : data.byteLength;
     if (hooks.frameIn) hooks.frameIn({ connectionId: this.id, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength });
     let frame: Frame;
     try {
@@ -109,7 +118,7 @@ export class Connection {
       verdict = (this.#joinBucket ??= new TokenBucket(limits.joins, now)).take(limits.joins, now);
     }
     try {
-      if (verdict === RateVerdict.ok) this.#route(frame);
+      if (verdict === RateVerdict.ok) this.#route(frame, size);
       else this.#rateLimited(frame, verdict);
     } catch (err) {
       // A bug reached by some frame: this connection ends (1011), the process and the other connections do not.
@@ -132,7 +141,7 @@ export class Connection {
     if (frame.ref !== null) this.send(replyFrame(frame.joinRef, frame.ref, frame.topic, 'error', { reason: RATE_LIMITED }));
   }
 
-  #route(frame: Frame): void {
+  #route(frame: Frame, size: number): void {
     const { topic, event } = frame;
     if (event === Events.heartbeat && topic === HEARTBEAT_TOPIC) {
       this.send(heartbeatReply(frame.ref));
@@ -151,7 +160,7 @@ export class Connection {
     }
     // Phoenix drops messages meant for an earlier instance of this channel; a null join_ref is accepted.
     if (frame.joinRef !== null && frame.joinRef !== channel.joinRef) return;
-    channel.handle(frame);
+    channel.handle(frame, size);
   }
 
   #join(frame: Frame): void {

@@ -1,6 +1,7 @@
 /** createServer's options: one schema that validates them (naming unknown keys) and fills documented defaults. */
 import type { IncomingHttpHeaders, Server as HttpServer } from 'node:http';
 import { z } from 'zod';
+import type { HistoryLimits } from '../broker/history-memory.ts';
 import type { Broker } from '../broker/types.ts';
 import type { ChannelDefinition } from './channel.ts';
 import type { Clock } from './clock.ts';
@@ -52,6 +53,21 @@ export interface ServerOptions {
   joinBurst?: number;
   /** A connect hook that has not settled after this long refuses the upgrade with HTTP 503. Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * A TCP connection that has not sent a complete HTTP request head (its upgrade request) this long after it
+   * opened is destroyed. Not `connectTimeoutMs`, which times the connect hook after the head arrived. Default 10000.
+   */
+  handshakeTimeoutMs?: number;
+  /** Connections still sending their request head beyond which new ones are destroyed at once. Default 1000. */
+  maxPendingHandshakes?: number;
+  /**
+   * Frames one channel may hold while its join or an async `handleIn` is still running, by count and by
+   * bytes. Past either, a frame gets `{"reason": "inbound backlog full"}`; one more `inboundBacklogMessages`
+   * of refusals in a row closes the connection with 4003. Defaults 1000 and 2 MiB: a full flush of the client's
+   * default outbox (1000 messages, 1 MiB of payload plus framing) fits.
+   */
+  inboundBacklogMessages?: number;
+  inboundBacklogBytes?: number;
   /** Close (4000) a connection that sent no frame for this long. Default 60000. */
   idleTimeoutMs?: number;
   /** Outbound bytes a connection may have buffered. Default 4 MiB. */
@@ -105,6 +121,12 @@ export interface ServerOptions {
    * long after last seen (default 300000 ms), and how many clients (default 10000).
    */
   dedup?: { maxEntriesPerClient?: number; ttlMs?: number; maxClients?: number };
+  /**
+   * Bounds of the history the server keeps when it creates its own MemoryBroker (docs/recovery.md, "Bounds"):
+   * maxMessages 10000 per topic, maxMessageBytes 1 MiB, maxTopicBytes 8 MiB, maxTotalBytes 64 MiB,
+   * maxTopics 10000, idleMs each topic's TTL. With `broker` given, configure that broker instead.
+   */
+  history?: HistoryLimits;
 }
 
 const positiveInt = z.number().int().positive();
@@ -127,6 +149,10 @@ const schema = z.strictObject({
   joinsPerSecond: positiveInt.default(20),
   joinBurst: positiveInt.default(200),
   connectTimeoutMs: positiveInt.default(10_000),
+  handshakeTimeoutMs: positiveInt.default(10_000),
+  maxPendingHandshakes: positiveInt.default(1000),
+  inboundBacklogMessages: positiveInt.default(1000),
+  inboundBacklogBytes: positiveInt.default(2 * 1024 * 1024),
   idleTimeoutMs: positiveInt.default(60_000),
   outboundBudgetBytes: positiveInt.default(4 * 1024 * 1024),
   slowConsumerGraceMs: nonNegativeInt.default(5000),
@@ -143,6 +169,16 @@ const schema = z.strictObject({
   drainTimeoutMs: nonNegativeInt.default(5000),
   clock: z.custom<Clock>((v) => typeof (v as Clock | null)?.now === 'function', { message: 'clock must implement Clock' }).optional(),
   dedup: z.strictObject({ maxEntriesPerClient: positiveInt.optional(), ttlMs: positiveInt.optional(), maxClients: positiveInt.optional() }).optional(),
+  history: z
+    .strictObject({
+      maxMessages: positiveInt.optional(),
+      maxMessageBytes: positiveInt.optional(),
+      maxTopicBytes: positiveInt.optional(),
+      maxTotalBytes: positiveInt.optional(),
+      maxTopics: positiveInt.optional(),
+      idleMs: positiveInt.optional(),
+    })
+    .optional(),
 });
 
 /** The hard cap's default, relative to the budget. */

@@ -83,9 +83,11 @@ class WsTransport extends InboundLane implements TransportSocket {
   }
 }
 
+/** Writes the refusal and destroys the socket once it is flushed (as ws's abortHandshake), so no peer keeps it. */
 function refuse(socket: Duplex, status: number, reason: string): void {
   if (socket.destroyed) return;
   const body = `${reason}\n`;
+  socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
