@@ -13,6 +13,10 @@ export interface RedisHistoryOptions {
   keys: RedisKeys;
   /** History keys expire after this long without an append (at least the policy's ttlMs). */
   idleMs: number;
+  /** Ceiling on stored messages per topic, over each policy's `maxMessages`. */
+  maxMessages: number;
+  /** A larger encoded payload is published but stored as a "not kept" marker (see APPEND_AND_PUBLISH). */
+  maxMessageBytes: number;
   /** PUBLISH or SPUBLISH. */
   publishCommand: () => string;
 }
@@ -51,16 +55,19 @@ export class RedisHistoryStore implements HistoryStore {
   ): Promise<StreamPosition> {
     const keys = this.#o.keys;
     const ttl = policy.ttlMs ?? 0;
+    // The stored form is `payload` minus its one-byte kind prefix.
+    const keep = payload.byteLength - 1 <= this.#o.maxMessageBytes;
     const args: RedisArgument[] = [
       publish ? publish.channel : '',
       newEpoch(),
-      String(policy.maxMessages ?? 0),
+      String(Math.min(policy.maxMessages ?? Infinity, this.#o.maxMessages)),
       String(ttl),
       String(Math.max(this.#o.idleMs, ttl)),
       publish ? messageHead(topic, publish.origin, publish.exclude, event) : '',
       event,
       payload,
       this.#o.publishCommand(),
+      keep ? '1' : '0',
     ];
     const [epoch, offset] = await APPEND_AND_PUBLISH.run<[string, number]>(
       this.#o.client,
@@ -81,6 +88,7 @@ export class RedisHistoryStore implements HistoryStore {
     const position = { epoch: reply[0].toString(), offset: Number(reply[1].toString()) };
     const status = reply[2].toString();
     if (status === 'epoch_changed' || status === 'gap_too_large') return { recovered: false, reason: status, position };
+    if (status !== 'ok') throw new Error(`history range of ${topic}: unexpected status ${status}`);
     const entries: HistoryEntry[] = [];
     for (let i = 3; i + 2 < reply.length; i += 3) {
       entries.push({ offset: Number(reply[i].toString()), event: reply[i + 1].toString(), payload: decodePayload(reply[i + 2] as Buffer, 0) });

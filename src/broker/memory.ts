@@ -1,14 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { BrokerEmitter } from './emitter.ts';
 import { MemoryHistoryStore, type MemoryHistoryOptions } from './history-memory.ts';
+import { systemTimers, type BrokerTimers } from './timers.ts';
 import type { Broker, BrokerMessage, HistoryPolicy, PresenceChange } from './types.ts';
 
 export interface MemoryBrokerOptions {
   /** This node's id, stamped on every message as `origin`; default a random `node-…` id. */
   nodeId?: string;
-  /** Options of the built-in history store (an injectable clock for TTL). */
-  history?: MemoryHistoryOptions;
+  /** Bounds of the built-in history store (count, bytes, topics, idleness) and an injectable clock. */
+  history?: Omit<MemoryHistoryOptions, 'hasSubscribers'>;
+  /** Period of the history sweep that expires old entries and drops idle topics; default 5000 ms. */
+  historySweepMs?: number;
+  /** Timer functions for the sweep; default the global ones (unref'd: the sweep never keeps a process alive). */
+  timers?: BrokerTimers;
 }
+
+const DEFAULT_HISTORY_SWEEP_MS = 5000;
 
 export function randomNodeId(): string {
   return `node-${randomUUID().slice(0, 8)}`;
@@ -24,6 +31,9 @@ export class MemoryBroker extends BrokerEmitter implements Broker {
   readonly nodeId: string;
   readonly history: MemoryHistoryStore;
   readonly #subscribed = new Set<string>();
+  readonly #timers: BrokerTimers;
+  readonly #sweepMs: number;
+  #sweepTimer: unknown = null;
   #running = false;
   #delivering = false;
   /** Messages published by a listener during delivery wait here so every listener sees publish order. */
@@ -32,12 +42,16 @@ export class MemoryBroker extends BrokerEmitter implements Broker {
   constructor(options: MemoryBrokerOptions = {}) {
     super();
     this.nodeId = options.nodeId ?? randomNodeId();
-    this.history = new MemoryHistoryStore(options.history);
+    this.history = new MemoryHistoryStore({ ...options.history, hasSubscribers: (topic) => this.#subscribed.has(topic) });
+    this.#timers = options.timers ?? systemTimers;
+    this.#sweepMs = options.historySweepMs ?? DEFAULT_HISTORY_SWEEP_MS;
   }
 
   start(): Promise<void> {
     if (!this.#running) {
       this.#running = true;
+      this.#sweepTimer = this.#timers.setInterval(() => this.history.sweep(), this.#sweepMs);
+      (this.#sweepTimer as { unref?: () => void } | null)?.unref?.();
       this.emit('ready');
     }
     return Promise.resolve();
@@ -46,6 +60,8 @@ export class MemoryBroker extends BrokerEmitter implements Broker {
   close(): Promise<void> {
     this.#running = false;
     this.#subscribed.clear();
+    if (this.#sweepTimer !== null) this.#timers.clearInterval(this.#sweepTimer);
+    this.#sweepTimer = null;
     return Promise.resolve();
   }
 
@@ -74,7 +90,7 @@ export class MemoryBroker extends BrokerEmitter implements Broker {
   }
 
   unsubscribe(topics: string[]): Promise<void> {
-    for (const topic of topics) this.#subscribed.delete(topic);
+    for (const topic of topics) if (this.#subscribed.delete(topic)) this.history.touch(topic);
     return Promise.resolve();
   }
 

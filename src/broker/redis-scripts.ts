@@ -36,7 +36,9 @@ const NETSTRING = `local function ns(s) return #s .. ':' .. s end`;
 /**
  * Appends to a topic's history and publishes in one step. KEYS: meta hash, stream. ARGV: channel ('' = do
  * not publish), candidate epoch, maxMessages (0 = none), ttlMs (0 = none), idle expiry ms, envelope head,
- * event, payload bytes, publish command (PUBLISH or SPUBLISH). Returns { epoch, offset }.
+ * event, payload bytes, publish command (PUBLISH or SPUBLISH), keep ('1' stores the payload; '0' stores a
+ * marker in its place: the message is published but too big to keep, and RANGE answers gap_too_large for any
+ * gap that includes it). Returns { epoch, offset }.
  *
  * Offset assignment and publication must be one step: were INCR and PUBLISH separate commands, node A could
  * take offset 5 and node B offset 6 yet B's PUBLISH reach Redis first, and every subscriber would see 6
@@ -54,10 +56,12 @@ end
 local offset = redis.call('HINCRBY', meta, 'offset', 1)
 local max, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
 redis.call('HSET', meta, 'max', max, 'ttl', ttl)
+local entry = { 'o', offset, 'e', ARGV[7], 'p', ARGV[8] }
+if ARGV[10] == '0' then entry = { 'o', offset, 'e', '', 'p', '', 'x', '1' } end
 if max > 0 then
-  redis.call('XADD', stream, 'MAXLEN', '~', max, '*', 'o', offset, 'e', ARGV[7], 'p', ARGV[8])
+  redis.call('XADD', stream, 'MAXLEN', '~', max, '*', unpack(entry))
 else
-  redis.call('XADD', stream, '*', 'o', offset, 'e', ARGV[7], 'p', ARGV[8])
+  redis.call('XADD', stream, '*', unpack(entry))
 end
 if ttl > 0 then
   local t = redis.call('TIME')
@@ -74,7 +78,7 @@ return { epoch, offset }
 /**
  * The gap after a position, all or nothing. KEYS: meta hash, stream. ARGV: since epoch, since offset,
  * candidate epoch, idle expiry ms. Returns { epoch, offset, status, o1, e1, p1, o2, ... } with status `ok`,
- * `epoch_changed` or `gap_too_large`; a stream that vanished (evicted, flushed) starts a new epoch here as it
+ * `epoch_changed` or `gap_too_large` (also when the gap holds the marker of a message too big to keep); a stream that vanished (evicted, flushed) starts a new epoch here as it
  * would on the next append. Trimming is approximate (cheap); the retention limits recorded at the
  * last append are applied exactly here, so recovery means the same thing on every store.
  */
@@ -109,6 +113,7 @@ end
 local out = { epoch, last, 'ok' }
 for i = n, 1, -1 do
   local f = entries[i][2]
+  if #f > 6 then return { epoch, last, 'gap_too_large' } end
   out[#out + 1] = f[2]
   out[#out + 1] = f[4]
   out[#out + 1] = f[6]

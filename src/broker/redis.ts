@@ -2,6 +2,7 @@ import { createClient } from 'redis';
 import { BrokerEmitter } from './emitter.ts';
 import { RedisDedupStore } from './dedup-redis.ts';
 import { decodeEnvelope, encodeMessage, payloadBytes } from './envelope.ts';
+import { HISTORY_LIMIT_DEFAULTS } from './history-memory.ts';
 import { RedisHistoryStore } from './history-redis.ts';
 import { NodeLiveness } from './liveness-redis.ts';
 import { randomNodeId } from './memory.ts';
@@ -31,6 +32,13 @@ export interface RedisBrokerOptions {
   subscribeBatchSize?: number;
   /** History keys expire after this long without an append (never sooner than the policy's ttlMs); default 24 h. */
   historyIdleMs?: number;
+  /** Stored messages per topic, a ceiling over each channel's `maxMessages`; default 10000. */
+  historyMaxMessages?: number;
+  /**
+   * A message whose stored bytes exceed this is published live but not stored: its offset holds a marker, so a
+   * rejoin whose gap includes it answers `recovered: false`. Default 1 MiB.
+   */
+  historyMaxMessageBytes?: number;
   /** Upper bound of the reconnect backoff of both connections (full jitter from 100 ms); default 5000 ms. */
   reconnectMaxDelayMs?: number;
   /** Timer functions for heartbeats and reconnects; default the global ones. */
@@ -108,6 +116,8 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       client: this.#cmd,
       keys: this.keys,
       idleMs: positive('historyIdleMs', options.historyIdleMs, 86_400_000),
+      maxMessages: positive('historyMaxMessages', options.historyMaxMessages, HISTORY_LIMIT_DEFAULTS.maxMessages),
+      maxMessageBytes: positive('historyMaxMessageBytes', options.historyMaxMessageBytes, HISTORY_LIMIT_DEFAULTS.maxMessageBytes),
       publishCommand,
     });
     this.dedup = new RedisDedupStore(this.#cmd, this.keys);

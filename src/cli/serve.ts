@@ -6,6 +6,7 @@ import type { Broker } from '../broker/types.ts';
 import { createServer } from '../server/server.ts';
 import type { ConnectHook } from '../server/options.ts';
 import { addConfigOptions, explicitFlags } from '../ops/config-flags.ts';
+import { historyBounds, type ServeConfig } from '../ops/config.ts';
 import { prepareOperations } from '../ops/operations.ts';
 
 /** The flags typed on the command line, by config key (strings until the configuration validates them). */
@@ -17,10 +18,18 @@ export function tokenCheck(token: string): ConnectHook {
 }
 
 /** Redis when configured (loaded only then, so the single-process server never loads its client), else memory. */
-async function createBroker(config: { redis?: string; redisPrefix: string; nodeId?: string }): Promise<Broker> {
-  if (config.redis === undefined) return new MemoryBroker({ nodeId: config.nodeId });
+async function createBroker(config: ServeConfig): Promise<Broker> {
+  const history = historyBounds(config);
+  if (config.redis === undefined) return new MemoryBroker({ nodeId: config.nodeId, history });
   const { RedisBroker } = await import('../broker/redis.ts');
-  return new RedisBroker({ url: config.redis, keyPrefix: config.redisPrefix, nodeId: config.nodeId });
+  return new RedisBroker({
+    url: config.redis,
+    keyPrefix: config.redisPrefix,
+    nodeId: config.nodeId,
+    historyMaxMessages: history.maxMessages,
+    historyMaxMessageBytes: history.maxMessageBytes,
+    historyIdleMs: history.idleMs,
+  });
 }
 
 /** `flags` are the options typed on the command line; config file, environment and presets fill the rest. */

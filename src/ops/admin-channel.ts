@@ -1,6 +1,8 @@
 /**
- * The admin channel (`tether:admin`) that feeds the dashboard. Joining needs the admin token unless access is
- * open (a loopback-only server with no admin token). Each join first gets a `snapshot` push with the recent
+ * The admin channel (`tether:admin`) that feeds the dashboard. Joining needs the admin token; when access is
+ * open (a loopback-only server with no admin token) a same-origin page (the dashboard this server served) or
+ * a client without an Origin (a local tool, not a browser) may join without one, but never a page of another
+ * origin, even one the socket's origin check lets in (a dev server on another loopback port). Each join first gets a `snapshot` push with the recent
  * history, then one `sample` push per interval. Pushes go to this node's admin sockets only, so with a shared
  * broker each dashboard shows the node it is connected to.
  */
@@ -31,6 +33,12 @@ export function tokenMatches(expected: string, given: unknown): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The admin token, or (open access only) a same-origin page or a non-browser client. */
+export function adminMayJoin(access: AdminAccess, token: unknown, socket: Pick<ChannelSocket, 'origin' | 'sameOrigin'>): boolean {
+  if (!access.open) return tokenMatches(access.token, token);
+  return socket.origin === null || socket.sameOrigin;
+}
+
 export class AdminFeed {
   readonly channel: ChannelDefinition;
   readonly #sockets = new Set<ChannelSocket>();
@@ -44,10 +52,7 @@ export class AdminFeed {
     this.#clock = options.clock ?? systemClock;
     const { access, sampler, info } = options;
     this.channel = {
-      join: (_topic, params) => {
-        if (!access.open && !tokenMatches(access.token, params.admin_token)) return error({ reason: 'unauthorized' });
-        return ok();
-      },
+      join: (_topic, params, socket) => (adminMayJoin(access, params.admin_token, socket) ? ok() : error({ reason: 'unauthorized' })),
       // A push rather than the join reply, so every rejoin after a reconnect refills the page too.
       afterJoin: (socket) => {
         const snapshot: AdminEvents['snapshot'] = { info: info(), history: sampler.history, recent: sampler.recent, topics: sampler.topicRows() };

@@ -146,6 +146,10 @@ export function resolveServeConfig(input: ResolveInput): ResolvedConfig {
   merged.preset = preset;
   const result = serveConfigSchema.safeParse(merged, { reportInput: true });
   if (!result.success) throw new ConfigError(toIssues(result.error, 'resolved', (k) => k));
+  const { outboundHardCapBytes: cap, outboundBudgetBytes: budget } = result.data;
+  if (cap !== undefined && cap < budget) {
+    throw new ConfigError([{ source: origins.outboundHardCapBytes, key: 'outboundHardCapBytes', message: `must be at least outboundBudgetBytes (${budget})` }]);
+  }
   return { config: result.data, origins, file: input.file?.path };
 }
 

@@ -25,6 +25,7 @@ export const serveConfigSchema = z.strictObject({
   mount: z.string().regex(/^\/[^?#\s]*$/, 'must be a path that starts with "/"'),
   token: z.string().min(1).optional(),
   adminToken: z.string().min(1).optional(),
+  metricsToken: z.string().min(1).optional(),
   redis: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   // Braces would change the Redis Cluster hash tag the broker wraps each topic in.
   redisPrefix: z.string().regex(/^[^{}\s]+$/, 'must be non-empty, without spaces, "{" or "}"'),
@@ -39,12 +40,20 @@ export const serveConfigSchema = z.strictObject({
   idleTimeoutMs: millis,
   outboundBudgetBytes: count,
   slowConsumerGraceMs: z.int().nonnegative(),
+  outboundHardCapBytes: count.optional(),
+  framesPerTurn: count,
+  readBacklogFrames: count,
+  readBacklogBytes: count,
   closeGraceMs: z.int().nonnegative(),
   messagesPerSecond: count,
   messageBurst: count,
   joinsPerSecond: count,
   joinBurst: count,
   connectTimeoutMs: millis,
+  handshakeTimeoutMs: millis,
+  maxPendingHandshakes: count,
+  inboundBacklogMessages: count,
+  inboundBacklogBytes: count,
   sweepIntervalMs: millis,
   presenceBatchMs: z.int().nonnegative(),
   drainBatchSize: count,
@@ -53,6 +62,12 @@ export const serveConfigSchema = z.strictObject({
   dedupWindowSize: count,
   dedupTtlMs: millis,
   dedupMaxClients: count,
+  historyMaxMessages: count,
+  historyMaxMessageBytes: count,
+  historyMaxTopicBytes: count,
+  historyMaxTotalBytes: count,
+  historyMaxTopics: count,
+  historyIdleMs: millis.optional(),
   metrics: z.boolean(),
   dashboard: z.boolean(),
 });
@@ -81,12 +96,19 @@ export const DEFAULTS: ServeConfig = {
   idleTimeoutMs: 60_000,
   outboundBudgetBytes: 4 * MiB,
   slowConsumerGraceMs: 5_000,
+  framesPerTurn: 32,
+  readBacklogFrames: 256,
+  readBacklogBytes: 256 * 1024,
   closeGraceMs: 10_000,
   messagesPerSecond: 10_000,
   messageBurst: 20_000,
   joinsPerSecond: 20,
   joinBurst: 200,
   connectTimeoutMs: 10_000,
+  handshakeTimeoutMs: 10_000,
+  maxPendingHandshakes: 1_000,
+  inboundBacklogMessages: 1_000,
+  inboundBacklogBytes: 2 * MiB,
   sweepIntervalMs: 1_000,
   presenceBatchMs: 0,
   drainBatchSize: 500,
@@ -95,6 +117,12 @@ export const DEFAULTS: ServeConfig = {
   dedupWindowSize: 1024,
   dedupTtlMs: 300_000,
   dedupMaxClients: 10_000,
+  // The demo rooms keep history (1000 messages, 5 min); these bound what that can cost (docs/recovery.md).
+  historyMaxMessages: 10_000,
+  historyMaxMessageBytes: MiB,
+  historyMaxTopicBytes: 8 * MiB,
+  historyMaxTotalBytes: 64 * MiB,
+  historyMaxTopics: 10_000,
   metrics: true,
   dashboard: true,
 };
@@ -119,6 +147,10 @@ export const PRESETS: Record<PresetName, Partial<ServeConfig>> = {
     maxFrameBytes: 64 * 1024,
     maxChannelsPerConnection: 25,
     maxConnections: 10_000,
+    // A quarter of the standard history bounds; one stored message may still be as large as one frame.
+    historyMaxTopicBytes: 2 * MiB,
+    historyMaxTotalBytes: 16 * MiB,
+    inboundBacklogBytes: 256 * 1024,
     // Releases a slow consumer's buffers sooner, and a peer that does not answer our close frame.
     slowConsumerGraceMs: 2_000,
     closeGraceMs: 2_000,
@@ -137,6 +169,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   mount: 'TETHER_MOUNT',
   token: 'TETHER_TOKEN',
   adminToken: 'TETHER_ADMIN_TOKEN',
+  metricsToken: 'TETHER_METRICS_TOKEN',
   redis: 'REDIS_URL',
   redisPrefix: 'TETHER_REDIS_PREFIX',
   nodeId: 'TETHER_NODE_ID',
@@ -149,12 +182,20 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   idleTimeoutMs: 'TETHER_IDLE_TIMEOUT_MS',
   outboundBudgetBytes: 'TETHER_OUTBOUND_BUDGET_BYTES',
   slowConsumerGraceMs: 'TETHER_SLOW_CONSUMER_GRACE_MS',
+  outboundHardCapBytes: 'TETHER_OUTBOUND_HARD_CAP_BYTES',
+  framesPerTurn: 'TETHER_FRAMES_PER_TURN',
+  readBacklogFrames: 'TETHER_READ_BACKLOG_FRAMES',
+  readBacklogBytes: 'TETHER_READ_BACKLOG_BYTES',
   closeGraceMs: 'TETHER_CLOSE_GRACE_MS',
   messagesPerSecond: 'TETHER_MESSAGES_PER_SECOND',
   messageBurst: 'TETHER_MESSAGE_BURST',
   joinsPerSecond: 'TETHER_JOINS_PER_SECOND',
   joinBurst: 'TETHER_JOIN_BURST',
   connectTimeoutMs: 'TETHER_CONNECT_TIMEOUT_MS',
+  handshakeTimeoutMs: 'TETHER_HANDSHAKE_TIMEOUT_MS',
+  maxPendingHandshakes: 'TETHER_MAX_PENDING_HANDSHAKES',
+  inboundBacklogMessages: 'TETHER_INBOUND_BACKLOG_MESSAGES',
+  inboundBacklogBytes: 'TETHER_INBOUND_BACKLOG_BYTES',
   sweepIntervalMs: 'TETHER_SWEEP_INTERVAL_MS',
   presenceBatchMs: 'TETHER_PRESENCE_BATCH_MS',
   drainBatchSize: 'TETHER_DRAIN_BATCH_SIZE',
@@ -163,6 +204,12 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   dedupWindowSize: 'TETHER_DEDUP_WINDOW_SIZE',
   dedupTtlMs: 'TETHER_DEDUP_TTL_MS',
   dedupMaxClients: 'TETHER_DEDUP_MAX_CLIENTS',
+  historyMaxMessages: 'TETHER_HISTORY_MAX_MESSAGES',
+  historyMaxMessageBytes: 'TETHER_HISTORY_MAX_MESSAGE_BYTES',
+  historyMaxTopicBytes: 'TETHER_HISTORY_MAX_TOPIC_BYTES',
+  historyMaxTotalBytes: 'TETHER_HISTORY_MAX_TOTAL_BYTES',
+  historyMaxTopics: 'TETHER_HISTORY_MAX_TOPICS',
+  historyIdleMs: 'TETHER_HISTORY_IDLE_MS',
   metrics: 'TETHER_METRICS',
   dashboard: 'TETHER_DASHBOARD',
 };
@@ -175,6 +222,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   mount: 'socket path; clients connect to MOUNT/websocket',
   token: 'require this token from clients (connect param "token" or Phoenix authToken)',
   adminToken: 'token for the dashboard and the tether:admin channel',
+  metricsToken: 'require this bearer token on /metrics (Authorization: Bearer TOKEN)',
   redis: 'scale out through Redis at this URL (default: in-memory, one process)',
   redisPrefix: 'prefix of every Redis key and channel; nodes with the same prefix form one cluster',
   nodeId: 'this process in the cluster, unique among live nodes (default: random node-xxxxxxxx)',
@@ -187,12 +235,20 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   idleTimeoutMs: 'close a connection that sent nothing for this long (code 4000)',
   outboundBudgetBytes: 'bytes a connection may have buffered for sending',
   slowConsumerGraceMs: 'how long a connection may stay over its budget before it is closed (code 4001)',
+  outboundHardCapBytes: 'most bytes queued for one connection; a frame that would pass it closes the connection at once (code 4001) (default 1.5x the budget)',
+  framesPerTurn: 'client frames of one connection handled per event-loop turn before other connections get theirs',
+  readBacklogFrames: 'client frames waiting for their turn beyond which the connection is not read (TCP pushes back)',
+  readBacklogBytes: 'bytes of client frames waiting for their turn beyond which the connection is not read',
   closeGraceMs: 'after the server sends a close frame, cut a peer that has not answered it within this long',
   messagesPerSecond: 'frames a connection may send per second (heartbeats included); over it a frame is refused',
   messageBurst: 'frames allowed at once after a quiet spell; one more burst of refusals closes with 4002',
   joinsPerSecond: 'joins a connection may send per second (counted apart from other frames)',
   joinBurst: 'joins allowed at once (a reconnect rejoins every channel together)',
   connectTimeoutMs: 'refuse an upgrade (HTTP 503) whose connect hook has not settled within this long',
+  handshakeTimeoutMs: 'destroy a connection that has not sent a complete request head (its upgrade request) within this long',
+  maxPendingHandshakes: 'connections still sending their request head beyond which new ones are destroyed at once',
+  inboundBacklogMessages: 'frames one channel may hold while its join or an async handler runs; one more run of refusals closes with 4003',
+  inboundBacklogBytes: 'bytes of frames one channel may hold while its join or an async handler runs',
   sweepIntervalMs: 'period of the one timer that checks idleness and budgets',
   presenceBatchMs: 'collect presence changes this long into one presence_diff (0 = end of the current task)',
   drainBatchSize: 'connections closed (code 1012) per step when shutting down',
@@ -201,6 +257,12 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   dedupWindowSize: 'resent-push ids remembered per client for de-duplication (createServer dedup.maxEntriesPerClient)',
   dedupTtlMs: 'how long a push id is remembered after it was last seen (dedup.ttlMs)',
   dedupMaxClients: 'clients whose push ids are remembered at once (dedup.maxClients)',
+  historyMaxMessages: 'stored messages per topic, a ceiling over each channel policy (history.maxMessages; memory and Redis)',
+  historyMaxMessageBytes: 'a larger message is broadcast but not stored; a rejoin across it is not recovered (memory and Redis)',
+  historyMaxTopicBytes: 'stored bytes per topic, oldest evicted first (history.maxTopicBytes; memory broker)',
+  historyMaxTotalBytes: 'stored bytes of all topics, oldest evicted first (history.maxTotalBytes; memory broker)',
+  historyMaxTopics: 'topics with history kept at once; past it the least recently appended goes (memory broker)',
+  historyIdleMs: 'drop the history of a topic with no subscriber and no append for this long (default: its TTL; Redis: 24 h)',
   metrics: 'serve Prometheus metrics at /metrics',
   dashboard: 'serve the live dashboard at / (and the tether:admin channel)',
 };
@@ -226,19 +288,45 @@ export function valueKind(key: ConfigKey): ValueKind {
 /** The keys that createServer takes as they are. */
 export const SERVER_OPTION_KEYS = [
   'port', 'host', 'mount', 'allowedOrigins', 'maxConnections', 'maxFrameBytes', 'maxChannelsPerConnection',
-  'idleTimeoutMs', 'outboundBudgetBytes', 'slowConsumerGraceMs', 'closeGraceMs', 'messagesPerSecond',
-  'messageBurst', 'joinsPerSecond', 'joinBurst', 'connectTimeoutMs', 'sweepIntervalMs', 'presenceBatchMs',
+  'idleTimeoutMs', 'outboundBudgetBytes', 'slowConsumerGraceMs', 'outboundHardCapBytes', 'framesPerTurn',
+  'readBacklogFrames', 'readBacklogBytes', 'closeGraceMs', 'messagesPerSecond',
+  'messageBurst', 'joinsPerSecond', 'joinBurst', 'connectTimeoutMs', 'handshakeTimeoutMs', 'maxPendingHandshakes',
+  'inboundBacklogMessages', 'inboundBacklogBytes', 'sweepIntervalMs', 'presenceBatchMs',
   'drainBatchSize', 'drainIntervalMs', 'drainTimeoutMs',
 ] as const satisfies readonly ConfigKey[];
 
+/** createServer's `history` option (the memory broker's bounds), from the `history*` keys. */
+export interface HistoryBounds {
+  maxMessages: number;
+  maxMessageBytes: number;
+  maxTopicBytes: number;
+  maxTotalBytes: number;
+  maxTopics: number;
+  idleMs?: number;
+}
+
 export type ServerLimits = Pick<ServeConfig, (typeof SERVER_OPTION_KEYS)[number]> & {
   dedup: { maxEntriesPerClient: number; ttlMs: number; maxClients: number };
+  history: HistoryBounds;
 };
 
-/** The part of the configuration that goes to createServer (spread it into the options); the dedup keys nest. */
+export function historyBounds(config: ServeConfig): HistoryBounds {
+  const bounds: HistoryBounds = {
+    maxMessages: config.historyMaxMessages,
+    maxMessageBytes: config.historyMaxMessageBytes,
+    maxTopicBytes: config.historyMaxTopicBytes,
+    maxTotalBytes: config.historyMaxTotalBytes,
+    maxTopics: config.historyMaxTopics,
+  };
+  if (config.historyIdleMs !== undefined) bounds.idleMs = config.historyIdleMs;
+  return bounds;
+}
+
+/** The part of the configuration that goes to createServer (spread it into the options); dedup and history keys nest. */
 export function serverOptions(config: ServeConfig): ServerLimits {
   const out: Record<string, unknown> = {};
   for (const key of SERVER_OPTION_KEYS) if (config[key] !== undefined) out[key] = config[key];
   out.dedup = { maxEntriesPerClient: config.dedupWindowSize, ttlMs: config.dedupTtlMs, maxClients: config.dedupMaxClients };
+  out.history = historyBounds(config);
   return out as ServerLimits;
 }

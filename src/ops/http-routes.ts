@@ -21,8 +21,11 @@ export interface DashboardRoute {
 
 export interface OpsRoutesOptions {
   readiness(): Readiness;
-  /** Prometheus exposition and its content type; omitted -> no /metrics route. */
-  metrics?: { contentType: string; exposition(): Promise<string> };
+  /**
+   * Prometheus exposition and its content type; omitted -> no /metrics route. With `token`, a request must
+   * carry `Authorization: Bearer <token>` (Prometheus: `authorization: { credentials: <token> }`) or gets 401.
+   */
+  metrics?: { contentType: string; exposition(): Promise<string>; token?: string };
   dashboard?: DashboardRoute;
   onError?: (err: Error) => void;
 }
@@ -43,6 +46,11 @@ export function createOpsRoutes(options: OpsRoutesOptions): (req: IncomingMessag
       }
       case '/metrics':
         if (!options.metrics) return false;
+        if (options.metrics.token !== undefined && !tokenMatches(options.metrics.token, bearerOf(req))) {
+          res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+          send(res, 401, 'text/plain; charset=utf-8', 'metrics need the bearer token (metricsToken)\n');
+          return true;
+        }
         answer(res, options, options.metrics.exposition(), options.metrics.contentType);
         return true;
       case '/':
@@ -72,9 +80,12 @@ export function createOpsRoutes(options: OpsRoutesOptions): (req: IncomingMessag
 
 function authorized(access: AdminAccess, req: IncomingMessage, url: URL): boolean {
   if (access.open) return true;
+  return tokenMatches(access.token, bearerOf(req) ?? url.searchParams.get('token'));
+}
+
+function bearerOf(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
-  const bearer = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-  return tokenMatches(access.token, bearer ?? url.searchParams.get('token'));
+  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
 }
 
 function answer(res: ServerResponse, options: OpsRoutesOptions, body: Promise<string>, type: string): void {

@@ -46,6 +46,7 @@ export interface MetricTotals {
   brokerGapTopics: number;
   rateLimited: number;
   broadcastFailures: number;
+  inboundRefused: number;
 }
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -58,7 +59,7 @@ export class ServerMetrics {
     connectionsOpened: 0, connectionsClosed: 0, connectionsRejected: 0, connections: 0, channels: 0, joins: 0,
     joinsRejected: 0, messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, broadcasts: 0, deliveries: 0,
     heartbeats: 0, idleTimeouts: 0, slowConsumers: 0, errors: 0, outboxPushes: 0, dedupHits: 0,
-    brokerGaps: 0, brokerGapTopics: 0, rateLimited: 0, broadcastFailures: 0,
+    brokerGaps: 0, brokerGapTopics: 0, rateLimited: 0, broadcastFailures: 0, inboundRefused: 0,
   };
   /** The observer to pass to `server.observe()`. */
   readonly observer: ServerObserver;
@@ -107,7 +108,7 @@ export class ServerMetrics {
     total('tether_heartbeats_total', 'Heartbeats received.', () => t.heartbeats);
     total('tether_idle_timeouts_total', 'Connections closed for sending nothing within idleTimeoutMs.',
       () => t.idleTimeouts);
-    total('tether_slow_consumer_disconnects_total', 'Connections closed for staying over the outbound byte budget.',
+    total('tether_slow_consumer_disconnects_total', 'Connections closed (4001) for staying over the outbound byte budget or passing the hard cap.',
       () => t.slowConsumers);
     const errors = new Counter({ name: 'tether_errors_total', help: 'Server errors, by kind (decode, join, channel, broker.publish, ...).',
       labelNames: ['context'], registers: [registry] });
@@ -123,6 +124,9 @@ export class ServerMetrics {
     const broadcastFailures = new Counter({ name: 'tether_broadcast_failures_total',
       help: 'Broadcasts that did not go out, by reason (broker_error: the broker failed the publish; not_storable).',
       labelNames: ['reason'], registers: [registry] });
+    total('tether_inbound_backlog_refused_total',
+      'Frames refused because their channel inbound backlog was full (the last one of a run closes with 4003).',
+      () => t.inboundRefused);
     this.brokerPublishLatency = new Histogram({ name: 'tether_broker_publish_duration_seconds',
       help: 'Time for the broker to accept a publish.', buckets: LATENCY_BUCKETS, registers: [registry] });
     this.#brokerPublishErrors = new Counter({ name: 'tether_broker_publish_errors_total',
@@ -216,6 +220,9 @@ export class ServerMetrics {
       broadcastFailed(info) {
         t.broadcastFailures++;
         broadcastFailuresBy[info.reason].inc();
+      },
+      inboundBacklogFull() {
+        t.inboundRefused++;
       },
     };
   }

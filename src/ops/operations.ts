@@ -99,7 +99,7 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
       const dashboard = access === null ? 'off' : `${httpUrl}/  (${access.open ? 'open on loopback' : 'admin token required'})`;
       return [
         `  dashboard  ${dashboard}`,
-        `  metrics    ${config.metrics ? `${httpUrl}/metrics` : 'off'}`,
+        `  metrics    ${config.metrics ? `${httpUrl}/metrics${config.metricsToken === undefined ? '' : '  (bearer token required)'}` : 'off'}`,
         `  health     ${httpUrl}/healthz  ${httpUrl}/readyz`,
         `  config     preset ${config.preset}, ${file ?? 'no config file'}, log level ${config.logLevel}`,
       ];
@@ -123,7 +123,9 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
       }
       const routes = createOpsRoutes({
         readiness: () => ops.readiness(),
-        metrics: config.metrics ? { contentType: metrics.registry.contentType, exposition: () => metrics.exposition() } : undefined,
+        metrics: config.metrics
+          ? { contentType: metrics.registry.contentType, exposition: () => metrics.exposition(), token: config.metricsToken }
+          : undefined,
         dashboard: access
           ? {
               access,

@@ -20,10 +20,15 @@ export const CloseCodes = {
   tryAgainLater: 1013,
   /** No frame received for `idleTimeoutMs`. */
   idleTimeout: 4000,
-  /** Outbound buffer stayed over the per-connection byte budget: the client reads too slowly. */
+  /** Outbound buffer stayed over the byte budget for the grace period, or a frame would pass the hard cap: the client reads too slowly. */
   slowConsumer: 4001,
   /** Too many joins or messages per second from this connection. */
   rateLimited: 4002,
+  /**
+   * Kept sending to a channel whose inbound backlog (frames waiting for its join or an async handler) was full
+   * after being refused: one more `inboundBacklogMessages` of refusals in a row.
+   */
+  inboundBacklog: 4003,
 } as const;
 export type CloseCode = (typeof CloseCodes)[keyof typeof CloseCodes];
 

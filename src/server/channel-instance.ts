@@ -2,6 +2,7 @@
  * One joined topic on one connection: runs the definition's callbacks in order, turns their results into
  * Phoenix replies, and ends with Phoenix's exact frames (phx_close on graceful ends, phx_error on a crash).
  */
+import { CloseCodes } from '../protocol/close-codes.ts';
 import { Events, ReplyReasons } from '../protocol/events.ts';
 import type { Frame, FrameMeta, JsonObject, Payload } from '../protocol/frame.ts';
 import { closeFrame, crashFrame } from '../protocol/replies.ts';
@@ -19,6 +20,13 @@ type State = 'joining' | 'joined' | 'closed';
 
 /** The phx_error reason when broker messages were lost for good (see `resync`). */
 const GAP_REASON = 'broker_gap';
+/** The error reply's reason for a frame refused because the channel's inbound backlog is full. */
+export const INBOUND_BACKLOG_FULL = 'inbound backlog full';
+
+interface Queued {
+  frame: Frame;
+  size: number;
+}
 
 export class ChannelInstance implements ChannelSocket, Subscriber {
   readonly topic: string;
@@ -34,7 +42,11 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   /** Copied from the connection's on first use: most channels never read them. */
   #assigns: Record<string, unknown> | undefined;
   /** Frames that arrived while a join or an async handler was still running (allocated when one does). */
-  #queue: Frame[] | null = null;
+  #queue: Queued[] | null = null;
+  /** Sizes (as received) of the frames in `#queue`. */
+  #queuedSize = 0;
+  /** Frames refused in a row because the backlog was full; one more backlog's worth closes with 4003. */
+  #refusals = 0;
   #busy = true;
   /** True while an async handler started by `#invoke` has not settled (it makes the channel idle itself). */
   #pending = false;
@@ -63,6 +75,12 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   }
   get vsn(): 1 | 2 {
     return this.#conn.vsn;
+  }
+  get origin(): string | null {
+    return this.#conn.origin;
+  }
+  get sameOrigin(): boolean {
+    return this.#conn.sameOrigin;
   }
   get connectParams(): Readonly<Record<string, string>> {
     return this.#conn.connectParams;
@@ -210,10 +228,31 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     afterReply?.();
   }
 
-  /** A client message for this channel (join_ref already checked): handled now, or queued behind a running one. */
-  handle(frame: Frame): void {
-    if (this.#busy) (this.#queue ??= []).push(frame);
-    else this.#run(frame);
+  /**
+   * A client message for this channel (join_ref already checked): handled now, or queued behind a running one
+   * while the backlog has room (`inboundBacklogMessages` frames, `inboundBacklogBytes` of their size as received).
+   */
+  handle(frame: Frame, size: number): void {
+    if (!this.#busy) {
+      this.#refusals = 0;
+      this.#run(frame);
+      return;
+    }
+    const queue = (this.#queue ??= []);
+    const limits = this.#conn.core.limits;
+    if (queue.length < limits.inboundBacklogMessages && this.#queuedSize + size <= limits.inboundBacklogBytes) {
+      this.#refusals = 0;
+      this.#queuedSize += size;
+      queue.push({ frame, size });
+      return;
+    }
+    const closed = ++this.#refusals > limits.inboundBacklogMessages;
+    this.#conn.core.observers.hooks.inboundBacklogFull?.({ connectionId: this.#conn.id, topic: this.topic, event: frame.event, closed });
+    if (closed) {
+      this.#conn.close(CloseCodes.inboundBacklog, `inbound backlog: kept sending to ${this.topic} past ${limits.inboundBacklogMessages} frames / ${limits.inboundBacklogBytes} bytes waiting`);
+      return;
+    }
+    if (frame.ref !== null) this.#conn.sendReply(this.joinRef, frame.ref, this.topic, { status: 'error', response: { reason: INBOUND_BACKLOG_FULL } });
   }
 
   #run(frame: Frame): void {
@@ -292,7 +331,11 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   #idle(): void {
     this.#busy = false;
     const queue = this.#queue;
-    while (queue !== null && !this.#busy && this.state !== 'closed' && queue.length > 0) this.#run(queue.shift()!);
+    while (queue !== null && !this.#busy && this.state !== 'closed' && queue.length > 0) {
+      const next = queue.shift()!;
+      this.#queuedSize -= next.size;
+      this.#run(next.frame);
+    }
   }
 
   /** A handler threw: the client gets phx_error, the push gets no reply, the connection lives on. */
@@ -322,6 +365,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     const wasJoined = this.state === 'joined';
     this.state = 'closed';
     this.#queue = null;
+    this.#queuedSize = 0;
     this.#conn.forget(this);
     const core = this.#conn.core;
     // Teardown: a throw from one step is reported and the next still runs, so the channel always ends.

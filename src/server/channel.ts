@@ -52,6 +52,10 @@ export interface ChannelSocket {
   readonly id: string | null;
   /** The query parameters of the WebSocket request (vsn included, as Phoenix passes it); a null-prototype object. */
   readonly connectParams: Readonly<Record<string, string>>;
+  /** The `Origin` header of the connection's upgrade request: null when it had none (not a browser). */
+  readonly origin: string | null;
+  /** True when that Origin names the host and port the request was sent to (a page this server served). */
+  readonly sameOrigin: boolean;
   /** Starts as a copy of the connect hook's assigns; per channel and freely mutable; a null-prototype object. */
   readonly assigns: Record<string, unknown>;
   readonly presence: Presence;

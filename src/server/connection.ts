@@ -11,6 +11,7 @@ import type { Serializer } from '../protocol/serializer.ts';
 import type { Reply } from './channel.ts';
 import { ChannelInstance } from './channel-instance.ts';
 import type { ServerCore } from './core.ts';
+import { CappedTransport } from './outbound-cap.ts';
 import { RateVerdict, TokenBucket } from './rate-limit.ts';
 import type { TransportSocket } from './transport.ts';
 import { asError } from './unknown.ts';
@@ -23,6 +24,8 @@ export interface ConnectionInit {
   assigns: Readonly<Record<string, unknown>>;
   connectParams: Readonly<Record<string, string>>;
   remoteAddress: string;
+  origin: string | null;
+  sameOrigin: boolean;
 }
 
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -43,11 +46,14 @@ export class Connection {
   readonly id: string;
   readonly socketId: string | null;
   readonly vsn: 1 | 2;
+  /** The adapter's socket behind the outbound hard cap (outbound-cap.ts): every data frame goes through it. */
   readonly transport: TransportSocket;
   /** The connect hook's assigns; never mutated (each channel copies them on first use). */
   readonly assigns: Readonly<Record<string, unknown>>;
   readonly connectParams: Readonly<Record<string, string>>;
   readonly remoteAddress: string;
+  readonly origin: string | null;
+  readonly sameOrigin: boolean;
   readonly core: ServerCore;
   readonly openedAt: number;
   lastSeen: number;
@@ -72,10 +78,12 @@ export class Connection {
     this.socketId = init.socketId;
     this.#serializer = init.serializer;
     this.vsn = init.serializer.version;
-    this.transport = init.transport;
+    this.transport = new CappedTransport(init.transport, core.limits.outboundHardCapBytes, this.#overCap);
     this.assigns = init.assigns;
     this.connectParams = init.connectParams;
     this.remoteAddress = init.remoteAddress;
+    this.origin = init.origin;
+    this.sameOrigin = init.sameOrigin;
     this.openedAt = this.lastSeen = core.clock.now();
     this.#messageBucket = new TokenBucket(core.limits.messages, this.openedAt);
   }
@@ -89,6 +97,9 @@ export class Connection {
     if (this.closing) return;
     const now = (this.lastSeen = this.core.clock.now());
     const hooks = this.core.observers.hooks;
+    // What the inbound backlog charges a frame: its length as received (characters of text, bytes of binary),
+    // known without another pass over the data.
+    const size = typeof data === 'string' ? data.length : data.byteLength;
     if (hooks.frameIn) hooks.frameIn({ connectionId: this.id, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength });
     let frame: Frame;
     try {
@@ -107,7 +118,7 @@ export class Connection {
       verdict = (this.#joinBucket ??= new TokenBucket(limits.joins, now)).take(limits.joins, now);
     }
     try {
-      if (verdict === RateVerdict.ok) this.#route(frame);
+      if (verdict === RateVerdict.ok) this.#route(frame, size);
       else this.#rateLimited(frame, verdict);
     } catch (err) {
       // A bug reached by some frame: this connection ends (1011), the process and the other connections do not.
@@ -130,7 +141,7 @@ export class Connection {
     if (frame.ref !== null) this.send(replyFrame(frame.joinRef, frame.ref, frame.topic, 'error', { reason: RATE_LIMITED }));
   }
 
-  #route(frame: Frame): void {
+  #route(frame: Frame, size: number): void {
     const { topic, event } = frame;
     if (event === Events.heartbeat && topic === HEARTBEAT_TOPIC) {
       this.send(heartbeatReply(frame.ref));
@@ -149,7 +160,7 @@ export class Connection {
     }
     // Phoenix drops messages meant for an earlier instance of this channel; a null join_ref is accepted.
     if (frame.joinRef !== null && frame.joinRef !== channel.joinRef) return;
-    channel.handle(frame);
+    channel.handle(frame, size);
   }
 
   #join(frame: Frame): void {
@@ -215,6 +226,14 @@ export class Connection {
     if (meta !== undefined && this.vsn === 2) frame.meta = meta;
     this.send(frame);
   }
+
+  /** A frame would have taken the queue past the hard cap: it was not queued; the connection ends now (4001). */
+  readonly #overCap = (bufferedBytes: number, frameBytes: number): void => {
+    if (this.closing) return;
+    this.core.observers.hooks.slowConsumer?.({ connectionId: this.id, bufferedBytes, cause: 'hardCap' });
+    const cap = this.core.limits.outboundHardCapBytes;
+    this.close(CloseCodes.slowConsumer, `slow consumer: a ${frameBytes}-byte frame on ${bufferedBytes} queued bytes would pass the hard cap of ${cap}`);
+  };
 
   close(code: number, reason: string): void {
     if (this.closing) return;

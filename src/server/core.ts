@@ -21,7 +21,7 @@ import { isStorable, notStorableError, validateHistory } from './recovery/channe
 import { Router } from './router.ts';
 import type { TransportSocket } from './transport.ts';
 import { asError, isThenable, nullProtoCopy } from './unknown.ts';
-import { isLoopbackHost, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
+import { isLoopbackHost, isSameOrigin, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
 
 export interface UpgradeRequest {
   /** The query string, with or without the leading `?`. */
@@ -41,6 +41,9 @@ export type Admission =
       /** Subprotocol to echo in the handshake (`phoenix` when the client sent an authToken), or null. */
       protocol: string | null;
       remoteAddress: string;
+      /** The upgrade request's Origin header (null when it had none) and whether it names this host and port. */
+      origin: string | null;
+      sameOrigin: boolean;
     };
 
 /** Serializers are stateless: one per protocol version serves every connection. */
@@ -56,8 +59,12 @@ const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze(Object.creat
 export interface Limits {
   maxChannelsPerConnection: number;
   closeGraceMs: number;
+  /** Most bytes queued for one connection (outboundHardCapBytes). */
+  outboundHardCapBytes: number;
   messages: RateLimit;
   joins: RateLimit;
+  inboundBacklogMessages: number;
+  inboundBacklogBytes: number;
 }
 
 export class ServerCore {
@@ -102,13 +109,16 @@ export class ServerCore {
     this.limits = {
       maxChannelsPerConnection: options.maxChannelsPerConnection,
       closeGraceMs: options.closeGraceMs,
+      outboundHardCapBytes: options.outboundHardCapBytes,
       messages: { perSecond: options.messagesPerSecond, burst: options.messageBurst },
       joins: { perSecond: options.joinsPerSecond, burst: options.joinBurst },
+      inboundBacklogMessages: options.inboundBacklogMessages,
+      inboundBacklogBytes: options.inboundBacklogBytes,
     };
     this.#connect = options.connect;
     const origins = options.allowedOrigins;
     this.#origins =
-      origins === undefined ? (options.httpServer === undefined && isLoopbackHost(options.host) ? OriginPolicy.off() : new OriginPolicy(null)) : new OriginPolicy(origins);
+      origins === undefined ? (options.httpServer === undefined && isLoopbackHost(options.host) ? OriginPolicy.loopback() : new OriginPolicy(null)) : new OriginPolicy(origins);
     this.presence = new Presence({
       broker,
       clock,
@@ -218,6 +228,8 @@ export class ServerCore {
       socketId: accepted.id ?? null,
       protocol: echo,
       remoteAddress: request.remoteAddress,
+      origin: origin ?? null,
+      sameOrigin: isSameOrigin(origin, request.headers.host),
     };
   }
 
@@ -252,6 +264,8 @@ export class ServerCore {
       assigns: admission.assigns,
       connectParams: admission.params,
       remoteAddress: admission.remoteAddress,
+      origin: admission.origin,
+      sameOrigin: admission.sameOrigin,
     });
     this.#connections.add(conn);
     if (conn.socketId !== null) {
@@ -350,7 +364,7 @@ export class ServerCore {
       } else if (conn.overBudgetSince === 0) {
         conn.overBudgetSince = now;
       } else if (now - conn.overBudgetSince >= slowConsumerGraceMs) {
-        hooks.slowConsumer?.({ connectionId: conn.id, bufferedBytes: buffered });
+        hooks.slowConsumer?.({ connectionId: conn.id, bufferedBytes: buffered, cause: 'grace' });
         conn.close(CloseCodes.slowConsumer, `slow consumer: over ${outboundBudgetBytes} buffered bytes for ${slowConsumerGraceMs} ms`);
       }
       } catch (err) {

@@ -30,9 +30,18 @@ export interface ServerObserver {
   broadcastFailed?(info: { topic: string; event: string; reason: BroadcastFailure }): void;
   heartbeat?(info: { connectionId: string }): void;
   idleTimeout?(info: { connectionId: string }): void;
-  slowConsumer?(info: { connectionId: string; bufferedBytes: number }): void;
+  /**
+   * A connection is being closed with 4001: over `outboundBudgetBytes` for `slowConsumerGraceMs` (`grace`), or a
+   * frame would have passed `outboundHardCapBytes` and was not queued (`hardCap`).
+   */
+  slowConsumer?(info: { connectionId: string; bufferedBytes: number; cause: 'grace' | 'hardCap' }): void;
   /** A frame over `messagesPerSecond` / `joinsPerSecond` was refused (or, one burst too many, the connection closed with 4002). */
   rateLimited?(info: { connectionId: string; kind: 'join' | 'message'; topic: string; event: string }): void;
+  /**
+   * A frame was refused because its channel's inbound backlog (frames waiting for its join or an async
+   * handleIn) was full; `closed` when it was one refusal too many and the connection was closed with 4003.
+   */
+  inboundBacklogFull?(info: { connectionId: string; topic: string; event: string; closed: boolean }): void;
   error?(err: Error, context: string): void;
   /**
    * The broker may have lost messages on these topics (e.g. its connection dropped and came back) and they
@@ -50,7 +59,7 @@ type HookName = keyof Hooks;
 
 const HOOKS: readonly HookName[] = [
   'connectionOpened', 'connectionClosed', 'connectionRejected', 'channelJoined', 'joinRejected', 'channelLeft',
-  'frameIn', 'frameReceived', 'frameOut', 'handled', 'broadcast', 'broadcastFailed', 'heartbeat', 'idleTimeout', 'slowConsumer', 'rateLimited', 'error', 'brokerGap',
+  'frameIn', 'frameReceived', 'frameOut', 'handled', 'broadcast', 'broadcastFailed', 'heartbeat', 'idleTimeout', 'slowConsumer', 'rateLimited', 'inboundBacklogFull', 'error', 'brokerGap',
   'outboxPush', 'dedupHit',
 ];
 

@@ -1,6 +1,7 @@
 /** createServer's options: one schema that validates them (naming unknown keys) and fills documented defaults. */
 import type { IncomingHttpHeaders, Server as HttpServer } from 'node:http';
 import { z } from 'zod';
+import type { HistoryLimits } from '../broker/history-memory.ts';
 import type { Broker } from '../broker/types.ts';
 import type { ChannelDefinition } from './channel.ts';
 import type { Clock } from './clock.ts';
@@ -52,12 +53,45 @@ export interface ServerOptions {
   joinBurst?: number;
   /** A connect hook that has not settled after this long refuses the upgrade with HTTP 503. Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * A TCP connection that has not sent a complete HTTP request head (its upgrade request) this long after it
+   * opened is destroyed. Not `connectTimeoutMs`, which times the connect hook after the head arrived. Default 10000.
+   */
+  handshakeTimeoutMs?: number;
+  /** Connections still sending their request head beyond which new ones are destroyed at once. Default 1000. */
+  maxPendingHandshakes?: number;
+  /**
+   * Frames one channel may hold while its join or an async `handleIn` is still running, by count and by
+   * bytes. Past either, a frame gets `{"reason": "inbound backlog full"}`; one more `inboundBacklogMessages`
+   * of refusals in a row closes the connection with 4003. Defaults 1000 and 2 MiB: a full flush of the client's
+   * default outbox (1000 messages, 1 MiB of payload plus framing) fits.
+   */
+  inboundBacklogMessages?: number;
+  inboundBacklogBytes?: number;
   /** Close (4000) a connection that sent no frame for this long. Default 60000. */
   idleTimeoutMs?: number;
   /** Outbound bytes a connection may have buffered. Default 4 MiB. */
   outboundBudgetBytes?: number;
   /** How long a connection may stay over its budget before it is closed with 4001. Default 5000. */
   slowConsumerGraceMs?: number;
+  /**
+   * The most a connection may have queued for sending (`ws` bufferedAmount: what ws and the socket's writable
+   * buffer hold). A frame that would take it past this is not queued and the connection is closed with 4001 at
+   * once, without waiting for `slowConsumerGraceMs`; only control frames (the close frame, ws's pongs) may pass
+   * it. Default 1.5x `outboundBudgetBytes`; must be at least the budget.
+   */
+  outboundHardCapBytes?: number;
+  /**
+   * Fairness between connections: at most this many client frames of one connection are handled per turn of
+   * the event loop; the rest wait behind other connections' frames (handled round-robin), in order. Default 32.
+   */
+  framesPerTurn?: number;
+  /**
+   * A connection with more client frames waiting for their turn than this (or `readBacklogBytes`) stops being
+   * read until they are handled, so TCP pushes back on the sender. Defaults 256 frames and 262144 (256 KiB).
+   */
+  readBacklogFrames?: number;
+  readBacklogBytes?: number;
   /**
    * After the server sends a close frame (any code), a peer that has not answered it within this long is cut
    * (TCP destroyed) so its buffers are freed then, not after ws's 30 s. Checked by the sweep. Default 10000:
@@ -87,6 +121,12 @@ export interface ServerOptions {
    * long after last seen (default 300000 ms), and how many clients (default 10000).
    */
   dedup?: { maxEntriesPerClient?: number; ttlMs?: number; maxClients?: number };
+  /**
+   * Bounds of the history the server keeps when it creates its own MemoryBroker (docs/recovery.md, "Bounds"):
+   * maxMessages 10000 per topic, maxMessageBytes 1 MiB, maxTopicBytes 8 MiB, maxTotalBytes 64 MiB,
+   * maxTopics 10000, idleMs each topic's TTL. With `broker` given, configure that broker instead.
+   */
+  history?: HistoryLimits;
 }
 
 const positiveInt = z.number().int().positive();
@@ -109,9 +149,17 @@ const schema = z.strictObject({
   joinsPerSecond: positiveInt.default(20),
   joinBurst: positiveInt.default(200),
   connectTimeoutMs: positiveInt.default(10_000),
+  handshakeTimeoutMs: positiveInt.default(10_000),
+  maxPendingHandshakes: positiveInt.default(1000),
+  inboundBacklogMessages: positiveInt.default(1000),
+  inboundBacklogBytes: positiveInt.default(2 * 1024 * 1024),
   idleTimeoutMs: positiveInt.default(60_000),
   outboundBudgetBytes: positiveInt.default(4 * 1024 * 1024),
   slowConsumerGraceMs: nonNegativeInt.default(5000),
+  outboundHardCapBytes: positiveInt.optional(),
+  framesPerTurn: positiveInt.default(32),
+  readBacklogFrames: positiveInt.default(256),
+  readBacklogBytes: positiveInt.default(256 * 1024),
   closeGraceMs: nonNegativeInt.default(10_000),
   sweepIntervalMs: positiveInt.default(1000),
   allowedOrigins: z.union([z.array(z.string().min(1)).readonly(), z.literal(false)]).optional(),
@@ -121,9 +169,22 @@ const schema = z.strictObject({
   drainTimeoutMs: nonNegativeInt.default(5000),
   clock: z.custom<Clock>((v) => typeof (v as Clock | null)?.now === 'function', { message: 'clock must implement Clock' }).optional(),
   dedup: z.strictObject({ maxEntriesPerClient: positiveInt.optional(), ttlMs: positiveInt.optional(), maxClients: positiveInt.optional() }).optional(),
+  history: z
+    .strictObject({
+      maxMessages: positiveInt.optional(),
+      maxMessageBytes: positiveInt.optional(),
+      maxTopicBytes: positiveInt.optional(),
+      maxTotalBytes: positiveInt.optional(),
+      maxTopics: positiveInt.optional(),
+      idleMs: positiveInt.optional(),
+    })
+    .optional(),
 });
 
-export type ResolvedOptions = z.output<typeof schema>;
+/** The hard cap's default, relative to the budget. */
+export const HARD_CAP_FACTOR = 1.5;
+
+export type ResolvedOptions = Omit<z.output<typeof schema>, 'outboundHardCapBytes'> & { outboundHardCapBytes: number };
 
 export class ServerOptionsError extends TypeError {
   override readonly name = 'ServerOptionsError';
@@ -132,5 +193,10 @@ export class ServerOptionsError extends TypeError {
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
   const parsed = schema.safeParse(options);
   if (!parsed.success) throw new ServerOptionsError(`invalid server options:\n${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  const data = parsed.data;
+  const cap = data.outboundHardCapBytes ?? Math.floor(data.outboundBudgetBytes * HARD_CAP_FACTOR);
+  if (cap < data.outboundBudgetBytes) {
+    throw new ServerOptionsError(`invalid server options:\noutboundHardCapBytes (${cap}) must be at least outboundBudgetBytes (${data.outboundBudgetBytes})`);
+  }
+  return { ...data, outboundHardCapBytes: cap };
 }

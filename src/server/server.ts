@@ -10,6 +10,7 @@ import { ServerCore } from './core.ts';
 import type { ServerObserver } from './observer.ts';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.ts';
 import type { Presence } from './presence.ts';
+import { guardHandshakes, type HandshakeGuard } from './handshake-guard.ts';
 import { attachWs, type WsAdapter } from './ws-adapter.ts';
 
 export interface ListenInfo {
@@ -27,13 +28,15 @@ export class TetherServer {
   readonly #ownsHttp: boolean;
   readonly #ownsBroker: boolean;
   #adapter: WsAdapter | null = null;
+  #guard: HandshakeGuard | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: ServerOptions) {
     this.#options = resolveOptions(options);
     this.#ownsBroker = this.#options.broker === undefined;
-    const broker: Broker = this.#options.broker ?? new MemoryBroker();
-    this.#core = new ServerCore(this.#options, broker, this.#options.clock ?? systemClock);
+    const clock = this.#options.clock ?? systemClock;
+    const broker: Broker = this.#options.broker ?? new MemoryBroker({ history: { ...this.#options.history, now: () => clock.now() }, timers: clock });
+    this.#core = new ServerCore(this.#options, broker, clock);
     this.#ownsHttp = this.#options.httpServer === undefined;
     this.#http = this.#options.httpServer ?? createHttpServer(this.#answerPlainHttp);
   }
@@ -47,6 +50,14 @@ export class TetherServer {
         path: `${this.#options.mount}/websocket`,
         maxFrameBytes: this.#options.maxFrameBytes,
         refuseOtherPaths: this.#ownsHttp,
+        framesPerTurn: this.#options.framesPerTurn,
+        readBacklogFrames: this.#options.readBacklogFrames,
+        readBacklogBytes: this.#options.readBacklogBytes,
+      });
+      this.#guard = guardHandshakes(this.#http, {
+        handshakeTimeoutMs: this.#options.handshakeTimeoutMs,
+        maxPendingHandshakes: this.#options.maxPendingHandshakes,
+        clock: this.#core.clock,
       });
     }
     if (!this.#http.listening) {
@@ -90,6 +101,11 @@ export class TetherServer {
     return this.#core.observers.add(observer);
   }
 
+  /** TCP connections that have not yet sent a complete request head (bounded by `maxPendingHandshakes`). */
+  get pendingHandshakes(): number {
+    return this.#guard?.pending ?? 0;
+  }
+
   get connectionCount(): number {
     return this.#core.connectionCount;
   }
@@ -125,6 +141,7 @@ export class TetherServer {
   async #shutdown(): Promise<void> {
     await this.#core.drain();
     this.#adapter?.close();
+    this.#guard?.detach();
     this.#core.stop();
     if (this.#ownsHttp && this.#http.listening) {
       await new Promise<void>((resolve) => {

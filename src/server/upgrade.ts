@@ -38,6 +38,40 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.');
 }
 
+/** The lower-cased hostname of a Host header (`[::1]:4000` -> `::1`), or null when it does not parse. */
+function hostOfHeader(hostHeader: string | undefined): string | null {
+  if (hostHeader === undefined) return null;
+  try {
+    return unbracket(new URL(`http://${hostHeader}`).hostname.toLowerCase());
+  } catch {
+    return null;
+  }
+}
+
+function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+function defaultPort(scheme: string): string {
+  return scheme === 'https' || scheme === 'wss' ? '443' : '80';
+}
+
+/**
+ * True when the page that opened the socket was served by this very host and port: the Origin's host and port
+ * equal the Host header's (the scheme cannot be compared here; TLS ends before the core). False without Origin.
+ */
+export function isSameOrigin(origin: string | undefined, hostHeader: string | undefined): boolean {
+  if (origin === undefined || hostHeader === undefined) return false;
+  try {
+    const o = new URL(origin);
+    const scheme = o.protocol.slice(0, -1);
+    const h = new URL(`${scheme}://${hostHeader}`);
+    return o.hostname.toLowerCase() === h.hostname.toLowerCase() && (o.port || defaultPort(scheme)) === (h.port || defaultPort(scheme));
+  } catch {
+    return false;
+  }
+}
+
 interface OriginRule {
   scheme: string | null;
   /** Exact host, or `.example.com` for a `*.example.com` wildcard (subdomains only). */
@@ -57,14 +91,23 @@ function parseRule(entry: string): OriginRule {
   return { scheme, host: wildcard ? host.slice(1) : host, wildcard, port: hasPort ? rest.slice(colon + 1) : null };
 }
 
-/** A compiled origin policy: `check(origin, hostHeader)`. */
+/**
+ * A compiled origin policy: `allows(origin, hostHeader)`. A request without Origin (not a browser) is always
+ * allowed; the modes differ on browser pages:
+ *   - list (`allowedOrigins`): the Origin must match a rule;
+ *   - sameHost (the default beyond loopback): the Origin's host must be the Host header's;
+ *   - loopback (the default on a loopback bind): the Origin must be a loopback origin (localhost, 127.x, [::1],
+ *     any port: a dev server on another port is normal) AND the Host header a loopback name, which refuses
+ *     DNS rebinding (a page of evil.example re-pointed at 127.0.0.1 sends Host evil.example);
+ *   - off (`allowedOrigins: false`).
+ */
 export class OriginPolicy {
   readonly #rules: OriginRule[] | null;
-  readonly #sameHost: boolean;
+  readonly #mode: 'list' | 'sameHost' | 'loopback' | 'off';
 
   /** `null` rules = same-host rule; `false` = no check. */
-  constructor(allowed: readonly string[] | null | false) {
-    this.#sameHost = allowed === null;
+  constructor(allowed: readonly string[] | null | false, loopback = false) {
+    this.#mode = loopback ? 'loopback' : allowed === null ? 'sameHost' : allowed === false ? 'off' : 'list';
     this.#rules = allowed ? allowed.map(parseRule) : null;
   }
 
@@ -72,8 +115,12 @@ export class OriginPolicy {
     return new OriginPolicy(false);
   }
 
+  static loopback(): OriginPolicy {
+    return new OriginPolicy(null, true);
+  }
+
   allows(origin: string | undefined, hostHeader: string | undefined): boolean {
-    if (origin === undefined || (this.#rules === null && !this.#sameHost)) return true;
+    if (origin === undefined || this.#mode === 'off') return true;
     let url: URL;
     try {
       url = new URL(origin);
@@ -81,14 +128,11 @@ export class OriginPolicy {
       return false;
     }
     const host = url.hostname.toLowerCase();
-    if (this.#sameHost) {
-      if (hostHeader === undefined) return false;
-      try {
-        return new URL(`http://${hostHeader}`).hostname.toLowerCase() === host;
-      } catch {
-        return false;
-      }
+    if (this.#mode === 'loopback') {
+      const hostName = hostOfHeader(hostHeader);
+      return isLoopbackHost(unbracket(host)) && hostName !== null && isLoopbackHost(hostName);
     }
+    if (this.#mode === 'sameHost') return hostOfHeader(hostHeader) === unbracket(host);
     const scheme = url.protocol.slice(0, -1);
     const port = url.port || (scheme === 'https' ? '443' : '80');
     return this.#rules!.some(

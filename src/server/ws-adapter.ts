@@ -4,93 +4,70 @@
  */
 import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
-import * as wsModule from 'ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Connection } from './connection.ts';
 import type { Admission, ServerCore } from './core.ts';
+import { InboundLane, InboundTurns } from './inbound-turns.ts';
 import type { SharedFrame, TransportSocket } from './transport.ts';
+import { asError } from './unknown.ts';
+import { wireMode, writeShared, type WireMode } from './ws-wire.ts';
 
-interface FrameOptions {
-  fin: boolean;
-  rsv1: boolean;
-  opcode: number;
-  mask: boolean;
-  readOnly: boolean;
-}
-/** ws's own framing function (exported at runtime as `Sender.frame`, absent from @types/ws). */
-const frameParts = (wsModule as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } }).Sender.frame;
-
-const OPCODE_TEXT = 1;
-const OPCODE_BINARY = 2;
-const SENDER_IDLE = 0;
-
-/** The parts of a ws WebSocket the shared-frame fast path reads; stable across ws 8. */
-interface WsInternals {
-  _socket: Socket | null;
-  _sender: { _state: number };
-}
-
-/** The complete wire bytes (header + payload) of one unmasked, uncompressed server frame. */
-export function frameForWire(data: string | Uint8Array): Buffer {
-  const payload = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const parts = frameParts(payload, {
-    fin: true,
-    rsv1: false,
-    opcode: typeof data === 'string' ? OPCODE_TEXT : OPCODE_BINARY,
-    mask: false,
-    readOnly: true,
-  });
-  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
-}
-
-/** The connection a ws socket feeds, kept on the socket so its listeners can be shared module-level functions. */
-const CONNECTION = Symbol('tether.connection');
-type TaggedWs = WebSocket & { [CONNECTION]: Connection };
+/** The transport of a ws socket, kept on the socket so its listeners can be shared module-level functions. */
+const TRANSPORT = Symbol('tether.transport');
+type TaggedWs = WebSocket & { [TRANSPORT]: WsTransport };
 
 // Module-level listeners: a closure per connection would keep its scope (the upgrade request, `head`) alive.
 function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  (this as TaggedWs)[CONNECTION].receive(isBinary ? data : data.toString());
+  const transport = (this as TaggedWs)[TRANSPORT];
+  transport.turns.receive(transport, data, isBinary);
 }
 function onWsClose(this: WebSocket, code: number, reason: Buffer): void {
-  (this as TaggedWs)[CONNECTION].closed(code, reason.toString());
+  const transport = (this as TaggedWs)[TRANSPORT];
+  transport.end();
+  transport.connection.closed(code, reason.toString());
 }
 function onWsError(this: WebSocket, err: Error): void {
-  const conn = (this as TaggedWs)[CONNECTION];
+  const conn = (this as TaggedWs)[TRANSPORT].connection;
   conn.core.observers.hooks.error?.(err, `socket ${conn.id}`);
 }
 
-class WsTransport implements TransportSocket {
+/** One accepted socket: the core's TransportSocket, and its connection's lane in the inbound rotation. */
+class WsTransport extends InboundLane implements TransportSocket {
   readonly #ws: WebSocket;
+  readonly #wire: WireMode;
+  readonly turns: InboundTurns;
+  /** Set in `accept` right after the core opens the connection, before any frame can arrive. */
+  connection!: Connection;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: WebSocket, wire: WireMode, turns: InboundTurns) {
+    super();
     this.#ws = ws;
+    this.#wire = wire;
+    this.turns = turns;
+  }
+
+  deliver(data: Buffer, isBinary: boolean): void {
+    this.connection.receive(isBinary ? data : data.toString());
+  }
+
+  pauseReading(): void {
+    this.#ws.pause();
+  }
+
+  resumeReading(): void {
+    this.#ws.resume();
   }
 
   send(data: string | Uint8Array): void {
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(data);
   }
 
-  /**
-   * A broadcast is framed once (cached on the SharedFrame) and every recipient gets the same bytes written
-   * straight to its TCP socket. That is exactly what ws's Sender would write (no compression, server frames
-   * are unmasked); when the Sender is busy we fall back to it so frames never interleave.
-   */
+  /** A broadcast's frame, shared by every recipient: see ws-wire.ts for how it reaches the socket. */
   sendShared(frame: SharedFrame): void {
-    const ws = this.#ws;
-    if (ws.readyState !== WebSocket.OPEN) return;
-    const internals = ws as unknown as WsInternals;
-    const socket = internals._socket;
-    if (socket === null || internals._sender._state !== SENDER_IDLE) {
-      ws.send(frame.data);
-      return;
-    }
-    let bytes = frame.framed as Buffer | undefined;
-    if (bytes === undefined) frame.framed = bytes = frameForWire(frame.data);
-    socket.write(bytes);
+    if (this.#ws.readyState === WebSocket.OPEN) writeShared(this.#ws, frame, this.#wire);
   }
 
   get bufferedAmount(): number {
@@ -106,9 +83,11 @@ class WsTransport implements TransportSocket {
   }
 }
 
+/** Writes the refusal and destroys the socket once it is flushed (as ws's abortHandshake), so no peer keeps it. */
 function refuse(socket: Duplex, status: number, reason: string): void {
   if (socket.destroyed) return;
   const body = `${reason}\n`;
+  socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
@@ -121,6 +100,10 @@ export interface WsAdapterOptions {
   maxFrameBytes: number;
   /** Answer upgrades for other paths with 404 (only when the server owns the HTTP server). */
   refuseOtherPaths: boolean;
+  /** Fairness between connections on the way in (inbound-turns.ts). */
+  framesPerTurn: number;
+  readBacklogFrames: number;
+  readBacklogBytes: number;
 }
 
 export interface WsAdapter {
@@ -138,6 +121,11 @@ export function attachWs(http: HttpServer, core: ServerCore, options: WsAdapterO
     // Phoenix echoes `phoenix` when the client offered it beside an authToken.
     handleProtocols: (protocols) => (protocols.has('phoenix') ? 'phoenix' : false),
   });
+
+  const turns = new InboundTurns(
+    { framesPerTurn: options.framesPerTurn, backlogFrames: options.readBacklogFrames, backlogBytes: options.readBacklogBytes },
+    (err) => core.observers.hooks.error?.(asError(err), 'inbound frame'),
+  );
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '/';
@@ -165,8 +153,9 @@ export function attachWs(http: HttpServer, core: ServerCore, options: WsAdapterO
       opened = true;
       // ws has its own error listener on the socket from here on.
       socket.off('error', destroyOnError);
-      const tagged = ws as TaggedWs;
-      tagged[CONNECTION] = core.open(new WsTransport(ws), admission);
+      const transport = new WsTransport(ws, wireMode(ws, socket), turns);
+      (ws as TaggedWs)[TRANSPORT] = transport;
+      transport.connection = core.open(transport, admission);
       ws.on('message', onWsMessage);
       ws.on('close', onWsClose);
       ws.on('error', onWsError);

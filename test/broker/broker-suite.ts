@@ -8,12 +8,19 @@ import { after, before, describe, it } from 'node:test';
 import type { JsonObject } from '../../src/protocol/frame.ts';
 import type { Broker, BrokerMessage, PresenceChange, StreamPosition } from '../../src/broker/types.ts';
 
+/** What a scenario may ask of a new broker; each driver maps it to its own options. */
+export interface BrokerOptions {
+  nodeId?: string;
+  historyMaxMessages?: number;
+  historyMaxMessageBytes?: number;
+}
+
 export interface BrokerDriver {
   name: string;
   /** Set to skip every scenario, with the reason printed. */
   skip?: string;
   /** A fresh, not yet started broker in `namespace` (brokers of one namespace form one cluster). */
-  create(namespace: string, options?: { nodeId?: string }): Broker;
+  create(namespace: string, options?: BrokerOptions): Broker;
   /** Lets `ms` pass for TTL purposes: a virtual clock, or real sleep. */
   advance(namespace: string, ms: number): Promise<void>;
   /** A TTL small enough that `advance(ttl * 2)` stays cheap. */
@@ -73,8 +80,8 @@ export function runBrokerSuite(driver: BrokerDriver): void {
     const namespaces: string[] = [];
 
     /** A started broker in a namespace unique to this test run. */
-    async function node(namespace: string): Promise<Broker> {
-      const broker = driver.create(namespace);
+    async function node(namespace: string, options?: BrokerOptions): Promise<Broker> {
+      const broker = driver.create(namespace, options);
       broker.on('error', () => {}); // cut connections report errors by design; scenarios assert on events instead
       await broker.start();
       started.push(broker);
@@ -205,6 +212,36 @@ export function runBrokerSuite(driver: BrokerDriver): void {
       const fits = await b.history.range('hist:g', { epoch, offset: 7 });
       assert.ok(fits.recovered);
       assert.deepEqual(fits.entries.map((e) => e.offset), [8, 9, 10]);
+    });
+
+    it('caps a policy maxMessages at historyMaxMessages', async () => {
+      const b = await node(namespace(), { historyMaxMessages: 4 });
+      let p: StreamPosition | undefined;
+      for (let i = 1; i <= 10; i++) p = await b.history.append('hist:cap', 'e', { i }, { maxMessages: 100 });
+      const epoch = p!.epoch;
+      assert.deepEqual(await b.history.range('hist:cap', { epoch, offset: 5 }), { recovered: false, reason: 'gap_too_large', position: { epoch, offset: 10 } });
+      const fits = await b.history.range('hist:cap', { epoch, offset: 6 });
+      assert.ok(fits.recovered);
+      assert.deepEqual(fits.entries.map((e) => e.offset), [7, 8, 9, 10]);
+    });
+
+    it('publishes a message over historyMaxMessageBytes without storing it: a gap across it is not recovered', async () => {
+      const b = await node(namespace(), { historyMaxMessageBytes: 100 });
+      const seen = messages(b);
+      await b.subscribe(['hist:big']);
+      const policy = { maxMessages: 100 };
+      const p1 = await b.history.append('hist:big', 'small', { n: 1 }, policy);
+      const big = await b.publish({ topic: 'hist:big', event: 'big', payload: { blob: 'x'.repeat(200) } }, policy);
+      await b.publish({ topic: 'hist:big', event: 'after', payload: { n: 3 } }, policy);
+      await seen.waitFor((list) => list.some((m) => m.event === 'after'), 'the message after the big one');
+      assert.ok(seen.items.some((m) => m.event === 'big'), 'the big message still went out live');
+      assert.deepEqual(big.position, { epoch: p1.epoch, offset: 2 });
+      for (const since of [0, 1]) {
+        assert.deepEqual(await b.history.range('hist:big', { epoch: p1.epoch, offset: since }), { recovered: false, reason: 'gap_too_large', position: { epoch: p1.epoch, offset: 3 } });
+      }
+      const after = await b.history.range('hist:big', { epoch: p1.epoch, offset: 2 });
+      assert.ok(after.recovered);
+      assert.deepEqual(after.entries.map((e) => e.event), ['after']);
     });
 
     it('expires history after ttlMs', async () => {

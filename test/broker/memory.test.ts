@@ -14,7 +14,10 @@ runBrokerSuite({
   name: 'memory',
   create(namespace, options) {
     const c = clock(namespace);
-    return new MemoryBroker({ nodeId: options?.nodeId, history: { now: () => c.now } });
+    return new MemoryBroker({
+      nodeId: options?.nodeId,
+      history: { now: () => c.now, maxMessages: options?.historyMaxMessages, maxMessageBytes: options?.historyMaxMessageBytes },
+    });
   },
   async advance(namespace, ms) {
     clock(namespace).now += ms;

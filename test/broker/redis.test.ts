@@ -48,6 +48,8 @@ for (const sharded of [true, false]) {
         url,
         keyPrefix: `${namespace}:`,
         nodeId: options?.nodeId,
+        historyMaxMessages: options?.historyMaxMessages,
+        historyMaxMessageBytes: options?.historyMaxMessageBytes,
         heartbeatMs: HEARTBEAT_MS,
         nodeTimeoutMs: NODE_TIMEOUT_MS,
         timers,

@@ -44,7 +44,11 @@ async function run(withStalled: boolean): Promise<RunResult> {
   const procs: FixtureProcess[] = [];
   let stalled: StalledSubscriber | null = null;
   try {
-    const server = await startFixture('server', 'stream-server.ts', { TOPIC: topic, HISTORY_MAX: '100', BUDGET_BYTES: String(BUDGET), GRACE_MS: String(GRACE_MS) });
+    // The hard cap (1.5x the budget) sends the 4001 seconds before the publishing ends; a close grace longer
+    // than the run lets the stalled subscriber still read it when it resumes, instead of finding the socket cut.
+    const server = await startFixture('server', 'stream-server.ts', {
+      TOPIC: topic, HISTORY_MAX: '100', BUDGET_BYTES: String(BUDGET), GRACE_MS: String(GRACE_MS), CLOSE_GRACE_MS: '60000',
+    });
     procs.push(server.proc);
     const port = server.ready.port as number;
     const workers = await startClientWorkers(WORKERS, READERS / WORKERS, { URL: `ws://127.0.0.1:${port}/socket`, TOPIC: topic, LATENCY: '1', WARMUP: String(Math.round(TOTAL / 10)) });

@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { CONFIG_KEYS, DEFAULTS, ENV_VARS, PRESETS, SERVER_OPTION_KEYS, flagName, serverOptions, type ConfigKey } from '../../src/ops/config.ts';
 import { resolveOptions } from '../../src/server/options.ts';
 import { PUSH_DEDUP_DEFAULTS } from '../../src/server/recovery/push-dedup.ts';
+import { HISTORY_LIMIT_DEFAULTS, MemoryHistoryStore } from '../../src/broker/history-memory.ts';
 import { ConfigError, loadServeConfig, resolveServeConfig } from '../../src/ops/config-load.ts';
 
 function configError(fn: () => unknown): ConfigError {
@@ -99,9 +100,21 @@ describe('resolveServeConfig', () => {
     for (const [key, value] of Object.entries(resolved)) {
       if (key === 'channels') continue;
       assert.ok(mirrored.has(key), `createServer option ${key} is not exposed by the ops config`);
+      if (key === 'outboundHardCapBytes') {
+        // Derived from the budget on both sides: unset in the config, so createServer derives the same value.
+        assert.equal(DEFAULTS.outboundHardCapBytes, undefined);
+        assert.equal(resolveOptions({ channels: {}, ...serverOptions(DEFAULTS) }).outboundHardCapBytes, value);
+        continue;
+      }
       assert.equal(DEFAULTS[key as ConfigKey], value, `default of ${key}`);
     }
     assert.deepEqual(serverOptions(DEFAULTS).dedup, { ...PUSH_DEDUP_DEFAULTS });
+    // The history keys nest as createServer's `history`, with the memory store's own defaults.
+    assert.deepEqual(serverOptions(DEFAULTS).history, { ...HISTORY_LIMIT_DEFAULTS });
+    assert.equal(new MemoryHistoryStore(serverOptions(DEFAULTS).history).limits.idleMs, undefined);
+    const withIdle = serverOptions(resolveServeConfig({ env: { TETHER_HISTORY_IDLE_MS: '30000' }, flags: { historyMaxTopicBytes: '4096' } }).config);
+    assert.deepEqual(withIdle.history, { ...HISTORY_LIMIT_DEFAULTS, maxTopicBytes: 4096, idleMs: 30000 });
+    resolveOptions({ channels: {}, ...withIdle });
     const { config } = resolveServeConfig({
       env: { TETHER_DEDUP_WINDOW_SIZE: '64', TETHER_MESSAGES_PER_SECOND: '50' },
       flags: { dedupTtlMs: '1000', joinBurst: '5', closeGraceMs: '0' },
@@ -169,6 +182,13 @@ describe('resolveServeConfig', () => {
     ]);
     assert.match(err.issues.find((i) => i.key === 'port')?.message ?? '', /at most 65535 \(got 70000\)/);
     assert.match(err.issues.find((i) => i.key === 'PORT')?.message ?? '', /expected a number \(got "abc"\)/);
+  });
+
+  test('outboundHardCapBytes below the budget is a configuration error naming where it came from', () => {
+    const err = configError(() => resolveServeConfig({ env: { TETHER_OUTBOUND_HARD_CAP_BYTES: '1000' }, flags: { outboundBudgetBytes: '2000' } }));
+    assert.match(err.message, /outboundHardCapBytes/);
+    assert.match(err.message, /at least outboundBudgetBytes \(2000\)/);
+    assert.equal(resolveServeConfig({ flags: { outboundHardCapBytes: '3000', outboundBudgetBytes: '2000' } }).config.outboundHardCapBytes, 3000);
   });
 
   test('a bad token value is reported without echoing it', () => {

@@ -23,7 +23,7 @@ test('observer hooks land in the exposition, totals are copied at scrape time wi
   o.handled?.({ pattern: 'room:*', event: 'fail', durationMs: 0.2, status: 'error' });
   o.heartbeat?.({ connectionId: 'a' });
   o.idleTimeout?.({ connectionId: 'a' });
-  o.slowConsumer?.({ connectionId: 'b', bufferedBytes: 2e6 });
+  o.slowConsumer?.({ connectionId: 'b', bufferedBytes: 2e6, cause: 'grace' });
   o.error?.(new Error('x'), 'decode c17');
   o.error?.(new Error('y'), 'decode c18');
   o.outboxPush?.({ topic: 'room:1' });

@@ -30,7 +30,7 @@ test('idle connections are closed with 4000 by one sweep timer over all connecti
   const quiet = await RawClient.connect(s.endpoint());
   const chatty = await RawClient.connect(s.endpoint());
   await until(() => s.server.connectionCount === 2, 'two connections');
-  assert.equal(clock.pendingTimers, 1, 'one sweep timer, not one per connection');
+  assert.equal(clock.pendingTimers, 2, 'one sweep timer (and the history sweep of the memory broker), not one per connection');
   clock.advance(30_000);
   chatty.send([null, '1', 'phoenix', 'heartbeat', {}]);
   await chatty.json();
@@ -50,7 +50,9 @@ test('idle connections are closed with 4000 by one sweep timer over all connecti
 
 test('a consumer that stays over its outbound budget for the grace period is closed with 4001; one that recovers is not', async () => {
   const clock = new VirtualClock();
-  const s = await startServer({ clock, channels: { 'room:*': room }, outboundBudgetBytes: 64 * 1024, slowConsumerGraceMs: 5000, idleTimeoutMs: 10 * 60_000 });
+  const s = await startServer({ clock, channels: { 'room:*': room }, outboundBudgetBytes: 64 * 1024, slowConsumerGraceMs: 5000, idleTimeoutMs: 10 * 60_000,
+    // Far above the 30 MB queued here: this is the grace period's test (the hard cap: test/security/outbound-cap.test.ts).
+    outboundHardCapBytes: 64 * 1024 * 1024 });
   const slow: number[] = [];
   s.server.observe({ slowConsumer: (i) => slow.push(i.bufferedBytes) });
   const stuck = await RawClient.connect(s.endpoint());
@@ -81,6 +83,7 @@ test('a slow consumer that never reads is cut closeGraceMs after its 4001, not a
   const clock = new VirtualClock();
   const s = await startServer({
     clock, channels: { 'room:*': room }, outboundBudgetBytes: 64 * 1024, slowConsumerGraceMs: 2000, closeGraceMs: 1500, idleTimeoutMs: 10 * 60_000,
+    outboundHardCapBytes: 64 * 1024 * 1024,
   });
   const closes: { code: number; reason: string }[] = [];
   s.server.observe({ connectionClosed: ({ code, reason }) => closes.push({ code, reason }) });

@@ -90,6 +90,6 @@ test('a connect hook that does not settle within connectTimeoutMs: HTTP 503 befo
   clock.advance(1);
   assert.equal(await status, 503);
   assert.deepEqual(refused, ['503 connect hook did not answer within 3000 ms']);
-  assert.equal(clock.pendingTimers, 1, 'only the sweep timer is left');
+  assert.equal(clock.pendingTimers, 2, 'only the sweep timers (connections, memory history) are left');
   assert.equal(await upgradeStatus(s.endpoint()), 101);
 });

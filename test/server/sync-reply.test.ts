@@ -32,7 +32,7 @@ test('a synchronous handleIn reply is written within receive(); an async one aft
   const clock = new VirtualClock();
   const core = new ServerCore(resolveOptions({ channels: { 'room:*': room } }), new MemoryBroker(), clock);
   const transport = new RecordingTransport();
-  const conn = core.open(transport, { ok: true, vsn: 2, params: {}, assigns: {}, socketId: null, protocol: null, remoteAddress: '' });
+  const conn = core.open(transport, { ok: true, vsn: 2, params: {}, assigns: {}, socketId: null, protocol: null, remoteAddress: '', origin: null, sameOrigin: false });
   conn.receive('["1","1","room:a","phx_join",{}]');
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(transport.sent, ['["1","1","room:a","phx_reply",{"response":{},"status":"ok"}]']);

@@ -79,14 +79,15 @@ test('origin policy: lists with wildcards, scheme and port; a missing Origin is 
   assert.ok(OriginPolicy.off().allows('https://anything', undefined));
 });
 
-test('origin check over the wire: 403 for a foreign Origin; off by default on loopback', async () => {
+test('origin check over the wire: 403 for a foreign Origin; loopback origins only by default on loopback', async () => {
   const checked = await startServer({ allowedOrigins: ['https://good.example'] });
   assert.equal(await upgradeStatus(checked.endpoint(), { headers: { origin: 'https://evil.example' } }), 403);
   assert.equal(await upgradeStatus(checked.endpoint(), { headers: { origin: 'https://good.example' } }), 101);
   assert.equal(await upgradeStatus(checked.endpoint()), 101);
   await checked.server.close();
   const dev = await startServer();
-  assert.equal(await upgradeStatus(dev.endpoint(), { headers: { origin: 'https://evil.example' } }), 101);
+  assert.equal(await upgradeStatus(dev.endpoint(), { headers: { origin: 'https://evil.example' } }), 403);
+  assert.equal(await upgradeStatus(dev.endpoint(), { headers: { origin: 'http://localhost:5173' } }), 101);
   await dev.server.close();
 });
 

@@ -16,6 +16,12 @@ export interface FaultRow {
   note: string;
 }
 
+/**
+ * `skip` for scenarios that exist to print figures and take tens of seconds: they run under
+ * `npm run test:faults` (which sets FAULT_RESULTS) and are skipped by a plain `npm test`.
+ */
+export const FIGURES_ONLY: string | false = process.env.FAULT_RESULTS === undefined ? 'prints figures: run it with npm run test:faults' : false;
+
 const HEADERS = ['scenario', 'sent', 'received', 'duplicates', 'lost', 'time to recover', 'note'] as const;
 
 function cells(row: FaultRow): string[] {

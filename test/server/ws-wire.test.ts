@@ -1,0 +1,95 @@
+/**
+ * ws-wire.ts, the one place a pre-encoded frame reaches a ws socket. The raw path leans on three ws internals;
+ * the first test below FAILS when an upgrade of `ws` changes them (then re-check ws-wire.ts against the new
+ * ws/lib/sender.js and websocket.js and widen the pinned range in package.json). Both paths must put the same
+ * frames on the wire, in order with frames ws sends itself.
+ */
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
+import { sharedFrame } from '../../src/server/transport.ts';
+import { frameForWire, probeWire, writeShared, type WireMode } from '../../src/server/ws-wire.ts';
+
+/** A ws server with one accepted socket (and the raw socket ws was handed), and a client reading from it. */
+async function pair(): Promise<{ server: WebSocket; socket: unknown; client: WebSocket; received: (string | Buffer)[]; close(): void }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  await new Promise((r) => wss.once('listening', r));
+  let socket: unknown = null;
+  wss.on('connection', (_ws, req) => {
+    socket = req.socket;
+  });
+  const accepted = new Promise<WebSocket>((r) => wss.once('connection', r));
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  const received: (string | Buffer)[] = [];
+  client.on('message', (data: Buffer, isBinary: boolean) => received.push(isBinary ? data : data.toString()));
+  await new Promise((r) => client.once('open', r));
+  const server = await accepted;
+  return {
+    server,
+    socket,
+    client,
+    received,
+    close() {
+      client.terminate();
+      wss.close();
+    },
+  };
+}
+
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('the installed ws still has the internals the raw path needs (fails when a ws upgrade changes them)', async (t) => {
+  const p = await pair();
+  t.after(() => p.close());
+  assert.equal(probeWire(p.server, p.socket), 'raw', 'Sender.frame, ws._socket or ws._sender._state changed: see ws-wire.ts');
+});
+
+test('without the internals the probe picks the public API', async (t) => {
+  const p = await pair();
+  t.after(() => p.close());
+  assert.equal(probeWire(p.server, {}), 'public', '_socket is not the socket ws was handed');
+  const busy = Object.create(p.server, { _sender: { value: { _state: 1 } } }) as WebSocket;
+  assert.equal(probeWire(busy, p.socket), 'public', 'a Sender that is not idle');
+  const gone = Object.create(p.server, { _sender: { value: undefined } }) as WebSocket;
+  assert.equal(probeWire(gone, p.socket), 'public', 'no Sender');
+});
+
+for (const mode of ['raw', 'public'] as WireMode[]) {
+  test(`${mode}: shared frames of every size class and both opcodes arrive intact, in order with ws.send`, async (t) => {
+    const p = await pair();
+    t.after(() => p.close());
+    const big = 'é'.repeat(40_000);
+    const frames = [sharedFrame('a'), sharedFrame('x'.repeat(300)), sharedFrame(big), sharedFrame(new Uint8Array([9, 8, 7]))];
+    for (const frame of frames) {
+      writeShared(p.server, frame, mode);
+      p.server.send('between');
+      // The cached bytes are reused for a second recipient (here: the same one again).
+      writeShared(p.server, frame, mode);
+    }
+    await until(() => p.received.length === 12);
+    const expected = frames.flatMap((f) => {
+      const d = typeof f.data === 'string' ? f.data : Buffer.from(f.data);
+      return [d, 'between', d];
+    });
+    assert.deepEqual(p.received, expected);
+  });
+}
+
+test('frameForWire writes RFC 6455 headers: FIN + opcode, 7-bit, 16-bit and 64-bit lengths, no mask', () => {
+  const small = frameForWire('hi');
+  assert.deepEqual([...small], [0x81, 2, 0x68, 0x69]);
+  const mid = frameForWire(new Uint8Array(300));
+  assert.deepEqual([...mid.subarray(0, 4)], [0x82, 126, 0x01, 0x2c]);
+  assert.equal(mid.length, 304);
+  const big = frameForWire('x'.repeat(70_000));
+  assert.deepEqual([...big.subarray(0, 10)], [0x81, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70]);
+  assert.equal(big.length, 70_010);
+  assert.equal(frameForWire('é').subarray(1, 2)[0], 2, 'the length counts UTF-8 bytes');
+});
