@@ -4,7 +4,7 @@
  * the busiest topics with their presence, and the disconnects and errors since the previous sample.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { closeCodeName } from '../protocol/close-codes.ts';
+import { closeCodeMeaning, closeCodeName } from '../protocol/close-codes.ts';
 import type { ServerObserver } from '../server/observer.ts';
 import type { RecentEvent, Sample, TopicRow } from '../dashboard/feed.ts';
 import { errorKind, type MetricTotals, type ServerMetrics } from './metrics.ts';
@@ -59,7 +59,8 @@ export class Sampler {
       connectionClosed: (info) => {
         if (info.code === 1000 || info.code === 1001 || info.code === 1005) return;
         const name = closeCodeName(info.code);
-        record('disconnect', name ? `${info.code} ${name}` : String(info.code), `${info.reason} (${info.id})`);
+        // The label stays short for the list; the detail says in words what the code means (4001: read too slowly).
+        record('disconnect', name ? `${info.code} ${name}` : String(info.code), `${closeCodeMeaning(info.code)}; ${info.reason} (${info.id})`);
       },
       connectionRejected: (info) => record('rejected', String(info.status), info.reason),
       error: (err, context) => record('error', errorKind(context), `${err.message} (${context})`),

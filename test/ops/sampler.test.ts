@@ -44,6 +44,7 @@ test('samples report per-second rates from totals and the events since the last 
       [['disconnect', '4001 slowConsumer'], ['error', 'decode']],
       'clean closes are not listed',
     );
+    assert.match(events[0].detail, /^you read too slowly.*; slow consumer \(c9\)$/, 'the close is explained in words');
     assert.equal((await sampler.sample()).events.length, 0);
     assert.equal(sampler.recent.length, 2);
     assert.deepEqual(sampler.topicRows(), [
