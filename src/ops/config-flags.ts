@@ -22,6 +22,7 @@ export function addConfigOptions(command: Command): Command {
 function placeholder(key: ConfigKey): string {
   if (key.endsWith('Ms')) return 'ms';
   if (key.endsWith('Bytes')) return 'bytes';
+  if (key.startsWith('tls')) return 'file';
   if (valueKind(key) === 'number') return 'n';
   if (valueKind(key) === 'list') return 'list';
   return key === 'preset' ? 'name' : key === 'logLevel' ? 'level' : key.endsWith('Token') || key === 'token' ? 'secret' : 'value';

@@ -68,6 +68,9 @@ export const serveConfigSchema = z.strictObject({
   historyMaxTotalBytes: count,
   historyMaxTopics: count,
   historyIdleMs: millis.optional(),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  tlsCa: z.string().min(1).optional(),
   metrics: z.boolean(),
   dashboard: z.boolean(),
 });
@@ -210,6 +213,9 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   historyMaxTotalBytes: 'TETHER_HISTORY_MAX_TOTAL_BYTES',
   historyMaxTopics: 'TETHER_HISTORY_MAX_TOPICS',
   historyIdleMs: 'TETHER_HISTORY_IDLE_MS',
+  tlsCert: 'TETHER_TLS_CERT',
+  tlsKey: 'TETHER_TLS_KEY',
+  tlsCa: 'TETHER_TLS_CA',
   metrics: 'TETHER_METRICS',
   dashboard: 'TETHER_DASHBOARD',
 };
@@ -263,6 +269,9 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   historyMaxTotalBytes: 'stored bytes of all topics, oldest evicted first (history.maxTotalBytes; memory broker)',
   historyMaxTopics: 'topics with history kept at once; past it the least recently appended goes (memory broker)',
   historyIdleMs: 'drop the history of a topic with no subscriber and no append for this long (default: its TTL; Redis: 24 h)',
+  tlsCert: 'serve wss:// and https:// with this certificate chain (PEM file; needs --tls-key; TLS 1.2 at least)',
+  tlsKey: 'private key of --tls-cert (PEM file)',
+  tlsCa: 'extra CA certificates sent with the chain (PEM file)',
   metrics: 'serve Prometheus metrics at /metrics',
   dashboard: 'serve the live dashboard at / (and the tether:admin channel)',
 };
