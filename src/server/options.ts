@@ -5,6 +5,7 @@ import type { HistoryLimits } from '../broker/history-memory.ts';
 import type { Broker } from '../broker/types.ts';
 import type { ChannelDefinition } from './channel.ts';
 import type { Clock } from './clock.ts';
+import { compressionSchema, type CompressionOptions } from './compression.ts';
 
 export interface ConnectInfo {
   /** Query parameters of the WebSocket request, `vsn` included (Phoenix passes it to connect/3 too). */
@@ -40,6 +41,13 @@ export interface ServerOptions {
    * (PEM), TLS 1.2 at least. `ca` adds CA certificates sent with the chain. Default: plain `ws://`.
    */
   tls?: ServerTlsOptions;
+  /**
+   * permessage-deflate. Default false (as Phoenix and ws). `true` or an object turns it on for clients that
+   * offer it: thresholdBytes 1024, level 6, memLevel 8, concurrency 10 (see CompressionOptions). The server
+   * always asks for server_no_context_takeover, so a broadcast is compressed once for all its subscribers. The
+   * inflated size of a client message is capped by `maxFrameBytes` (close 1009).
+   */
+  compression?: boolean | CompressionOptions;
   /** The endpoint is `${mount}/websocket`. Default '/socket'. */
   mount?: string;
   /** Authenticates each connection before the upgrade. Default: accept everyone. */
@@ -158,6 +166,7 @@ const schema = z.strictObject({
       ca: z.union([z.string(), z.instanceof(Buffer), z.array(z.union([z.string(), z.instanceof(Buffer)]))]).optional(),
     })
     .optional(),
+  compression: compressionSchema.optional(),
   mount: z.string().regex(/^(\/[^/?#]+)*$/, 'mount must look like "/socket" (no trailing slash), or be ""').default('/socket'),
   connect: fn<ConnectHook>('connect').optional(),
   channels: z.record(z.string(), z.custom<ChannelDefinition>((v) => typeof (v as ChannelDefinition | null)?.join === 'function', { message: 'a channel definition needs a join function' })),

@@ -7,6 +7,7 @@ import type { Broker } from '../broker/types.ts';
 import type { Payload } from '../protocol/frame.ts';
 import type { BroadcastResult } from './channel.ts';
 import { systemClock } from './clock.ts';
+import { resolveCompression } from './compression.ts';
 import { ServerCore } from './core.ts';
 import type { ServerObserver } from './observer.ts';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.ts';
@@ -57,6 +58,7 @@ export class TetherServer {
         framesPerTurn: this.#options.framesPerTurn,
         readBacklogFrames: this.#options.readBacklogFrames,
         readBacklogBytes: this.#options.readBacklogBytes,
+        compression: resolveCompression(this.#options.compression),
       });
       this.#guard = guardHandshakes(this.#http, {
         handshakeTimeoutMs: this.#options.handshakeTimeoutMs,
