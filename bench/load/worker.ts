@@ -73,6 +73,9 @@ async function connect(cmd: Extract<WorkerCommand, { op: 'connect' }>): Promise<
  * A body that compresses like application data (status records with varying numbers and ids, about 2x with
  * zlib level 6), not like one repeated character; a different one per `seq`, deterministic, JSON-string safe.
  */
+// Never repeats within a run: a body seen in an earlier step could still be in a context-takeover window.
+let bodySeq = Math.floor(Math.random() * 2 ** 30);
+
 function textBody(bytes: number, seq: number): string {
   const words = ['task', 'status', 'running', 'queued', 'done', 'owner', 'progress', 'eta', 'region', 'retry'];
   // xorshift32: integer-exact, so every seq gives its own sequence.
@@ -116,7 +119,7 @@ async function publish(cmd: Extract<WorkerCommand, { op: 'publish' }>): Promise<
       const due = Math.min(Math.floor((elapsed / 1000) * cmd.perSecond), Math.floor((cmd.durationMs / 1000) * cmd.perSecond));
       while (result.sent < due) {
         // Compressible bodies differ per message, so context takeover cannot just point back at the last one.
-        const body = compressible ? textBody(cmd.bodyBytes, result.sent) : fixed;
+        const body = compressible ? textBody(cmd.bodyBytes, bodySeq++) : fixed;
         acks.push(publisher.publish(cmd.topic, payload(result.sent, body)).then(() => void result.acked++));
         result.sent++;
       }
