@@ -148,7 +148,7 @@ test('a missing or half TLS configuration exits 2 naming the flag', async () => 
     );
   const [missing, half] = await Promise.all([serve(['--tls-cert', certFile, '--tls-key', join(dir, 'nope.pem')]), serve(['--tls-cert', certFile])]);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /--tls-key: cannot read .*nope\.pem: ENOENT/);
+  assert.match(missing.stderr, /--tls-key \(TETHER_TLS_KEY\): cannot read .*nope\.pem: ENOENT/);
   assert.equal(half.code, 2);
   assert.match(half.stderr, /--tls-cert \/ --tls-key: TLS needs both/);
 });
