@@ -102,14 +102,16 @@ export interface DeflatePeer {
 }
 
 const DEFAULT_WINDOW_BITS = 15;
+const MIN_ZLIB_WINDOW_BITS = 9;
 
 /** The socket's compression terms, or null when it takes no pre-compressed frames. */
 export function deflatePeer(ws: WebSocket, options: ResolvedCompression | false): DeflatePeer | null {
   if (options === false) return null;
   const params = (ws as unknown as WsInternals)._extensions?.['permessage-deflate']?.params;
   if (params === undefined || params.server_no_context_takeover !== true) return null;
-  const bits = params.server_max_window_bits;
-  return { options, windowBits: typeof bits === 'number' ? bits : DEFAULT_WINDOW_BITS };
+  const bits = typeof params.server_max_window_bits === 'number' ? params.server_max_window_bits : DEFAULT_WINDOW_BITS;
+  // zlib raises a raw deflate window of 8 to 9, which such a peer could not inflate: send it plain frames.
+  return bits < MIN_ZLIB_WINDOW_BITS ? null : { options, windowBits: bits };
 }
 
 /** The compressed framing of a frame for one window size, or null when it is not worth compressing. */

@@ -4,6 +4,7 @@
  * ws compresses itself; the inflated size of a client message is capped (1009).
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { test } from 'node:test';
@@ -102,6 +103,26 @@ test('the compressed framing is made once per frame and counted by the outbound 
   assert.equal(inflateRawSync(Buffer.concat([first.subarray(2), Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }).toString(), pad(7));
   assert.equal(deflatedForWire(sharedFrame('small'), peer), null, 'below the threshold: sent plain');
   assert.equal(sharedWireBytes(sharedFrame(pad(8)), 'public', peer), sharedFrame(pad(8)).byteLength);
+});
+
+test('a peer that asked for a smaller server window gets frames deflated with that window', async (t) => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: wsDeflateOptions(COMPRESSION_DEFAULTS) });
+  t.after(() => wss.close());
+  await new Promise((r) => wss.once('listening', r));
+  const accepted = new Promise<WebSocket>((r) => wss.once('connection', r));
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: { serverMaxWindowBits: 10 } });
+  const received: string[] = [];
+  client.on('message', (data: Buffer) => received.push(data.toString()));
+  await new Promise((r) => client.once('open', r));
+  t.after(() => client.terminate());
+  const ws = await accepted;
+  const peer = deflatePeer(ws, COMPRESSION_DEFAULTS);
+  assert.equal(peer?.windowBits, 10);
+  // A block longer than the peer's 1 KiB window, repeated: a 32 KiB window would reach back past what it keeps.
+  const text = randomBytes(1500).toString('base64').repeat(5);
+  writeShared(ws, sharedFrame(text), 'raw', peer);
+  await pollUntil(() => received.length === 1, 'the frame');
+  assert.equal(received[0], text);
 });
 
 test('raw compressed broadcasts never overtake replies ws is still compressing: order holds across 300 interleaved frames', async (t) => {
