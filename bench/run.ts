@@ -23,6 +23,8 @@ const RUNNERS: Record<Workload, (ctx: BenchContext) => Promise<Table>> = {
 };
 
 const options = parseOptions(process.argv.slice(2));
+// Read by the target servers and load workers (children inherit the environment).
+if (options.compression) process.env.BENCH_COMPRESSION = '1';
 const started = new Date();
 const loadAtStart = load();
 const ctx = new BenchContext(options);

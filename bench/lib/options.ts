@@ -20,6 +20,11 @@ export interface Options {
   fanoutRates: number[];
   stepMs: number;
   bodyBytes: number;
+  /**
+   * permessage-deflate on in every target and client (Tether `compression: true`, ws and Socket.IO
+   * `perMessageDeflate: true`) and a compressible body (2048 bytes unless --body-bytes).
+   */
+  compression: boolean;
   reqreplyClients: number;
   reqreplyMs: number;
   /** Each fan-out step is repeated this often, targets in turn; the median is reported. */
@@ -41,7 +46,10 @@ export interface Options {
   heapSnapshot: boolean;
 }
 
-const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'targets' | 'outDir' | 'outName' | 'cpuProfile' | 'heapSnapshot' | 'holdPerProcess'>> = {
+/** Above the 1024-byte threshold of every target, so messages are compressed. */
+const COMPRESSED_BODY_BYTES = 2048;
+
+const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'targets' | 'compression' | 'outDir' | 'outName' | 'cpuProfile' | 'heapSnapshot' | 'holdPerProcess'>> = {
   full: {
     capacity: [1_000, 10_000, 20_000, 50_000],
     fanoutSubscribers: [1_000, 5_000],
@@ -90,7 +98,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
 };
 
 const USAGE = `usage: npm run bench -- [--quick | --tiny] [--only capacity,fanout,reqreply,churn] [--targets ws,socketio,tether]
-  [--capacity 1000,10000] [--subscribers 1000,5000] [--rates 10000,50000] [--step-ms 3000]
+  [--capacity 1000,10000] [--subscribers 1000,5000] [--rates 10000,50000] [--step-ms 3000] [--compression] [--body-bytes 2048]
   [--clients 100] [--reqreply-ms 2000] [--rounds 3] [--reqreply-rounds 5] [--cycles 100000] [--workers 2] [--out DIR|FILE.md] [--cpu-prof] [--heap-snapshot]
   [--only hold] [--hold 50000] [--hold-per-process ${MAX_SERVER_CONNECTIONS}]   (hold: clustered capacity, opt-in)`;
 
@@ -128,6 +136,8 @@ export function parseOptions(argv: string[]): Options {
       subscribers: { type: 'string' },
       rates: { type: 'string' },
       'step-ms': { type: 'string' },
+      compression: { type: 'boolean' },
+      'body-bytes': { type: 'string' },
       clients: { type: 'string' },
       'reqreply-ms': { type: 'string' },
       rounds: { type: 'string' },
@@ -157,7 +167,8 @@ export function parseOptions(argv: string[]): Options {
     fanoutSubscribers: numbers(values.subscribers, 'subscribers') ?? preset.fanoutSubscribers,
     fanoutRates: numbers(values.rates, 'rates') ?? preset.fanoutRates,
     stepMs: single(values['step-ms'], 'step-ms') ?? preset.stepMs,
-    bodyBytes: preset.bodyBytes,
+    bodyBytes: single(values['body-bytes'], 'body-bytes') ?? (values.compression ? COMPRESSED_BODY_BYTES : preset.bodyBytes),
+    compression: values.compression ?? false,
     reqreplyClients: single(values.clients, 'clients') ?? preset.reqreplyClients,
     reqreplyMs: single(values['reqreply-ms'], 'reqreply-ms') ?? preset.reqreplyMs,
     rounds: single(values.rounds, 'rounds') ?? preset.rounds,

@@ -10,6 +10,8 @@ export interface ProcSample {
   cpuMicros: number;
   /** The kernel's share of cpuMicros (socket writes and, on loopback, much of the peer's receive path). */
   sysMicros: number;
+  /** Bytes the process passed to write-like syscalls (/proc/<pid>/io wchar): for a server, mostly socket writes. */
+  writtenBytes: number;
 }
 
 export function sampleProcess(pid: number): ProcSample {
@@ -20,5 +22,14 @@ export function sampleProcess(pid: number): ProcSample {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const sys = Number(fields[12]);
   const ticks = Number(fields[11]) + sys;
-  return { rssBytes: rss ? Number(rss[1]) * 1024 : 0, cpuMicros: ticks * TICK_MICROS, sysMicros: sys * TICK_MICROS };
+  return { rssBytes: rss ? Number(rss[1]) * 1024 : 0, cpuMicros: ticks * TICK_MICROS, sysMicros: sys * TICK_MICROS, writtenBytes: written(pid) };
+}
+
+function written(pid: number): number {
+  try {
+    const io = /wchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return io ? Number(io[1]) : 0;
+  } catch {
+    return 0;
+  }
 }

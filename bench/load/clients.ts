@@ -7,6 +7,8 @@ import WebSocket from 'ws';
 import type { Endpoint, TargetKind } from '../lib/messages.ts';
 
 const TS_KEY = '"ts":';
+/** `npm run bench -- --compression`: every client offers permessage-deflate (ws's defaults). */
+const COMPRESSION = process.env.BENCH_COMPRESSION === '1';
 const REPLY_TIMEOUT_MS = 30_000;
 
 export type BroadcastListener = (sentAtMicros: number) => void;
@@ -44,7 +46,7 @@ export abstract class BenchClient {
   /** Connects from source address number `index` (round-robin) of the endpoint's addresses. */
   async open(endpoint: Endpoint, index: number): Promise<void> {
     const localAddress = endpoint.sourceAddresses[index % endpoint.sourceAddresses.length];
-    const socket = new WebSocket(this.url(endpoint.port), { perMessageDeflate: false, localAddress });
+    const socket = new WebSocket(this.url(endpoint.port), { perMessageDeflate: COMPRESSION, localAddress });
     this.socket = socket;
     this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('message', (data: Buffer) => this.receive(data.toString()));

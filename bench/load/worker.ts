@@ -70,6 +70,28 @@ async function connect(cmd: Extract<WorkerCommand, { op: 'connect' }>): Promise<
   return result;
 }
 
+/**
+ * A body that compresses like application data (status records with varying numbers and ids, about 2x with
+ * zlib level 6), not like one repeated character; a different one per `seq`, deterministic, JSON-string safe.
+ */
+// Never repeats within a run: a body seen in an earlier step could still be in a context-takeover window.
+let bodySeq = Math.floor(Math.random() * 2 ** 30);
+
+function textBody(bytes: number, seq: number): string {
+  const words = ['task', 'status', 'running', 'queued', 'done', 'owner', 'progress', 'eta', 'region', 'retry'];
+  // xorshift32: integer-exact, so every seq gives its own sequence.
+  let seed = (0x9e3779b9 ^ Math.imul(seq + 1, 0x85ebca6b)) >>> 0 || 1;
+  const next = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>>= 0);
+  };
+  let out = '';
+  while (out.length < bytes) out += `${words[next() % words.length]}=${next() % 100000} id-${next().toString(36)} `;
+  return out.slice(0, bytes);
+}
+
 function payload(seq: number, body: string): string {
   return `{"ts":${nowMicros()},"seq":${seq},"body":"${body}"}`;
 }
@@ -87,7 +109,8 @@ async function publisherFor(endpoint: Endpoint): Promise<BenchClient> {
 /** Publishes at a steady rate in 10 ms ticks, then waits for the outstanding acknowledgements. */
 async function publish(cmd: Extract<WorkerCommand, { op: 'publish' }>): Promise<PublishResult> {
   const publisher = await publisherFor(cmd.endpoint);
-  const body = 'x'.repeat(cmd.bodyBytes);
+  const compressible = process.env.BENCH_COMPRESSION === '1';
+  const fixed = 'x'.repeat(cmd.bodyBytes);
   const result: PublishResult = { sent: 0, acked: 0 };
   const acks: Promise<void>[] = [];
   const started = performance.now();
@@ -96,6 +119,8 @@ async function publish(cmd: Extract<WorkerCommand, { op: 'publish' }>): Promise<
       const elapsed = performance.now() - started;
       const due = Math.min(Math.floor((elapsed / 1000) * cmd.perSecond), Math.floor((cmd.durationMs / 1000) * cmd.perSecond));
       while (result.sent < due) {
+        // Compressible bodies differ per message, so context takeover cannot just point back at the last one.
+        const body = compressible ? textBody(cmd.bodyBytes, bodySeq++) : fixed;
         acks.push(publisher.publish(cmd.topic, payload(result.sent, body)).then(() => void result.acked++));
         result.sent++;
       }

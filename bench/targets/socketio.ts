@@ -8,7 +8,8 @@ import { Server } from 'socket.io';
 import { announceReady } from './lifecycle.ts';
 
 const http = createServer();
-const io = new Server(http, { transports: ['websocket'], perMessageDeflate: false, httpCompression: false, serveClient: false });
+// `npm run bench -- --compression`: Socket.IO's perMessageDeflate on (ws's defaults, threshold 1024).
+const io = new Server(http, { transports: ['websocket'], perMessageDeflate: process.env.BENCH_COMPRESSION === '1', httpCompression: false, serveClient: false });
 
 io.on('connection', (socket) => {
   socket.on('join', async (topic: string, ack: () => void) => {

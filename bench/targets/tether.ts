@@ -22,6 +22,7 @@ const server = createServer({
   host: '127.0.0.1',
   channels: { 'bench:*': bench },
   maxConnections: 1_000_000,
+  compression: process.env.BENCH_COMPRESSION === '1',
 });
 
 const { port } = await server.listen();

@@ -40,7 +40,8 @@ function broadcast(topic: string, data: unknown): void {
   for (const member of members) member.send(text);
 }
 
-const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
+// `npm run bench -- --compression`: ws's own permessage-deflate defaults (context takeover, threshold 1024, level 6).
+const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: process.env.BENCH_COMPRESSION === '1', clientTracking: false });
 server.on('connection', (socket) => {
   connections++;
   socket.on('message', (raw) => {

@@ -22,6 +22,7 @@ interface StepResult {
   seconds: number;
   cpuMicros: number;
   sysMicros: number;
+  writtenBytes: number;
   latency: LatencyHistogram;
 }
 
@@ -56,7 +57,7 @@ async function step(ctx: BenchContext, target: TargetProcess, endpoint: Endpoint
   const { received, latency } = await drain(ctx, expected);
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = sampleProcess(target.pid);
-  return { delivered: received, expected, seconds, cpuMicros: cpu1.cpuMicros - cpu0.cpuMicros, sysMicros: cpu1.sysMicros - cpu0.sysMicros, latency };
+  return { delivered: received, expected, seconds, cpuMicros: cpu1.cpuMicros - cpu0.cpuMicros, sysMicros: cpu1.sysMicros - cpu0.sysMicros, writtenBytes: cpu1.writtenBytes - cpu0.writtenBytes, latency };
 }
 
 export async function runFanout(ctx: BenchContext): Promise<Table> {
@@ -81,6 +82,7 @@ export async function runFanout(ctx: BenchContext): Promise<Table> {
         loss: row(scenario, 'loss %'),
         cpu: row(scenario, 'server CPU µs/delivery'),
         sys: row(scenario, '  of which kernel µs'),
+        wire: row(scenario, 'server bytes written/delivery'),
       };
     }),
   );
@@ -126,6 +128,10 @@ export async function runFanout(ctx: BenchContext): Promise<Table> {
       `the three servers run side by side (idle when not under test) and take each step in turn, ${ctx.options.rounds} rounds; each figure is the median round (loss: the worst); other work on the machine only ever adds latency, so the best round's p99 is the closest estimate of each server's own`,
       `each step publishes for ${ctx.options.stepMs} ms then waits for the deliveries to drain; delivered/s = deliveries / (publish + drain time)`,
       `payload ~${ctx.options.bodyBytes + 40} bytes JSON with the publisher's send time; latency = subscriber receive - publisher send (same monotonic clock)`,
+      ...(ctx.options.compression
+        ? ['--compression: permessage-deflate on in every server and client (Tether `compression: true`, deflated once per broadcast; ws and Socket.IO `perMessageDeflate: true`, deflated per socket); the body is text that zlib shrinks about 2x, a different one per message']
+        : []),
+      'server bytes written/delivery = the server process\'s wchar (/proc/<pid>/io: bytes handed to write syscalls, mostly socket writes) over the step divided by deliveries',
       'server CPU = utime+stime delta of the server process over the step divided by deliveries (10 ms tick resolution); the kernel part (stime) is mostly socket writes, which on loopback also carry the receiver\'s TCP processing',
       `loss = deliveries missing after the drain (publishes acknowledged x subscribers - received); a step with p99 > ${SATURATED_P99_MS} ms ends the ladder`,
     ],
@@ -138,7 +144,7 @@ function median(values: number[]): number {
 }
 
 /** Each metric is the median over the rounds (loss: the worst round). */
-function record(kind: TargetKind, p: Record<'delivered' | 'p50' | 'p95' | 'p99' | 'p99Best' | 'max' | 'loss' | 'cpu' | 'sys', Row>, rounds: StepResult[]): void {
+function record(kind: TargetKind, p: Record<'delivered' | 'p50' | 'p95' | 'p99' | 'p99Best' | 'max' | 'loss' | 'cpu' | 'sys' | 'wire', Row>, rounds: StepResult[]): void {
   const m = (f: (r: StepResult) => number): number => median(rounds.map(f));
   p.delivered.values[kind] = m((r) => r.delivered / r.seconds);
   p.p50.values[kind] = m((r) => r.latency.quantile(0.5) ?? 0);
@@ -149,4 +155,5 @@ function record(kind: TargetKind, p: Record<'delivered' | 'p50' | 'p95' | 'p99' 
   p.loss.values[kind] = Math.max(...rounds.map((r) => (r.expected === 0 ? 0 : (100 * (r.expected - r.delivered)) / r.expected)));
   p.cpu.values[kind] = m((r) => r.cpuMicros / Math.max(1, r.delivered));
   p.sys.values[kind] = m((r) => r.sysMicros / Math.max(1, r.delivered));
+  p.wire.values[kind] = m((r) => r.writtenBytes / Math.max(1, r.delivered));
 }

@@ -2,6 +2,8 @@
  * `tether connect <url>`: an interactive client for any Phoenix-protocol endpoint, and its scripted form
  * (`--join`, `--push`, `--exit-after`) whose exit code says what happened.
  */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Socket } from '../client/socket.ts';
 import type { Channel } from '../client/channel.ts';
@@ -47,6 +49,8 @@ export interface ConnectOptions {
   heartbeat: number;
   json: boolean;
   color: boolean;
+  /** A PEM file of CA certificates to trust for wss:// (beside the system's). */
+  ca?: string;
 }
 
 export interface ConnectIo {
@@ -148,7 +152,7 @@ class Session {
   /** When the next reconnect attempt is due, while reconnecting. */
   #retryAt: number | null = null;
 
-  constructor(endpoint: string, options: ConnectOptions, out: Output) {
+  constructor(endpoint: string, options: ConnectOptions, out: Output, ca: Buffer | undefined) {
     this.#out = out;
     this.noReplyIsFailure = options.exitAfter?.kind === 'reply';
     const decoder = createSerializer(options.vsn === '1.0.0' ? 1 : 2, 'client');
@@ -158,7 +162,7 @@ class Session {
       vsn: options.vsn,
       heartbeatIntervalMs: options.heartbeat,
       pushTimeoutMs: options.replyTimeout,
-      transport: tap(wsTransport(), (data) => this.#incoming(decoder.decode(data))),
+      transport: tap(wsTransport(ca === undefined ? {} : { ca: [...rootCertificates, ca.toString()] }), (data) => this.#incoming(decoder.decode(data))),
     });
     this.socket.on('state', (t) => {
       this.#retryAt = t.to === 'reconnecting' && t.detail.delayMs !== undefined ? t.at + t.detail.delayMs : null;
@@ -369,7 +373,9 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
   let endpoint: string;
   let joins: ReturnType<typeof parseJoin>[];
   let pushes: ReturnType<typeof parsePush>[];
+  let ca: Buffer | undefined;
   try {
+    ca = options.ca === undefined ? undefined : readCa(options.ca);
     endpoint = normalizeEndpoint(url);
     joins = options.join.map(parseJoin);
     pushes = options.push.map(parsePush);
@@ -382,7 +388,7 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
   const scripted = options.exitAfter !== undefined;
   const terminal = new Terminal({ input: io.input, output: io.output, readLines: !scripted });
   const out = new Output({ json: options.json, color: options.color && io.output.isTTY === true, write: (line) => terminal.print(line) });
-  const session = new Session(endpoint, options, out);
+  const session = new Session(endpoint, options, out, ca);
   const { socket } = session;
 
   let finish!: (code: ExitCode) => void;
@@ -460,6 +466,17 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+function readCa(path: string): Buffer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`--ca: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca: ${path} holds no PEM certificate`);
+  return pem;
+}
+
 /** Commander's accumulator for a repeatable option. */
 export const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -477,6 +494,7 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'with --exit-after: give up after this long (exit 6, or 3 if never connected)', positiveInt, 10_000)
     .option('--reply-timeout <ms>', 'how long a join or push waits for its reply', positiveInt, 10_000)
     .option('--heartbeat <ms>', 'heartbeat interval; also how often the round-trip time refreshes', positiveInt, 5_000)
+    .option('--ca <file>', 'trust the CA certificates in this PEM file for wss:// (beside the system ones)')
     .option('--json', 'print one JSON object per line', false)
     .option('--no-color', 'no colours even on a terminal')
     .addHelpText('after', `\nexit codes: 0 ok, 2 usage, 3 could not connect, 4 join refused, 5 error reply, 6 timeout, 7 disconnected\n\n${HELP}`)

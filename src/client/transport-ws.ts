@@ -27,6 +27,12 @@ export interface WsTransportOptions {
    * read, and the link closes with 1009. Default 8 MiB.
    */
   maxFrameBytes?: number;
+  /**
+   * Offer permessage-deflate (ws's PerMessageDeflateOptions, or true for its defaults). Default false. A
+   * Tether server with `compression` on accepts it with server_no_context_takeover; the inflated size of a
+   * server message is capped by `maxFrameBytes` (close 1009).
+   */
+  perMessageDeflate?: boolean | import('ws').PerMessageDeflateOptions;
 }
 
 const normalizePin = (pin: string) => pin.replace(/:/g, '').toLowerCase();
@@ -81,7 +87,7 @@ class WsTransport implements Transport {
       key: o.key,
       rejectUnauthorized: o.rejectUnauthorized,
       agent: o.agent as import('node:http').Agent | undefined,
-      perMessageDeflate: false,
+      perMessageDeflate: o.perMessageDeflate ?? false,
       maxPayload: o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     } as import('ws').ClientOptions & Record<string, unknown>;
     if (createConnection) (clientOptions as Record<string, unknown>).createConnection = createConnection;

@@ -1,10 +1,10 @@
 /** The command-line side of the serve configuration: one flag per config key, and only flags the user typed. */
 import { Option, type Command } from 'commander';
-import { CONFIG_HELP, CONFIG_KEYS, ENV_VARS, flagName, valueKind, type ConfigKey } from './config.ts';
+import { CONFIG_HELP, CONFIG_KEYS, DEFAULTS, ENV_VARS, flagName, valueKind, type ConfigKey } from './config.ts';
 
 /**
  * Adds `--config PATH` and a flag for every config key the command does not declare yet. Values stay strings
- * (validated with the other layers); booleans get `--no-KEY`. No defaults are set here, so a flag only counts
+ * (validated with the other layers); booleans on by default get `--no-KEY`, those off by default `--KEY`. No defaults are set here, so a flag only counts
  * when typed and the environment and config file are not overridden by defaults.
  */
 export function addConfigOptions(command: Command): Command {
@@ -14,7 +14,10 @@ export function addConfigOptions(command: Command): Command {
     if (declared.has(key)) continue;
     const help = `${CONFIG_HELP[key]} (env ${ENV_VARS[key]})`;
     const flag = flagName(key);
-    command.addOption(valueKind(key) === 'boolean' ? new Option(`--no-${flag.slice(2)}`, `do not ${help}`) : new Option(`${flag} <${placeholder(key)}>`, help));
+    // A boolean that is on by default is turned off with --no-KEY; one that is off (compression) on with --KEY.
+    const option =
+      valueKind(key) !== 'boolean' ? new Option(`${flag} <${placeholder(key)}>`, help) : DEFAULTS[key] === false ? new Option(flag, help) : new Option(`--no-${flag.slice(2)}`, `do not ${help}`);
+    command.addOption(option);
   }
   return command;
 }
@@ -22,6 +25,7 @@ export function addConfigOptions(command: Command): Command {
 function placeholder(key: ConfigKey): string {
   if (key.endsWith('Ms')) return 'ms';
   if (key.endsWith('Bytes')) return 'bytes';
+  if (key.startsWith('tls')) return 'file';
   if (valueKind(key) === 'number') return 'n';
   if (valueKind(key) === 'list') return 'list';
   return key === 'preset' ? 'name' : key === 'logLevel' ? 'level' : key.endsWith('Token') || key === 'token' ? 'secret' : 'value';

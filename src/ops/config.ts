@@ -3,6 +3,7 @@
  * environment variable of each key. Loading and precedence live in config-load.ts.
  */
 import { z } from 'zod';
+import type { CompressionOptions } from '../server/compression.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -68,6 +69,14 @@ export const serveConfigSchema = z.strictObject({
   historyMaxTotalBytes: count,
   historyMaxTopics: count,
   historyIdleMs: millis.optional(),
+  compression: z.boolean(),
+  compressionThresholdBytes: z.int().nonnegative(),
+  compressionLevel: z.int().min(0).max(9),
+  compressionMemLevel: z.int().min(1).max(9),
+  compressionConcurrency: count,
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  tlsCa: z.string().min(1).optional(),
   metrics: z.boolean(),
   dashboard: z.boolean(),
 });
@@ -123,6 +132,12 @@ export const DEFAULTS: ServeConfig = {
   historyMaxTopicBytes: 8 * MiB,
   historyMaxTotalBytes: 64 * MiB,
   historyMaxTopics: 10_000,
+  // Off as in Phoenix and ws; the other compression keys apply once it is on.
+  compression: false,
+  compressionThresholdBytes: 1024,
+  compressionLevel: 6,
+  compressionMemLevel: 8,
+  compressionConcurrency: 10,
   metrics: true,
   dashboard: true,
 };
@@ -210,6 +225,14 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   historyMaxTotalBytes: 'TETHER_HISTORY_MAX_TOTAL_BYTES',
   historyMaxTopics: 'TETHER_HISTORY_MAX_TOPICS',
   historyIdleMs: 'TETHER_HISTORY_IDLE_MS',
+  compression: 'TETHER_COMPRESSION',
+  compressionThresholdBytes: 'TETHER_COMPRESSION_THRESHOLD_BYTES',
+  compressionLevel: 'TETHER_COMPRESSION_LEVEL',
+  compressionMemLevel: 'TETHER_COMPRESSION_MEM_LEVEL',
+  compressionConcurrency: 'TETHER_COMPRESSION_CONCURRENCY',
+  tlsCert: 'TETHER_TLS_CERT',
+  tlsKey: 'TETHER_TLS_KEY',
+  tlsCa: 'TETHER_TLS_CA',
   metrics: 'TETHER_METRICS',
   dashboard: 'TETHER_DASHBOARD',
 };
@@ -263,6 +286,14 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   historyMaxTotalBytes: 'stored bytes of all topics, oldest evicted first (history.maxTotalBytes; memory broker)',
   historyMaxTopics: 'topics with history kept at once; past it the least recently appended goes (memory broker)',
   historyIdleMs: 'drop the history of a topic with no subscriber and no append for this long (default: its TTL; Redis: 24 h)',
+  compression: 'offer permessage-deflate (server_no_context_takeover: each broadcast is compressed once for all its subscribers)',
+  compressionThresholdBytes: 'messages smaller than this go uncompressed',
+  compressionLevel: 'zlib level of compressed messages, 0-9',
+  compressionMemLevel: 'zlib memLevel, 1-9: memory of each deflate stream against ratio',
+  compressionConcurrency: 'per-socket zlib jobs (replies, pushes, client messages) running at once; more wait',
+  tlsCert: 'serve wss:// and https:// with this certificate chain (PEM file; needs --tls-key; TLS 1.2 at least)',
+  tlsKey: 'private key of --tls-cert (PEM file)',
+  tlsCa: 'extra CA certificates sent with the chain (PEM file)',
   metrics: 'serve Prometheus metrics at /metrics',
   dashboard: 'serve the live dashboard at / (and the tether:admin channel)',
 };
@@ -306,6 +337,7 @@ export interface HistoryBounds {
 }
 
 export type ServerLimits = Pick<ServeConfig, (typeof SERVER_OPTION_KEYS)[number]> & {
+  compression: false | CompressionOptions;
   dedup: { maxEntriesPerClient: number; ttlMs: number; maxClients: number };
   history: HistoryBounds;
 };
@@ -328,5 +360,8 @@ export function serverOptions(config: ServeConfig): ServerLimits {
   for (const key of SERVER_OPTION_KEYS) if (config[key] !== undefined) out[key] = config[key];
   out.dedup = { maxEntriesPerClient: config.dedupWindowSize, ttlMs: config.dedupTtlMs, maxClients: config.dedupMaxClients };
   out.history = historyBounds(config);
+  out.compression = config.compression
+    ? { thresholdBytes: config.compressionThresholdBytes, level: config.compressionLevel, memLevel: config.compressionMemLevel, concurrency: config.compressionConcurrency }
+    : false;
   return out as ServerLimits;
 }

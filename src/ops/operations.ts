@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream } from 'pino';
 import type { ChannelDefinition } from '../server/channel.ts';
+import type { ServerTlsOptions } from '../server/options.ts';
 import type { TetherServer } from '../server/server.ts';
 import { isLoopbackHost } from '../server/upgrade.ts';
 import { renderPage } from '../dashboard/page.ts';
@@ -16,6 +17,7 @@ import { serverOptions, type ServeConfig, type ServerLimits } from './config.ts'
 import { loadServeConfig, type ConfigSource } from './config-load.ts';
 import { dashboardScript } from './dashboard-assets.ts';
 import { createOpsRoutes, type Readiness } from './http-routes.ts';
+import { readTlsFiles } from './tls-files.ts';
 import { createLogger, loggingObserver, type Logger } from './logger.ts';
 import { ServerMetrics } from './metrics.ts';
 import { Sampler } from './sampler.ts';
@@ -36,8 +38,8 @@ export interface Operations {
   readonly origins: Record<keyof ServeConfig, ConfigSource>;
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
-  /** Spread into createServer's options. */
-  readonly serverOptions: ServerLimits;
+  /** Spread into createServer's options (with `tls` read from the files when configured). */
+  readonly serverOptions: ServerLimits & { tls?: ServerTlsOptions };
   /** Add to createServer's channels: the admin channel, when the dashboard is on. */
   readonly channels: Record<string, ChannelDefinition>;
   /** Who may open the dashboard; null when it is off. */
@@ -55,6 +57,7 @@ export interface Operations {
 /** Loads the configuration (throws ConfigError when invalid) and builds what the server needs at creation. */
 export async function prepareOperations(options: PrepareOptions = {}): Promise<Operations> {
   const { config, origins, file } = await loadServeConfig({ flags: options.flags, env: options.env, cwd: options.cwd });
+  const tls = await readTlsFiles(config);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, destination: options.logDestination });
   const metrics = new ServerMetrics();
   const access = dashboardAccess(config);
@@ -92,7 +95,7 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
     origins,
     logger,
     metrics,
-    serverOptions: serverOptions(config),
+    serverOptions: tls === undefined ? serverOptions(config) : { ...serverOptions(config), tls },
     channels,
     dashboardAccess: access,
     describe(httpUrl) {
@@ -161,7 +164,8 @@ function endpointOf(server: TetherServer, mount: string): string {
   const address = server.httpServer.address();
   if (address === null || typeof address === 'string') return `${mount}/websocket`;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `ws://${host}:${address.port}${mount}/websocket`;
+  const scheme = 'setSecureContext' in server.httpServer ? 'wss' : 'ws';
+  return `${scheme}://${host}:${address.port}${mount}/websocket`;
 }
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;

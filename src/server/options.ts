@@ -5,6 +5,7 @@ import type { HistoryLimits } from '../broker/history-memory.ts';
 import type { Broker } from '../broker/types.ts';
 import type { ChannelDefinition } from './channel.ts';
 import type { Clock } from './clock.ts';
+import { compressionSchema, type CompressionOptions } from './compression.ts';
 
 export interface ConnectInfo {
   /** Query parameters of the WebSocket request, `vsn` included (Phoenix passes it to connect/3 too). */
@@ -19,13 +20,34 @@ export interface ConnectInfo {
 export type ConnectResult = boolean | { assigns?: Record<string, unknown>; id?: string | null };
 export type ConnectHook = (info: ConnectInfo) => ConnectResult | Promise<ConnectResult>;
 
+export interface ServerTlsOptions {
+  /** Certificate chain, PEM (leaf first). */
+  cert: string | Buffer;
+  /** Private key, PEM. */
+  key: string | Buffer;
+  /** Extra CA certificates, PEM. */
+  ca?: string | Buffer | Array<string | Buffer>;
+}
+
 export interface ServerOptions {
   /** Port to listen on when the server creates its own HTTP server. Default 4000; 0 picks a free port. */
   port?: number;
   /** Default '127.0.0.1'. */
   host?: string;
-  /** Attach to an existing HTTP server instead of creating one (port/host are then ignored). */
+  /** Attach to an existing HTTP server instead of creating one (port/host/tls are then ignored). */
   httpServer?: HttpServer;
+  /**
+   * Serve `wss://` and `https://`: the server creates an HTTPS server with this certificate chain and key
+   * (PEM), TLS 1.2 at least. `ca` adds CA certificates sent with the chain. Default: plain `ws://`.
+   */
+  tls?: ServerTlsOptions;
+  /**
+   * permessage-deflate. Default false (as Phoenix and ws). `true` or an object turns it on for clients that
+   * offer it: thresholdBytes 1024, level 6, memLevel 8, concurrency 10 (see CompressionOptions). The server
+   * always asks for server_no_context_takeover, so a broadcast is compressed once for all its subscribers. The
+   * inflated size of a client message is capped by `maxFrameBytes` (close 1009).
+   */
+  compression?: boolean | CompressionOptions;
   /** The endpoint is `${mount}/websocket`. Default '/socket'. */
   mount?: string;
   /** Authenticates each connection before the upgrade. Default: accept everyone. */
@@ -137,6 +159,14 @@ const schema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(4000),
   host: z.string().min(1).default('127.0.0.1'),
   httpServer: z.custom<HttpServer>((v) => typeof v === 'object' && v !== null && typeof (v as HttpServer).on === 'function').optional(),
+  tls: z
+    .strictObject({
+      cert: z.union([z.string().min(1), z.instanceof(Buffer)]),
+      key: z.union([z.string().min(1), z.instanceof(Buffer)]),
+      ca: z.union([z.string(), z.instanceof(Buffer), z.array(z.union([z.string(), z.instanceof(Buffer)]))]).optional(),
+    })
+    .optional(),
+  compression: compressionSchema.optional(),
   mount: z.string().regex(/^(\/[^/?#]+)*$/, 'mount must look like "/socket" (no trailing slash), or be ""').default('/socket'),
   connect: fn<ConnectHook>('connect').optional(),
   channels: z.record(z.string(), z.custom<ChannelDefinition>((v) => typeof (v as ChannelDefinition | null)?.join === 'function', { message: 'a channel definition needs a join function' })),

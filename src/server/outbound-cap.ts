@@ -35,7 +35,9 @@ export class CappedTransport implements TransportSocket {
   }
 
   sendShared(frame: SharedFrame): void {
-    if (this.#fits(this.#inner.bufferedAmount, frame.byteLength)) this.#inner.sendShared(frame);
+    // Compressed frames count what goes on the wire.
+    const bytes = this.#inner.sharedWireBytes?.(frame) ?? frame.byteLength;
+    if (this.#fits(this.#inner.bufferedAmount, bytes)) this.#inner.sendShared(frame);
   }
 
   #fits(buffered: number, bytes: number): boolean {

@@ -1,11 +1,13 @@
 /** The public server: createServer(options) -> TetherServer (HTTP server + ws adapter + core). */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { MemoryBroker } from '../broker/memory.ts';
 import type { Broker } from '../broker/types.ts';
 import type { Payload } from '../protocol/frame.ts';
 import type { BroadcastResult } from './channel.ts';
 import { systemClock } from './clock.ts';
+import { resolveCompression } from './compression.ts';
 import { ServerCore } from './core.ts';
 import type { ServerObserver } from './observer.ts';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.ts';
@@ -15,9 +17,9 @@ import { attachWs, type WsAdapter } from './ws-adapter.ts';
 
 export interface ListenInfo {
   port: number;
-  /** What a Phoenix client takes: `ws://host:port${mount}` (it appends `/websocket`). */
+  /** What a Phoenix client takes: `ws://host:port${mount}` (it appends `/websocket`); `wss://` over TLS. */
   url: string;
-  /** The HTTP base, `http://host:port`. */
+  /** The HTTP base, `http://host:port` (`https://` over TLS). */
   httpUrl: string;
 }
 
@@ -38,7 +40,10 @@ export class TetherServer {
     const broker: Broker = this.#options.broker ?? new MemoryBroker({ history: { ...this.#options.history, now: () => clock.now() }, timers: clock });
     this.#core = new ServerCore(this.#options, broker, clock);
     this.#ownsHttp = this.#options.httpServer === undefined;
-    this.#http = this.#options.httpServer ?? createHttpServer(this.#answerPlainHttp);
+    const tls = this.#options.tls;
+    this.#http =
+      this.#options.httpServer ??
+      (tls === undefined ? createHttpServer(this.#answerPlainHttp) : createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, this.#answerPlainHttp));
   }
 
   /** Starts the broker (when not already running) and listens; with `httpServer`, listens only if it is not. */
@@ -53,6 +58,7 @@ export class TetherServer {
         framesPerTurn: this.#options.framesPerTurn,
         readBacklogFrames: this.#options.readBacklogFrames,
         readBacklogBytes: this.#options.readBacklogBytes,
+        compression: resolveCompression(this.#options.compression),
       });
       this.#guard = guardHandshakes(this.#http, {
         handshakeTimeoutMs: this.#options.handshakeTimeoutMs,
@@ -71,7 +77,10 @@ export class TetherServer {
     }
     const address = this.#http.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return { port: address.port, url: `ws://${host}:${address.port}${this.#options.mount}`, httpUrl: `http://${host}:${address.port}` };
+    // An HTTPS server (ours with `tls`, or one the caller passed) serves wss:// and https://.
+    const secure = 'setSecureContext' in this.#http;
+    const base = `${host}:${address.port}`;
+    return { port: address.port, url: `${secure ? 'wss' : 'ws'}://${base}${this.#options.mount}`, httpUrl: `${secure ? 'https' : 'http'}://${base}` };
   }
 
   /**

@@ -12,11 +12,15 @@ export interface SharedFrame {
   readonly data: string | Uint8Array;
   readonly byteLength: number;
   framed: unknown;
+  /** The adapter's cache of the compressed framing (permessage-deflate), made once for every recipient. */
+  deflated: unknown;
 }
 
 export interface TransportSocket {
   send(data: string | Uint8Array): void;
   sendShared(frame: SharedFrame): void;
+  /** The bytes `sendShared(frame)` would queue (less than `byteLength` when it goes out compressed). */
+  sharedWireBytes?(frame: SharedFrame): number;
   /** Bytes accepted by `send` but not yet handed to the OS. */
   readonly bufferedAmount: number;
   /** `reason` must fit a close frame (123 bytes); the core truncates it. */
@@ -26,5 +30,5 @@ export interface TransportSocket {
 }
 
 export function sharedFrame(data: string | Uint8Array): SharedFrame {
-  return { data, byteLength: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, framed: undefined };
+  return { data, byteLength: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, framed: undefined, deflated: undefined };
 }

@@ -10,7 +10,8 @@ import type { Admission, ServerCore } from './core.ts';
 import { InboundLane, InboundTurns } from './inbound-turns.ts';
 import type { SharedFrame, TransportSocket } from './transport.ts';
 import { asError } from './unknown.ts';
-import { wireMode, writeShared, type WireMode } from './ws-wire.ts';
+import { wsDeflateOptions, type ResolvedCompression } from './compression.ts';
+import { deflatePeer, sharedWireBytes, wireMode, writeShared, type DeflatePeer, type WireMode } from './ws-wire.ts';
 
 /** The transport of a ws socket, kept on the socket so its listeners can be shared module-level functions. */
 const TRANSPORT = Symbol('tether.transport');
@@ -38,14 +39,17 @@ function onWsError(this: WebSocket, err: Error): void {
 class WsTransport extends InboundLane implements TransportSocket {
   readonly #ws: WebSocket;
   readonly #wire: WireMode;
+  readonly #peer: DeflatePeer | null;
   readonly turns: InboundTurns;
   /** Set in `accept` right after the core opens the connection, before any frame can arrive. */
   connection!: Connection;
 
-  constructor(ws: WebSocket, wire: WireMode, turns: InboundTurns) {
+  constructor(ws: WebSocket, wire: WireMode, turns: InboundTurns, compression: ResolvedCompression | false) {
     super();
     this.#ws = ws;
     this.#wire = wire;
+    // Pre-compressed frames need the raw path; in public mode ws.send carries them uncompressed.
+    this.#peer = wire === 'raw' ? deflatePeer(ws, compression) : null;
     this.turns = turns;
   }
 
@@ -67,7 +71,11 @@ class WsTransport extends InboundLane implements TransportSocket {
 
   /** A broadcast's frame, shared by every recipient: see ws-wire.ts for how it reaches the socket. */
   sendShared(frame: SharedFrame): void {
-    if (this.#ws.readyState === WebSocket.OPEN) writeShared(this.#ws, frame, this.#wire);
+    if (this.#ws.readyState === WebSocket.OPEN) writeShared(this.#ws, frame, this.#wire, this.#peer);
+  }
+
+  sharedWireBytes(frame: SharedFrame): number {
+    return sharedWireBytes(frame, this.#wire, this.#peer);
   }
 
   get bufferedAmount(): number {
@@ -104,6 +112,8 @@ export interface WsAdapterOptions {
   framesPerTurn: number;
   readBacklogFrames: number;
   readBacklogBytes: number;
+  /** permessage-deflate terms, or false (the default) to refuse the extension. */
+  compression: ResolvedCompression | false;
 }
 
 export interface WsAdapter {
@@ -115,7 +125,7 @@ export function attachWs(http: HttpServer, core: ServerCore, options: WsAdapterO
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxFrameBytes,
-    perMessageDeflate: false,
+    perMessageDeflate: options.compression === false ? false : wsDeflateOptions(options.compression),
     // The core tracks its connections; ws's set would cost an entry and a close listener per socket.
     clientTracking: false,
     // Phoenix echoes `phoenix` when the client offered it beside an authToken.
@@ -153,7 +163,7 @@ export function attachWs(http: HttpServer, core: ServerCore, options: WsAdapterO
       opened = true;
       // ws has its own error listener on the socket from here on.
       socket.off('error', destroyOnError);
-      const transport = new WsTransport(ws, wireMode(ws, socket), turns);
+      const transport = new WsTransport(ws, wireMode(ws, socket), turns, options.compression);
       (ws as TaggedWs)[TRANSPORT] = transport;
       transport.connection = core.open(transport, admission);
       ws.on('message', onWsMessage);

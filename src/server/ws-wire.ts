@@ -13,15 +13,20 @@
  *
  * Why not the public API alone: it costs a header allocation and a two-buffer write per recipient on top of
  * the shared payload, 9-15 % more server CPU per delivery (`node bench/wire-paths.ts`, docs/benchmarks.md,
- * 2026-11-30), and it cannot write a frame compressed ahead of time. Pre-compressed frames (permessage-deflate) are to take this same path: a second cached
- * framing on the SharedFrame with RSV1 set, written only to sockets that negotiated
- * `server_no_context_takeover` while their Sender is idle; in public mode (or when a socket's Sender is busy)
- * they go out through `ws.send` of the uncompressed data, which a permessage-deflate peer must accept
- * (RFC 7692 section 6: compression is per message).
+ * 2026-11-30), and it cannot write a frame compressed ahead of time.
+ *
+ * Compressed broadcasts (permessage-deflate, compression.ts) take this same path: a second cached framing on
+ * the SharedFrame (`deflated`, RSV1 set), deflated once for every recipient, written only to sockets that
+ * negotiated `server_no_context_takeover` (read from ws's `_extensions`, a fourth internal; unreadable means
+ * "not negotiated") while their Sender is idle. The Sender is busy exactly while ws deflates a reply or push
+ * of its own (ws queues everything behind it), so an idle check keeps a raw write from overtaking a queued
+ * compressed reply. In public mode, or when the Sender is busy, the frame goes out through `ws.send` of the
+ * uncompressed data, which a permessage-deflate peer must accept (RFC 7692 section 6: compression is per message).
  */
 import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import type { WebSocket } from 'ws';
+import { deflateMessage, type ResolvedCompression } from './compression.ts';
 import type { SharedFrame } from './transport.ts';
 
 interface FrameOptions {
@@ -37,6 +42,7 @@ type FrameFunction = (data: Buffer, options: FrameOptions) => Buffer[];
 interface WsInternals {
   _socket?: unknown;
   _sender?: { _state?: unknown } | null;
+  _extensions?: Record<string, { params?: Record<string, unknown> } | undefined>;
 }
 
 const OPCODE_TEXT = 1;
@@ -82,11 +88,50 @@ export function wireMode(ws: WebSocket, socket: unknown): WireMode {
   return (decided ??= probeWire(ws, socket));
 }
 
-/** The complete wire bytes (header + payload) of one unmasked, uncompressed server frame. */
-export function frameForWire(data: string | Uint8Array): Buffer {
-  const payload = toBuffer(data);
-  const parts = frameParts!(payload, { fin: true, rsv1: false, opcode: typeof data === 'string' ? OPCODE_TEXT : OPCODE_BINARY, mask: false, readOnly: true });
+/** The complete wire bytes (header + payload) of one unmasked server frame; `rsv1` marks a compressed payload. */
+export function frameForWire(data: string | Uint8Array, payload: Buffer = toBuffer(data), rsv1 = false): Buffer {
+  const parts = frameParts!(payload, { fin: true, rsv1, opcode: typeof data === 'string' ? OPCODE_TEXT : OPCODE_BINARY, mask: false, readOnly: true });
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
+/** A socket that takes pre-compressed frames: it negotiated permessage-deflate with server_no_context_takeover. */
+export interface DeflatePeer {
+  readonly options: ResolvedCompression;
+  /** The server's LZ77 window the peer allows (server_max_window_bits), 15 unless it asked for less. */
+  readonly windowBits: number;
+}
+
+const DEFAULT_WINDOW_BITS = 15;
+const MIN_ZLIB_WINDOW_BITS = 9;
+
+/** The socket's compression terms, or null when it takes no pre-compressed frames. */
+export function deflatePeer(ws: WebSocket, options: ResolvedCompression | false): DeflatePeer | null {
+  if (options === false) return null;
+  const params = (ws as unknown as WsInternals)._extensions?.['permessage-deflate']?.params;
+  if (params === undefined || params.server_no_context_takeover !== true) return null;
+  const bits = typeof params.server_max_window_bits === 'number' ? params.server_max_window_bits : DEFAULT_WINDOW_BITS;
+  // zlib raises a raw deflate window of 8 to 9, which such a peer could not inflate: send it plain frames.
+  return bits < MIN_ZLIB_WINDOW_BITS ? null : { options, windowBits: bits };
+}
+
+/** The compressed framing of a frame for one window size, or null when it is not worth compressing. */
+interface Deflated {
+  windowBits: number;
+  bytes: Buffer | null;
+}
+
+/**
+ * The frame's compressed wire bytes for this peer, made on first use and kept for the next recipients with
+ * the same window (every browser and ws client: 15). Null below the threshold or when deflate does not shrink it.
+ */
+export function deflatedForWire(frame: SharedFrame, peer: DeflatePeer): Buffer | null {
+  if (frame.byteLength < peer.options.thresholdBytes) return null;
+  let cached = frame.deflated as Deflated | undefined;
+  if (cached === undefined || cached.windowBits !== peer.windowBits) {
+    const body = deflateMessage(toBuffer(frame.data), peer.options, peer.windowBits);
+    frame.deflated = cached = { windowBits: peer.windowBits, bytes: body === null ? null : frameForWire(frame.data, body, true) };
+  }
+  return cached.bytes;
 }
 
 function toBuffer(data: string | Uint8Array): Buffer {
@@ -95,23 +140,35 @@ function toBuffer(data: string | Uint8Array): Buffer {
 
 /**
  * Sends a shared frame on an open socket. `frame.framed` holds, per mode, the framed bytes (raw) or the
- * payload bytes (public); one mode per process, so the slot never mixes them.
+ * payload bytes (public); one mode per process, so the slot never mixes them. `peer` (raw mode only) gets the
+ * compressed framing when the frame is worth compressing.
  */
-export function writeShared(ws: WebSocket, frame: SharedFrame, mode: WireMode): void {
+export function writeShared(ws: WebSocket, frame: SharedFrame, mode: WireMode, peer: DeflatePeer | null = null): void {
   if (mode === 'raw') {
     const internals = ws as unknown as { _socket: Socket | null; _sender: { _state: number } };
     const socket = internals._socket;
     if (socket !== null && internals._sender._state === SENDER_IDLE) {
+      const compressed = peer === null ? null : deflatedForWire(frame, peer);
+      if (compressed !== null) {
+        socket.write(compressed);
+        return;
+      }
       let bytes = frame.framed as Buffer | undefined;
       if (bytes === undefined) frame.framed = bytes = frameForWire(frame.data);
       socket.write(bytes);
       return;
     }
-    // Busy Sender: ws queues the frame behind what it is doing.
-    ws.send(frame.data);
+    // Busy Sender (deflating a reply, or reading a Blob): ws queues the frame behind what it is doing.
+    ws.send(frame.data, { compress: false });
     return;
   }
   let payload = frame.framed as Buffer | undefined;
   if (payload === undefined) frame.framed = payload = toBuffer(frame.data);
   ws.send(payload, { binary: typeof frame.data !== 'string', compress: false, fin: true });
+}
+
+/** The bytes writeShared would queue for this socket: the compressed framing's length when it would use it. */
+export function sharedWireBytes(frame: SharedFrame, mode: WireMode, peer: DeflatePeer | null): number {
+  if (mode !== 'raw' || peer === null) return frame.byteLength;
+  return deflatedForWire(frame, peer)?.length ?? frame.byteLength;
 }

@@ -45,8 +45,8 @@ export function runServer(command: string, args: string[], env: Record<string, s
     const timer = setTimeout(() => reject(new Error(`no URL printed within 15 s:\n${out}`)), 15_000);
     const onData = (d: Buffer) => {
       out += d.toString();
-      const ws = /WebSocket\s+(ws:\/\/\S+)\/websocket/.exec(out);
-      const http = /HTTP\s+(http:\/\/\S+)/.exec(out);
+      const ws = /WebSocket\s+(wss?:\/\/\S+)\/websocket/.exec(out);
+      const http = /HTTP\s+(https?:\/\/\S+)/.exec(out);
       if (ws && http) {
         clearTimeout(timer);
         resolve({ child, wsUrl: ws[1], httpUrl: http[1], output: () => out, exited, alive: () => running });

@@ -11,7 +11,7 @@ test('every config key has a row with its flag, variable and default', () => {
   for (const key of CONFIG_KEYS) {
     const row = doc.split('\n').find((line) => line.startsWith(`| \`${key}\` | \``));
     assert.ok(row, `no row for ${key}`);
-    const flag = typeof DEFAULTS[key] === 'boolean' ? `--no-${flagName(key).slice(2)}` : flagName(key);
+    const flag = DEFAULTS[key] === true ? `--no-${flagName(key).slice(2)}` : flagName(key);
     assert.ok(row.includes(`\`${flag}\``), `${key}: flag ${flag}`);
     assert.ok(row.includes(`\`${ENV_VARS[key]}\``), `${key}: variable`);
     const value = DEFAULTS[key];
