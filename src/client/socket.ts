@@ -3,7 +3,7 @@
  * attempts with providers and retry policy, heartbeat, frame routing, and the outbox the channels push into.
  */
 import { createSerializer, Events, HEARTBEAT_TOPIC, ProtocolError, type Frame, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
-import { fullJitterBackoff, RetrySchedule } from './backoff.ts';
+import { outageBackoff } from './backoff.ts';
 import { detectPageEnvironment, watchPage, type WakeTrigger } from './browser.ts';
 import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -15,6 +15,7 @@ import { HeartbeatMonitor } from './heartbeat.ts';
 import { restoreMessage, type SocketLink } from './link.ts';
 import { Outbox } from './outbox.ts';
 import { PingRegistry } from './pings.ts';
+import { ReconnectPlan, type LostLink } from './reconnect-plan.ts';
 import type { StoredMessage } from './outbox-store.ts';
 import { Push, type PushResult } from './push.ts';
 import { recoveryConnectParams } from './recovery/wire.ts';
@@ -28,7 +29,6 @@ export type { SocketEvents, SocketOptions, TokenContext } from './socket-options
 export type { SocketLink } from './link.ts';
 
 export class Socket implements SocketLink {
-  readonly endpoint: string;
   readonly clock: Clock;
   readonly outbox: Outbox;
   readonly pushTimeoutMs: number;
@@ -39,7 +39,7 @@ export class Socket implements SocketLink {
   private readonly serializer: Serializer;
   private readonly version: ProtocolVersion;
   private readonly transportFactory: TransportFactory;
-  private readonly retry: RetrySchedule;
+  private readonly retry: ReconnectPlan;
   private readonly connectTimeoutMs: number;
   private readonly heartbeatTimeoutMs: number;
   private readonly heartbeat: HeartbeatMonitor;
@@ -70,14 +70,14 @@ export class Socket implements SocketLink {
   /** Resolves once the outbox store's messages are loaded (at once for the memory store). */
   readonly ready: Promise<void>;
 
-  constructor(endpoint: string, options: SocketOptions = {}) {
-    this.endpoint = endpoint;
+  /** One endpoint URL, or several: after a failed attempt or a dropped link the next attempt goes to the next one. */
+  constructor(endpoint: string | readonly string[], options: SocketOptions = {}) {
     this.o = options;
     this.clock = options.clock ?? systemClock;
     this.version = options.vsn === '1.0.0' ? 1 : 2;
     this.serializer = createSerializer(this.version, 'client');
     this.transportFactory = options.transport ?? defaultTransport(options);
-    this.retry = new RetrySchedule(options.reconnect ?? fullJitterBackoff());
+    this.retry = new ReconnectPlan(endpoint, options.reconnect ?? outageBackoff());
     this.pushTimeoutMs = options.pushTimeoutMs ?? SOCKET_DEFAULTS.pushTimeoutMs;
     this.channelDefaults = options.channel ?? {};
     this.outbox = new Outbox(options.outbox);
@@ -100,6 +100,16 @@ export class Socket implements SocketLink {
 
   get state(): SocketState {
     return this.current;
+  }
+
+  /** The endpoint the current (or next) connection attempt uses. */
+  get endpoint(): string {
+    return this.retry.endpoint;
+  }
+
+  /** Every endpoint given, in the order they are tried. */
+  get endpoints(): readonly string[] {
+    return this.retry.endpoints.list;
   }
 
   /** The most recent transitions (at most `historySize`), oldest first, with wall-clock timestamps. */
@@ -353,7 +363,7 @@ export class Socket implements SocketLink {
       return;
     }
     this.linkDown('transport_closed');
-    this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code });
+    this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, info);
   }
 
   private heartbeatDead(): void {
@@ -374,14 +384,16 @@ export class Socket implements SocketLink {
     for (const push of [...this.pending.values()]) push.settle({ status: 'disconnected' });
   }
 
-  private scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false): void {
-    const delay = this.retry.next(this.clock.now(), reason);
-    if (delay === null) {
+  private scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false, lost?: LostLink): void {
+    const next = this.retry.next(this.clock.now(), reason, lost);
+    if (next === null) {
       this.reportError('retries_exhausted', `The reconnect policy gave up after ${this.retry.attempts - 1} attempts (last: ${message}). Call connect() to start again.`);
       this.fail(TransitionReasons.retriesExhausted, `after ${reason}: ${message}`, detail);
       return;
     }
-    this.transition(SocketStates.reconnecting, reason, `${message}; next attempt in ${delay} ms`, { ...detail, delayMs: delay });
+    const delay = next.delayMs;
+    const where = `${next.hinted ? ' (the server\'s drain hint)' : ''}${this.endpoints.length > 1 ? ` to ${next.endpoint}` : ''}`;
+    this.transition(SocketStates.reconnecting, reason, `${message}; next attempt in ${delay} ms${where}`, { ...detail, delayMs: delay });
     this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = null;
       this.retryNow('the retry delay elapsed', refreshToken);

@@ -50,6 +50,7 @@ export const serveConfigSchema = z.strictObject({
   drainBatchSize: count,
   drainIntervalMs: z.int().nonnegative(),
   drainTimeoutMs: z.int().nonnegative(),
+  drainReconnectWindowMs: z.int().nonnegative().max(600_000),
   dedupWindowSize: count,
   dedupTtlMs: millis,
   dedupMaxClients: count,
@@ -92,6 +93,7 @@ export const DEFAULTS: ServeConfig = {
   drainBatchSize: 500,
   drainIntervalMs: 50,
   drainTimeoutMs: 5_000,
+  drainReconnectWindowMs: 2_000,
   dedupWindowSize: 1024,
   dedupTtlMs: 300_000,
   dedupMaxClients: 10_000,
@@ -160,6 +162,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   drainBatchSize: 'TETHER_DRAIN_BATCH_SIZE',
   drainIntervalMs: 'TETHER_DRAIN_INTERVAL_MS',
   drainTimeoutMs: 'TETHER_DRAIN_TIMEOUT_MS',
+  drainReconnectWindowMs: 'TETHER_DRAIN_RECONNECT_WINDOW_MS',
   dedupWindowSize: 'TETHER_DEDUP_WINDOW_SIZE',
   dedupTtlMs: 'TETHER_DEDUP_TTL_MS',
   dedupMaxClients: 'TETHER_DEDUP_MAX_CLIENTS',
@@ -198,6 +201,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   drainBatchSize: 'connections closed (code 1012) per step when shutting down',
   drainIntervalMs: 'pause between drain steps',
   drainTimeoutMs: 'how long shutdown waits for clients to finish closing',
+  drainReconnectWindowMs: 'opted-in Tether clients spread their return over this window after a drain (about the restart time)',
   dedupWindowSize: 'resent-push ids remembered per client for de-duplication (createServer dedup.maxEntriesPerClient)',
   dedupTtlMs: 'how long a push id is remembered after it was last seen (dedup.ttlMs)',
   dedupMaxClients: 'clients whose push ids are remembered at once (dedup.maxClients)',
@@ -228,7 +232,7 @@ export const SERVER_OPTION_KEYS = [
   'port', 'host', 'mount', 'allowedOrigins', 'maxConnections', 'maxFrameBytes', 'maxChannelsPerConnection',
   'idleTimeoutMs', 'outboundBudgetBytes', 'slowConsumerGraceMs', 'closeGraceMs', 'messagesPerSecond',
   'messageBurst', 'joinsPerSecond', 'joinBurst', 'connectTimeoutMs', 'sweepIntervalMs', 'presenceBatchMs',
-  'drainBatchSize', 'drainIntervalMs', 'drainTimeoutMs',
+  'drainBatchSize', 'drainIntervalMs', 'drainTimeoutMs', 'drainReconnectWindowMs',
 ] as const satisfies readonly ConfigKey[];
 
 export type ServerLimits = Pick<ServeConfig, (typeof SERVER_OPTION_KEYS)[number]> & {

@@ -8,3 +8,34 @@ export const ExtensionParams = {
 
 /** Longest accepted outbox id and client id. */
 export const MAX_EXTENSION_ID_LENGTH = 128;
+
+/**
+ * A draining server's advice to an opted-in client on how to come back, carried in the reason of its 1012
+ * close: wait `afterMs` (the rest of the drain), then a random delay within `windowMs`, so a fleet returns
+ * spread over the window. Stock peers get the plain reason and never see it.
+ */
+export interface ReconnectHint {
+  afterMs: number;
+  windowMs: number;
+}
+
+/** The close reason stock peers get from a draining server. */
+export const DRAIN_CLOSE_REASON = 'server restart';
+const HINT_KEY = 'tether-reconnect=';
+/** Largest delay a hint may ask for (10 minutes); a larger value is clamped, not trusted. */
+export const MAX_HINT_MS = 600_000;
+
+/** `server restart; tether-reconnect=150,2000`: well under the 123 bytes a close reason may take. */
+export function drainCloseReason(hint: ReconnectHint): string {
+  const clamp = (ms: number) => Math.min(MAX_HINT_MS, Math.max(0, Math.round(ms)));
+  return `${DRAIN_CLOSE_REASON}; ${HINT_KEY}${clamp(hint.afterMs)},${clamp(hint.windowMs)}`;
+}
+
+/** The hint in a close reason, or null when there is none (any other server, any other code). */
+export function parseReconnectHint(reason: string): ReconnectHint | null {
+  const at = reason.lastIndexOf(HINT_KEY);
+  if (at < 0) return null;
+  const m = /^(\d{1,9}),(\d{1,9})$/.exec(reason.slice(at + HINT_KEY.length));
+  if (!m) return null;
+  return { afterMs: Math.min(MAX_HINT_MS, Number(m[1])), windowMs: Math.min(MAX_HINT_MS, Number(m[2])) };
+}

@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Broker } from '../broker/types.ts';
 import { CloseCodes } from '../protocol/close-codes.ts';
+import { DRAIN_CLOSE_REASON, drainCloseReason } from '../protocol/extension.ts';
 import type { Payload } from '../protocol/frame.ts';
 import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
 import type { Clock } from './clock.ts';
@@ -17,6 +18,7 @@ import { Presence } from './presence.ts';
 import type { RateLimit } from './rate-limit.ts';
 import { PushDeduplicator } from './recovery/push-dedup.ts';
 import { assertStorable, validateHistory } from './recovery/channel-recovery.ts';
+import { optsIn } from './recovery/wire.ts';
 import { Router } from './router.ts';
 import type { TransportSocket } from './transport.ts';
 import { asError, isThenable } from './unknown.ts';
@@ -311,10 +313,14 @@ export class ServerCore {
     }
   };
 
-  /** Stops admitting and closes every connection with 1012, `drainBatchSize` at a time; resolves when all closed. */
+  /**
+   * Stops admitting and closes every connection with 1012, `drainBatchSize` at a time; resolves when all closed.
+   * Opted-in connections read in the close reason when to come back: after the remaining batches, within
+   * `drainReconnectWindowMs` (protocol/extension.ts).
+   */
   drain(): Promise<void> {
     this.#draining = true;
-    const { drainBatchSize, drainIntervalMs, drainTimeoutMs } = this.#options;
+    const { drainBatchSize, drainIntervalMs, drainTimeoutMs, drainReconnectWindowMs } = this.#options;
     const queue = [...this.#connections];
     return new Promise<void>((resolve) => {
       let timeout: unknown = null;
@@ -329,7 +335,9 @@ export class ServerCore {
       }
       this.#drained = finish;
       const step = () => {
-        for (const conn of queue.splice(0, drainBatchSize)) conn.close(CloseCodes.serviceRestart, 'server restart');
+        const batch = queue.splice(0, drainBatchSize);
+        const hinted = drainCloseReason({ afterMs: Math.ceil(queue.length / drainBatchSize) * drainIntervalMs, windowMs: drainReconnectWindowMs });
+        for (const conn of batch) conn.close(CloseCodes.serviceRestart, optsIn(conn.connectParams) ? hinted : DRAIN_CLOSE_REASON);
         if (queue.length > 0) this.clock.setTimeout(step, drainIntervalMs);
         else timeout = this.clock.setTimeout(finish, drainTimeoutMs);
       };

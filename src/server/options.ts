@@ -80,6 +80,12 @@ export interface ServerOptions {
   drainIntervalMs?: number;
   /** close() stops waiting for clients to finish the close handshake after this long and cuts them. Default 5000. */
   drainTimeoutMs?: number;
+  /**
+   * The window over which opted-in Tether clients spread their return after a drain (docs/recovery.md): each
+   * waits out the rest of the drain, then a random delay within this window. Default 2000; set it to about the
+   * restart time. Stock clients never see it.
+   */
+  drainReconnectWindowMs?: number;
   /** Time source for all timers. Default the system clock. */
   clock?: Clock;
   /**
@@ -119,6 +125,7 @@ const schema = z.strictObject({
   drainBatchSize: positiveInt.default(500),
   drainIntervalMs: nonNegativeInt.default(50),
   drainTimeoutMs: nonNegativeInt.default(5000),
+  drainReconnectWindowMs: nonNegativeInt.max(600_000).default(2000),
   clock: z.custom<Clock>((v) => typeof (v as Clock | null)?.now === 'function', { message: 'clock must implement Clock' }).optional(),
   dedup: z.strictObject({ maxEntriesPerClient: positiveInt.optional(), ttlMs: positiveInt.optional(), maxClients: positiveInt.optional() }).optional(),
 });
