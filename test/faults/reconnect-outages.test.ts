@@ -36,13 +36,12 @@ after(() => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-/** Polls the workers until every client joined again after `since`, or `timeoutMs` passes. */
+/** Polls the workers (a count each) until every client joined again after `since` (on endpoint `on`), or `timeoutMs` passes. */
 async function rejoinedAll(workers: readonly FixtureProcess[], since: number, timeoutMs: number, on?: number): Promise<ClientSummary[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const summaries = await collect(workers, 0);
-    const back = (s: ClientSummary) => s.joinedAt.some((t, i) => t > since && (on === undefined || s.joinedOn[i] === on));
-    if (summaries.every(back) || Date.now() > deadline) return summaries;
+    const counts = await Promise.all(workers.map((w) => w.request('rejoined', on === undefined ? { since } : { since, on }, 30_000)));
+    if (counts.reduce((n, c) => n + Number(c.rejoined), 0) >= CLIENTS || Date.now() > deadline) return collect(workers, 0);
     await sleep(500);
   }
 }
