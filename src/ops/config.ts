@@ -34,6 +34,7 @@ export const serveConfigSchema = z.strictObject({
   logFormat: z.enum(LOG_FORMATS),
   allowedOrigins: z.union([z.array(z.string().min(1)), z.literal(false)]).optional(),
   maxConnections: count,
+  backlog: count,
   maxFrameBytes: count,
   maxChannelsPerConnection: count,
   idleTimeoutMs: millis,
@@ -77,6 +78,7 @@ export const DEFAULTS: ServeConfig = {
   logLevel: 'info',
   logFormat: 'auto',
   maxConnections: 100_000,
+  backlog: 4096,
   maxFrameBytes: MiB,
   maxChannelsPerConnection: 100,
   idleTimeoutMs: 60_000,
@@ -146,6 +148,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   logFormat: 'TETHER_LOG_FORMAT',
   allowedOrigins: 'TETHER_ALLOWED_ORIGINS',
   maxConnections: 'TETHER_MAX_CONNECTIONS',
+  backlog: 'TETHER_BACKLOG',
   maxFrameBytes: 'TETHER_MAX_FRAME_BYTES',
   maxChannelsPerConnection: 'TETHER_MAX_CHANNELS_PER_CONNECTION',
   idleTimeoutMs: 'TETHER_IDLE_TIMEOUT_MS',
@@ -185,6 +188,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   logFormat: 'auto (readable on a terminal, JSON lines otherwise), json or pretty',
   allowedOrigins: 'comma-separated allowed Origins, or "false" to turn the check off (default: off on loopback, same host otherwise)',
   maxConnections: 'open connections beyond which upgrades get HTTP 503',
+  backlog: 'queue of TCP connections not yet accepted (listen backlog, capped by net.core.somaxconn)',
   maxFrameBytes: 'largest accepted client frame; bigger closes with 1009',
   maxChannelsPerConnection: 'joined channels per connection ("too many channels joined" after)',
   idleTimeoutMs: 'close a connection that sent nothing for this long (code 4000)',
@@ -229,7 +233,7 @@ export function valueKind(key: ConfigKey): ValueKind {
 
 /** The keys that createServer takes as they are. */
 export const SERVER_OPTION_KEYS = [
-  'port', 'host', 'mount', 'allowedOrigins', 'maxConnections', 'maxFrameBytes', 'maxChannelsPerConnection',
+  'port', 'host', 'mount', 'allowedOrigins', 'maxConnections', 'backlog', 'maxFrameBytes', 'maxChannelsPerConnection',
   'idleTimeoutMs', 'outboundBudgetBytes', 'slowConsumerGraceMs', 'closeGraceMs', 'messagesPerSecond',
   'messageBurst', 'joinsPerSecond', 'joinBurst', 'connectTimeoutMs', 'sweepIntervalMs', 'presenceBatchMs',
   'drainBatchSize', 'drainIntervalMs', 'drainTimeoutMs', 'drainReconnectWindowMs',

@@ -37,6 +37,13 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** Open connections (plus upgrades in progress) beyond which upgrades get HTTP 503. Default 100000. */
   maxConnections?: number;
+  /**
+   * Length of the kernel's queue of accepted-but-not-yet-taken TCP connections (`listen(2)`'s backlog; the
+   * kernel caps it at `net.core.somaxconn`). Default 4096 instead of Node's 511: a fleet reconnecting after a
+   * restart arrives faster than a busy event loop takes connections, and an overflowing queue makes the kernel
+   * drop handshakes that the clients' TCP then retries only after 1, 3, 7 s.
+   */
+  backlog?: number;
   /** Joined channels per connection; the next join gets "too many channels joined". Default 100. */
   maxChannelsPerConnection?: number;
   /**
@@ -109,6 +116,7 @@ const schema = z.strictObject({
   broker: z.custom<Broker>((v) => typeof (v as Broker | null)?.publish === 'function', { message: 'broker must implement Broker' }).optional(),
   maxFrameBytes: positiveInt.default(1024 * 1024),
   maxConnections: positiveInt.default(100_000),
+  backlog: positiveInt.default(4096),
   maxChannelsPerConnection: positiveInt.default(100),
   messagesPerSecond: positiveInt.default(10_000),
   messageBurst: positiveInt.default(20_000),
