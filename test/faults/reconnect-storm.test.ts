@@ -20,10 +20,11 @@ const DOWN_MS = 1_000;
  * Stated bound: every client rejoined within this long of the kill. The server is unreachable ~2 s (kill,
  * 1 s down, process start). The default schedule (outageBackoff) retries a young outage every 400-900 ms, so
  * each client's next attempt comes within 0.9 s of the server's return; the rest is the server accepting
- * 2,000 connections on a loaded machine. So: down time + one delay + generous room for the machine's load.
+ * 2,000 connections on a loaded machine. So: down time + one delay + generous room for the machine's load
+ * (under a load average of 30 on 2 cores a 1 s outage took 15 s from kill to the last rejoin).
  * The full figures (several outages, the phoenix.js schedule beside ours) are in reconnect-outages.test.ts.
  */
-const REJOIN_BOUND_MS = 2_000 + 900 + 15_000;
+const REJOIN_BOUND_MS = 2_000 + 900 + 27_000;
 const WINDOW_MS = 100;
 const table = new FaultTable();
 const peaks: string[] = [];
