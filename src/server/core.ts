@@ -315,7 +315,7 @@ export class ServerCore {
 
   /**
    * Stops admitting and closes every connection with 1012, `drainBatchSize` at a time; resolves when all closed.
-   * Opted-in connections read in the close reason when to come back: after the remaining batches, within
+   * Opted-in connections read in the close reason when to come back: after the remaining batches and one more step, within
    * `drainReconnectWindowMs` (protocol/extension.ts).
    */
   drain(): Promise<void> {
@@ -336,7 +336,8 @@ export class ServerCore {
       this.#drained = finish;
       const step = () => {
         const batch = queue.splice(0, drainBatchSize);
-        const hinted = drainCloseReason({ afterMs: Math.ceil(queue.length / drainBatchSize) * drainIntervalMs, windowMs: drainReconnectWindowMs });
+        // The remaining batches plus one step, so the last batch does not come back while this server still refuses (503).
+        const hinted = drainCloseReason({ afterMs: (Math.ceil(queue.length / drainBatchSize) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs });
         for (const conn of batch) conn.close(CloseCodes.serviceRestart, optsIn(conn.connectParams) ? hinted : DRAIN_CLOSE_REASON);
         if (queue.length > 0) this.clock.setTimeout(step, drainIntervalMs);
         else timeout = this.clock.setTimeout(finish, drainTimeoutMs);

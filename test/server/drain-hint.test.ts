@@ -23,7 +23,7 @@ test('the hint round-trips, fits a close frame, and nothing else parses as one',
   }
 });
 
-test('close() tells opted-in clients when to come back (after the remaining batches, within the window); stock clients get the plain reason', async () => {
+test('close() tells opted-in clients when to come back (after the remaining batches and one step, within the window); stock clients get the plain reason', async () => {
   const clock = new VirtualClock();
   const s = await startServer({ clock, drainBatchSize: 2, drainIntervalMs: 100, drainReconnectWindowMs: 3000 });
   const tether = await Promise.all(Array.from({ length: 3 }, () => RawClient.connect(s.endpoint({ tether: '1' }))));
@@ -43,6 +43,6 @@ test('close() tells opted-in clients when to come back (after the remaining batc
     assert.equal(closed.code, CloseCodes.serviceRestart);
     return parseReconnectHint(closed.reason);
   }));
-  assert.deepEqual(hints, [{ afterMs: 200, windowMs: 3000 }, { afterMs: 200, windowMs: 3000 }, { afterMs: 100, windowMs: 3000 }]);
+  assert.deepEqual(hints, [{ afterMs: 300, windowMs: 3000 }, { afterMs: 300, windowMs: 3000 }, { afterMs: 200, windowMs: 3000 }]);
   for (const c of stock) assert.deepEqual(await c.closed, { code: CloseCodes.serviceRestart, reason: 'server restart' });
 });
