@@ -2,8 +2,7 @@
  * Where and when the next connection attempt goes after a loss: the retry policy's delay, the next endpoint
  * when there are several, and a draining server's reconnect hint (docs/recovery.md) when there is only one.
  */
-import { CloseCodes } from '../protocol/close-codes.ts';
-import { parseReconnectHint } from '../protocol/extension.ts';
+import type { ReconnectHint } from '../protocol/extension.ts';
 import { RetrySchedule, type RetryPolicy } from './backoff.ts';
 import { EndpointRotation } from './endpoints.ts';
 
@@ -12,12 +11,6 @@ export interface NextAttempt {
   endpoint: string;
   /** The delay came from the server's drain hint, not from the policy. */
   hinted: boolean;
-}
-
-/** How the last connection ended, when it had opened. */
-export interface LostLink {
-  code: number;
-  reason: string;
 }
 
 export class ReconnectPlan {
@@ -42,14 +35,13 @@ export class ReconnectPlan {
   /**
    * The next attempt after a failed attempt or a dropped link, or null when the policy gives up. With several
    * endpoints it moves to the next one at the policy's delay (a drain hint speaks only for the node that sent
-   * it); with one, a 1012 carrying a hint waits the hint's delay: the rest of the drain, then a random point
-   * in its window, so the fleet returns spread.
+   * it); with one, a draining server's hint sets the delay: the rest of the drain, then a random point in its
+   * window, so the fleet returns spread.
    */
-  next(now: number, reason: string, lost?: LostLink): NextAttempt | null {
+  next(now: number, reason: string, hint: ReconnectHint | null = null): NextAttempt | null {
     const delay = this.schedule.next(now, reason);
     if (delay === null) return null;
     if (this.endpoints.several) return { delayMs: delay, endpoint: this.endpoints.advance(), hinted: false };
-    const hint = lost?.code === CloseCodes.serviceRestart ? parseReconnectHint(lost.reason) : null;
     if (hint === null) return { delayMs: delay, endpoint: this.endpoint, hinted: false };
     return { delayMs: hint.afterMs + Math.floor(this.random() * hint.windowMs), endpoint: this.endpoint, hinted: true };
   }

@@ -2,7 +2,7 @@
  * One connection to a Phoenix-protocol endpoint, shared by many channels: the state machine, connection
  * attempts with providers and retry policy, heartbeat, frame routing, and the outbox the channels push into.
  */
-import { createSerializer, Events, HEARTBEAT_TOPIC, ProtocolError, type Frame, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
+import { CloseCodes, createSerializer, DRAIN_NOTICE_EVENT, Events, HEARTBEAT_TOPIC, parseDrainNotice, parseReconnectHint, ProtocolError, type Frame, type ProtocolVersion, type ReconnectHint, type Serializer } from '../protocol/index.ts';
 import { outageBackoff } from './backoff.ts';
 import { detectPageEnvironment, watchPage, type WakeTrigger } from './browser.ts';
 import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
@@ -15,7 +15,7 @@ import { HeartbeatMonitor } from './heartbeat.ts';
 import { restoreMessage, type SocketLink } from './link.ts';
 import { Outbox } from './outbox.ts';
 import { PingRegistry } from './pings.ts';
-import { ReconnectPlan, type LostLink } from './reconnect-plan.ts';
+import { ReconnectPlan } from './reconnect-plan.ts';
 import type { StoredMessage } from './outbox-store.ts';
 import { Push, type PushResult } from './push.ts';
 import { recoveryConnectParams } from './recovery/wire.ts';
@@ -363,7 +363,8 @@ export class Socket implements SocketLink {
       return;
     }
     this.linkDown('transport_closed');
-    this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, info);
+    const hint = info.code === CloseCodes.serviceRestart ? parseReconnectHint(info.reason) : null;
+    this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, hint);
   }
 
   private heartbeatDead(): void {
@@ -384,8 +385,8 @@ export class Socket implements SocketLink {
     for (const push of [...this.pending.values()]) push.settle({ status: 'disconnected' });
   }
 
-  private scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false, lost?: LostLink): void {
-    const next = this.retry.next(this.clock.now(), reason, lost);
+  private scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false, hint: ReconnectHint | null = null): void {
+    const next = this.retry.next(this.clock.now(), reason, hint);
     if (next === null) {
       this.reportError('retries_exhausted', `The reconnect policy gave up after ${this.retry.attempts - 1} attempts (last: ${message}). Call connect() to start again.`);
       this.fail(TransitionReasons.retriesExhausted, `after ${reason}: ${message}`, detail);
@@ -466,7 +467,18 @@ export class Socket implements SocketLink {
         return;
       }
     }
-    this.channels.get(frame.topic)?.receive(frame);
+    if (frame.topic === HEARTBEAT_TOPIC && frame.event === DRAIN_NOTICE_EVENT) this.drainNotice(parseDrainNotice(frame.payload));
+    else this.channels.get(frame.topic)?.receive(frame);
+  }
+
+  /** The server is about to close with 1012: leave now rather than after a close handshake it answers late. */
+  private drainNotice(hint: ReconnectHint | null): void {
+    const transport = this.transport;
+    if (hint === null || transport === null || !this.isOpen) return;
+    this.transport = null;
+    transport.close(1000, 'server is draining');
+    this.linkDown('transport_closed');
+    this.scheduleRetry(TransitionReasons.transportClosed, 'the server announced a restart (drain notice, 1012 follows)', { code: CloseCodes.serviceRestart }, false, hint);
   }
 
   private heartbeatReply(ref: string): boolean {

@@ -1,3 +1,5 @@
+import { isJsonObject, type JsonObject } from './frame.ts';
+
 /** Names of Tether's opt-in wire extension (docs/recovery.md) that client and server must spell alike. */
 export const ExtensionParams = {
   /** Connect param that opts a V2 connection into the extension (`tether=1`). */
@@ -38,4 +40,24 @@ export function parseReconnectHint(reason: string): ReconnectHint | null {
   const m = /^(\d{1,9}),(\d{1,9})$/.exec(reason.slice(at + HINT_KEY.length));
   if (!m) return null;
   return { afterMs: Math.min(MAX_HINT_MS, Number(m[1])), windowMs: Math.min(MAX_HINT_MS, Number(m[2])) };
+}
+
+/**
+ * The drain notice: a frame `[null, null, "phoenix", "tether_drain", {"afterMs": 150, "windowMs": 2000}]` a
+ * draining server writes to opted-in connections just before their 1012 close. A client acts on it at once
+ * instead of after the close handshake, which a server busy closing thousands of connections answers late.
+ */
+export const DRAIN_NOTICE_EVENT = 'tether_drain';
+
+export function drainNoticePayload(hint: ReconnectHint): JsonObject {
+  return { afterMs: hint.afterMs, windowMs: hint.windowMs };
+}
+
+/** The hint a drain notice carries, clamped like the close reason's, or null when the payload is not one. */
+export function parseDrainNotice(payload: unknown): ReconnectHint | null {
+  if (!isJsonObject(payload)) return null;
+  const { afterMs, windowMs } = payload;
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (!ok(afterMs) || !ok(windowMs)) return null;
+  return { afterMs: Math.min(MAX_HINT_MS, afterMs), windowMs: Math.min(MAX_HINT_MS, windowMs) };
 }

@@ -6,7 +6,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Broker } from '../broker/types.ts';
 import { CloseCodes } from '../protocol/close-codes.ts';
-import { DRAIN_CLOSE_REASON, drainCloseReason } from '../protocol/extension.ts';
+import { DRAIN_CLOSE_REASON, DRAIN_NOTICE_EVENT, drainCloseReason, drainNoticePayload } from '../protocol/extension.ts';
+import { HEARTBEAT_TOPIC } from '../protocol/events.ts';
 import type { Payload } from '../protocol/frame.ts';
 import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
 import type { Clock } from './clock.ts';
@@ -315,8 +316,8 @@ export class ServerCore {
 
   /**
    * Stops admitting and closes every connection with 1012, `drainBatchSize` at a time; resolves when all closed.
-   * Opted-in connections read in the close reason when to come back: after the remaining batches and one more step, within
-   * `drainReconnectWindowMs` (protocol/extension.ts).
+   * Opted-in connections get a drain notice frame first and read in it (and in the close reason) when to come back:
+   * after the remaining batches and one more step, within `drainReconnectWindowMs` (protocol/extension.ts).
    */
   drain(): Promise<void> {
     this.#draining = true;
@@ -337,8 +338,17 @@ export class ServerCore {
       const step = () => {
         const batch = queue.splice(0, drainBatchSize);
         // The remaining batches plus one step, so the last batch does not come back while this server still refuses (503).
-        const hinted = drainCloseReason({ afterMs: (Math.ceil(queue.length / drainBatchSize) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs });
-        for (const conn of batch) conn.close(CloseCodes.serviceRestart, optsIn(conn.connectParams) ? hinted : DRAIN_CLOSE_REASON);
+        const hint = { afterMs: (Math.ceil(queue.length / drainBatchSize) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs };
+        const notice = { joinRef: null, ref: null, topic: HEARTBEAT_TOPIC, event: DRAIN_NOTICE_EVENT, payload: drainNoticePayload(hint) };
+        const hinted = drainCloseReason(hint);
+        for (const conn of batch) {
+          if (!optsIn(conn.connectParams)) {
+            conn.close(CloseCodes.serviceRestart, DRAIN_CLOSE_REASON);
+            continue;
+          }
+          conn.send(notice);
+          conn.close(CloseCodes.serviceRestart, hinted);
+        }
         if (queue.length > 0) this.clock.setTimeout(step, drainIntervalMs);
         else timeout = this.clock.setTimeout(finish, drainTimeoutMs);
       };

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CloseCodes } from '../../src/protocol/close-codes.ts';
-import { drainCloseReason, MAX_HINT_MS, parseReconnectHint } from '../../src/protocol/extension.ts';
+import { DRAIN_NOTICE_EVENT, drainCloseReason, MAX_HINT_MS, parseDrainNotice, parseReconnectHint } from '../../src/protocol/extension.ts';
 import { VirtualClock } from '../helpers/clock.ts';
 import { RawClient, startServer } from '../helpers/server-fixtures.ts';
 
@@ -37,12 +37,19 @@ test('close() tells opted-in clients when to come back (after the remaining batc
   await until(() => s.server.connectionCount === 0, 'last batch');
   clock.advance(5000);
   await closing;
-  // Connections are closed in the order they opened: two, two, then one.
+  // Connections are closed in the order they opened: two, two, then one. Each opted-in one read a drain notice first.
   const hints = await Promise.all(tether.map(async (c) => {
+    const notice = (await c.json()) as unknown[];
     const closed = await c.closed;
     assert.equal(closed.code, CloseCodes.serviceRestart);
-    return parseReconnectHint(closed.reason);
+    const hint = parseReconnectHint(closed.reason);
+    assert.deepEqual(notice, [null, null, 'phoenix', DRAIN_NOTICE_EVENT, hint]);
+    assert.deepEqual(parseDrainNotice(notice[4]), hint);
+    return hint;
   }));
   assert.deepEqual(hints, [{ afterMs: 300, windowMs: 3000 }, { afterMs: 300, windowMs: 3000 }, { afterMs: 200, windowMs: 3000 }]);
-  for (const c of stock) assert.deepEqual(await c.closed, { code: CloseCodes.serviceRestart, reason: 'server restart' });
+  for (const c of stock) {
+    assert.deepEqual(await c.closed, { code: CloseCodes.serviceRestart, reason: 'server restart' });
+    assert.equal(await c.silentFor(0), true, 'no notice frame for a stock client');
+  }
 });
