@@ -471,10 +471,14 @@ export class Socket implements SocketLink {
     else this.channels.get(frame.topic)?.receive(frame);
   }
 
-  /** The server is about to close with 1012: leave now rather than after a close handshake it answers late. */
+  /**
+   * The server is about to close with 1012. With another endpoint to go to, leave now rather than after a close
+   * handshake the draining server answers late; with one, there is nowhere to go early (an early return would
+   * meet the draining server's 503), so the close, whose reason carries the same hint, is awaited as usual.
+   */
   private drainNotice(hint: ReconnectHint | null): void {
     const transport = this.transport;
-    if (hint === null || transport === null || !this.isOpen) return;
+    if (hint === null || transport === null || !this.isOpen || this.endpoints.length < 2) return;
     this.transport = null;
     transport.close(1000, 'server is draining');
     this.linkDown('transport_closed');

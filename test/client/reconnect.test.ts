@@ -104,32 +104,32 @@ test('a socket that comes back rejoins its channels at once, even with a rejoin 
   assert.deepEqual(channels.map((c) => c.state), ['joined', 'joined', 'joined']);
 });
 
-test('a drain notice frame makes the socket leave at once, with the hint (one endpoint) or to the next endpoint (several)', async () => {
+test('a drain notice frame: with several endpoints the socket leaves at once for the next; with one it waits for the close', async () => {
   const notice = (afterMs: unknown, windowMs: unknown) => [null, null, 'phoenix', 'tether_drain', { afterMs, windowMs }];
-  const one = socketOn('ws://a.test/socket', { reconnect: () => 7 });
-  one.socket.connect();
-  await one.clock.advanceAsync(0);
-  one.net.current.open();
-  const first = one.net.current;
-  for (const bad of [notice(-1, 5), notice('1', 5), [null, null, 'phoenix', 'tether_drain', 'x']]) first.deliver(bad);
-  assert.equal(one.socket.state, 'open', 'a malformed notice is ignored');
-  first.deliver(notice(300, 2000));
-  assert.equal(one.socket.state, 'reconnecting', 'left without waiting for the close handshake');
-  assert.deepEqual(first.closedWith, { code: 1000, reason: 'server is draining' });
-  const t = one.transitions.at(-1)!;
-  assert.equal(t.detail.code, 1012);
-  assert.ok(t.detail.delayMs! >= 300 && t.detail.delayMs! < 2300, `hinted delay ${t.detail.delayMs}`);
-  await one.clock.advanceAsync(0);
-  assert.equal(one.socket.state, 'reconnecting', 'the old transport closing later changes nothing');
-  await one.clock.advanceAsync(t.detail.delayMs!);
-  assert.equal(one.net.connections.length, 2);
-
   const two = socketOn(['ws://a.test/socket', 'ws://b.test/socket'], { reconnect: () => 7 });
   two.socket.connect();
   await two.clock.advanceAsync(0);
   two.net.current.open();
-  two.net.current.deliver(notice(300, 2000));
-  assert.equal(two.transitions.at(-1)?.detail.delayMs, 7);
+  const first = two.net.current;
+  for (const bad of [notice(-1, 5), notice('1', 5), [null, null, 'phoenix', 'tether_drain', 'x']]) first.deliver(bad);
+  assert.equal(two.socket.state, 'open', 'a malformed notice is ignored');
+  first.deliver(notice(300, 2000));
+  assert.equal(two.socket.state, 'reconnecting', 'left without waiting for the close handshake');
+  assert.deepEqual(first.closedWith, { code: 1000, reason: 'server is draining' });
+  assert.equal(two.transitions.at(-1)?.detail.code, 1012);
+  assert.equal(two.transitions.at(-1)?.detail.delayMs, 7, "the schedule's delay: the hint speaks for node A only");
+  await two.clock.advanceAsync(0);
+  assert.equal(two.socket.state, 'reconnecting', 'the old transport closing later changes nothing');
   await two.clock.advanceAsync(7);
   assert.equal(two.host(), 'b.test');
+
+  const one = socketOn('ws://a.test/socket', { reconnect: () => 7 });
+  one.socket.connect();
+  await one.clock.advanceAsync(0);
+  one.net.current.open();
+  one.net.current.deliver(notice(300, 2000));
+  assert.equal(one.socket.state, 'open', 'nowhere else to go: the close is awaited');
+  one.net.current.drop({ code: 1012, reason: drainCloseReason({ afterMs: 300, windowMs: 2000 }) });
+  const delay = one.transitions.at(-1)!.detail.delayMs!;
+  assert.ok(delay >= 300 && delay < 2300, `hinted delay ${delay}`);
 });
