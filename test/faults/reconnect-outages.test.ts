@@ -10,6 +10,7 @@
  *
  * Env: TETHER_FAULT_SCALE (clients = 2,000 x scale), TETHER_STORM_OUTAGES (seconds, default 1,5,30,120),
  * TETHER_STORM_SCHEDULES (default "default,phoenix"), TETHER_STORM_TWO_NODES (0 skips the Redis scenario),
+ * TETHER_STORM_DRAIN_BATCH (node A's drainBatchSize in the two-node scenario, default 500),
  * DEBUG_STORM=1 (print where each scenario's time went: losses, attempts, opens, joins, the server's opens).
  */
 import assert from 'node:assert/strict';
@@ -117,7 +118,7 @@ async function twoNodes(): Promise<void> {
   const redis = { BROKER: 'redis', REDIS_URL, KEY_PREFIX: `rcn${process.pid}x${Date.now().toString(36)}:`, TOPIC: topic };
   const procs: FixtureProcess[] = [];
   try {
-    const a = await serverAt('node A', { ...redis, NODE_ID: 'a' });
+    const a = await serverAt('node A', { ...redis, NODE_ID: 'a', ...(process.env.TETHER_STORM_DRAIN_BATCH ? { DRAIN_BATCH: process.env.TETHER_STORM_DRAIN_BATCH } : {}) });
     const b = await serverAt('node B', { ...redis, NODE_ID: 'b' });
     procs.push(a.proc, b.proc);
     const workers = await startClientWorkers(WORKERS, CLIENTS / WORKERS, {
