@@ -3,7 +3,7 @@ export { Socket, type SocketOptions, type SocketEvents, type TokenContext } from
 export type { JoinRecoveryContext } from '../protocol/extension.ts';
 export { Channel, type ChannelOptions, type ChannelEvents, type ChannelStateReason, type DefaultEvents, type JoinParams, type OutgoingPayload, type PushOptions } from './channel.ts';
 export { Push, PushPhases, type PushPhase, type PushResult, type PushStatus } from './push.ts';
-export { fullJitterBackoff, type FullJitterOptions, type RetryContext, type RetryPolicy } from './backoff.ts';
+export { fullJitterBackoff, outageBackoff, OUTAGE_BACKOFF_DEFAULTS, type FullJitterOptions, type OutageBackoffOptions, type RetryContext, type RetryPolicy } from './backoff.ts';
 export { SocketStates, ChannelStates, TransitionReasons, type SocketState, type ChannelState, type StateTransition, type TransitionReason } from './states.ts';
 export { TetherClientError, ClientErrorCodes, type ClientErrorCode } from './errors.ts';
 export { OUTBOX_DEFAULTS, type OutboxOptions } from './outbox.ts';

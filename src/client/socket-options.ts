@@ -51,7 +51,7 @@ export interface SocketOptions {
   heartbeatTimeoutMs?: number;
   /** A timer firing later than this is treated as a time jump and probes instead of judging. Default 2000. */
   lateToleranceMs?: number;
-  /** Reconnect delays. Default fullJitterBackoff() (base 500 ms, cap 30 s). */
+  /** Reconnect delays. Default outageBackoff(): ~1.5 attempts/s while an outage is young, one per ~30 s after 2 minutes. */
   reconnect?: RetryPolicy;
   /** Default reply timeout for pushes, joins and leaves. Default 10000. */
   pushTimeoutMs?: number;

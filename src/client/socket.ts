@@ -2,8 +2,8 @@
  * One connection to a Phoenix-protocol endpoint, shared by many channels: the state machine, connection
  * attempts with providers and retry policy, heartbeat, frame routing, and the outbox the channels push into.
  */
-import { createSerializer, Events, HEARTBEAT_TOPIC, isJsonObject, isReplyPayload, ProtocolError, type Frame, type Payload, type ProtocolVersion, type Serializer } from '../protocol/index.ts';
-import { fullJitterBackoff, RetrySchedule } from './backoff.ts';
+import { CloseCodes, createSerializer, DRAIN_NOTICE_EVENT, Events, HEARTBEAT_TOPIC, isJsonObject, isReplyPayload, parseDrainNotice, parseReconnectHint, ProtocolError, type Frame, type Payload, type ProtocolVersion, type ReconnectHint, type Serializer } from '../protocol/index.ts';
+import { fullJitterBackoff, outageBackoff, RetrySchedule } from './backoff.ts';
 import { detectPageEnvironment, watchPage, type WakeTrigger } from './browser.ts';
 import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
 import { boundedClock, systemClock, type Clock } from './clock.ts';
@@ -14,6 +14,7 @@ import { heartbeatFrame, pushFrame } from './frames.ts';
 import { HeartbeatMonitor } from './heartbeat.ts';
 import { Outbox } from './outbox.ts';
 import { PingRegistry } from './pings.ts';
+import { ReconnectPlan } from './reconnect-plan.ts';
 import { Push, type PushResult } from './push.ts';
 import { recoveryConnectParams } from '../protocol/extension.ts';
 import { SOCKET_DEFAULTS, type SocketEvents, type SocketOptions } from './socket-options.ts';
@@ -27,7 +28,6 @@ export type { SocketEvents, SocketOptions, TokenContext } from './socket-options
 // Not `implements SocketLink`: the link's members are internal (stripped from the published types), and a
 // class there cannot claim an interface it no longer shows. `new Channel(this, ...)` still checks it.
 export class Socket {
-  readonly endpoint: string;
   /** @internal */
   readonly clock: Required<Clock>;
   /** @internal */
@@ -41,7 +41,7 @@ export class Socket {
   private readonly serializer: Serializer;
   private readonly version: ProtocolVersion;
   private readonly transportFactory: TransportFactory;
-  private readonly retry: RetrySchedule;
+  private readonly retry: ReconnectPlan;
   private readonly connectTimeoutMs: number;
   private readonly heartbeatTimeoutMs: number;
   private readonly maxFrameBytes: number;
@@ -73,14 +73,14 @@ export class Socket {
   /** Resolves once the outbox store's messages are loaded (at once for the memory store). */
   readonly ready: Promise<void>;
 
-  constructor(endpoint: string, options: SocketOptions = {}) {
-    this.endpoint = endpoint;
+  /** One endpoint URL, or several: after a failed attempt or a dropped link the next attempt goes to the next one. */
+  constructor(endpoint: string | readonly string[], options: SocketOptions = {}) {
     this.o = options;
     this.clock = boundedClock(options.clock ?? systemClock);
     this.version = options.vsn === '1.0.0' ? 1 : 2;
     this.serializer = createSerializer(this.version, 'client');
     this.transportFactory = options.transport ?? defaultTransport(options);
-    this.retry = new RetrySchedule(options.reconnect ?? fullJitterBackoff());
+    this.retry = new ReconnectPlan(endpoint, options.reconnect ?? outageBackoff());
     this.pushTimeoutMs = options.pushTimeoutMs ?? SOCKET_DEFAULTS.pushTimeoutMs;
     this.channelDefaults = options.channel ?? {};
     this.outbox = new Outbox(options.outbox, { clock: this.clock, stored: (topic) => this.channels.get(topic)?.pump(), emitError: (error) => this.emitError(error) });
@@ -104,6 +104,16 @@ export class Socket {
 
   get state(): SocketState {
     return this.current;
+  }
+
+  /** The endpoint the current (or next) connection attempt uses. */
+  get endpoint(): string {
+    return this.retry.endpoint;
+  }
+
+  /** Every endpoint given, in the order they are tried. */
+  get endpoints(): readonly string[] {
+    return this.retry.endpoints.list;
   }
 
   /** The most recent transitions (at most `historySize`), oldest first, with wall-clock timestamps. */
@@ -361,7 +371,8 @@ export class Socket {
     }
     if (info.frameTooLarge) return this.frameTooLarge(null, info.error ?? 'the server sent a frame over the transport\'s maxFrameBytes');
     this.linkDown('transport_closed');
-    this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code });
+    const hint = info.code === CloseCodes.serviceRestart ? parseReconnectHint(info.reason) : null;
+    this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, hint);
   }
 
   private heartbeatDead(): void {
@@ -391,14 +402,16 @@ export class Socket {
     for (const push of [...this.pending.values()]) push.settle({ status: 'disconnected' });
   }
 
-  private scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false): void {
-    const delay = this.retry.next(this.clock.now(), reason);
-    if (delay === null) {
+  private scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false, hint: ReconnectHint | null = null): void {
+    const next = this.retry.next(this.clock.now(), reason, hint);
+    if (next === null) {
       this.reportError('retries_exhausted', `The reconnect policy gave up after ${this.retry.attempts - 1} attempts (last: ${message}). Call connect() to start again.`);
       this.fail(TransitionReasons.retriesExhausted, `after ${reason}: ${message}`, detail);
       return;
     }
-    this.transition(SocketStates.reconnecting, reason, `${message}; next attempt in ${delay} ms`, { ...detail, delayMs: delay });
+    const delay = next.delayMs;
+    const where = `${next.hinted ? ' (the server\'s drain hint)' : ''}${this.endpoints.length > 1 ? ` to ${next.endpoint}` : ''}`;
+    this.transition(SocketStates.reconnecting, reason, `${message}; next attempt in ${delay} ms${where}`, { ...detail, delayMs: delay });
     this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = null;
       this.retryNow('the retry delay elapsed', refreshToken);
@@ -484,7 +497,22 @@ export class Socket {
         return;
       }
     }
-    this.channels.get(frame.topic)?.receive(frame);
+    if (frame.topic === HEARTBEAT_TOPIC && frame.event === DRAIN_NOTICE_EVENT) this.drainNotice(parseDrainNotice(frame.payload));
+    else this.channels.get(frame.topic)?.receive(frame);
+  }
+
+  /**
+   * The server is about to close with 1012. With another endpoint to go to, leave now rather than after a close
+   * handshake the draining server answers late; with one, there is nowhere to go early (an early return would
+   * meet the draining server's 503), so the close, whose reason carries the same hint, is awaited as usual.
+   */
+  private drainNotice(hint: ReconnectHint | null): void {
+    const transport = this.transport;
+    if (hint === null || transport === null || !this.isOpen || this.endpoints.length < 2) return;
+    this.transport = null;
+    transport.close(1000, 'server is draining');
+    this.linkDown('transport_closed');
+    this.scheduleRetry(TransitionReasons.transportClosed, 'the server announced a restart (drain notice, 1012 follows)', { code: CloseCodes.serviceRestart }, false, hint);
   }
 
   private heartbeatReply(ref: string): boolean {

@@ -36,6 +36,7 @@ export const serveConfigSchema = z.strictObject({
   logFormat: z.enum(LOG_FORMATS),
   allowedOrigins: z.union([z.array(z.string().min(1)), z.literal(false)]).optional(),
   maxConnections: count,
+  backlog: count,
   maxFrameBytes: count,
   maxChannelsPerConnection: count,
   idleTimeoutMs: millis,
@@ -60,6 +61,7 @@ export const serveConfigSchema = z.strictObject({
   drainBatchSize: count,
   drainIntervalMs: z.int().nonnegative(),
   drainTimeoutMs: z.int().nonnegative(),
+  drainReconnectWindowMs: z.int().nonnegative().max(600_000),
   dedupWindowSize: count,
   dedupTtlMs: millis,
   dedupMaxClients: count,
@@ -100,6 +102,7 @@ export const DEFAULTS: ServeConfig = {
   logLevel: 'info',
   logFormat: 'auto',
   maxConnections: 100_000,
+  backlog: 4096,
   maxFrameBytes: MiB,
   maxChannelsPerConnection: 100,
   idleTimeoutMs: 60_000,
@@ -123,6 +126,7 @@ export const DEFAULTS: ServeConfig = {
   drainBatchSize: 500,
   drainIntervalMs: 50,
   drainTimeoutMs: 5_000,
+  drainReconnectWindowMs: 2_000,
   dedupWindowSize: 1024,
   dedupTtlMs: 300_000,
   dedupMaxClients: 10_000,
@@ -192,6 +196,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   logFormat: 'TETHER_LOG_FORMAT',
   allowedOrigins: 'TETHER_ALLOWED_ORIGINS',
   maxConnections: 'TETHER_MAX_CONNECTIONS',
+  backlog: 'TETHER_BACKLOG',
   maxFrameBytes: 'TETHER_MAX_FRAME_BYTES',
   maxChannelsPerConnection: 'TETHER_MAX_CHANNELS_PER_CONNECTION',
   idleTimeoutMs: 'TETHER_IDLE_TIMEOUT_MS',
@@ -216,6 +221,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   drainBatchSize: 'TETHER_DRAIN_BATCH_SIZE',
   drainIntervalMs: 'TETHER_DRAIN_INTERVAL_MS',
   drainTimeoutMs: 'TETHER_DRAIN_TIMEOUT_MS',
+  drainReconnectWindowMs: 'TETHER_DRAIN_RECONNECT_WINDOW_MS',
   dedupWindowSize: 'TETHER_DEDUP_WINDOW_SIZE',
   dedupTtlMs: 'TETHER_DEDUP_TTL_MS',
   dedupMaxClients: 'TETHER_DEDUP_MAX_CLIENTS',
@@ -253,6 +259,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   logFormat: 'auto (readable on a terminal, JSON lines otherwise), json or pretty',
   allowedOrigins: 'comma-separated allowed Origins, or "false" to turn the check off (default: off on loopback, same host otherwise)',
   maxConnections: 'open connections beyond which upgrades get HTTP 503',
+  backlog: 'queue of TCP connections not yet accepted (listen backlog, capped by net.core.somaxconn)',
   maxFrameBytes: 'largest accepted client frame; bigger closes with 1009',
   maxChannelsPerConnection: 'joined channels per connection ("too many channels joined" after)',
   idleTimeoutMs: 'close a connection that sent nothing for this long (code 4000)',
@@ -277,6 +284,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   drainBatchSize: 'connections closed (code 1012) per step when shutting down',
   drainIntervalMs: 'pause between drain steps',
   drainTimeoutMs: 'how long shutdown waits for clients to finish closing',
+  drainReconnectWindowMs: 'opted-in Tether clients spread their return over this window after a drain (about the restart time)',
   dedupWindowSize: 'resent-push ids remembered per client for de-duplication (createServer dedup.maxEntriesPerClient)',
   dedupTtlMs: 'how long a push id is remembered after it was last seen (dedup.ttlMs)',
   dedupMaxClients: 'clients whose push ids are remembered at once (dedup.maxClients)',
@@ -318,12 +326,12 @@ export function valueKind(key: ConfigKey): ValueKind {
 
 /** The keys that createServer takes as they are. */
 export const SERVER_OPTION_KEYS = [
-  'port', 'host', 'mount', 'allowedOrigins', 'maxConnections', 'maxFrameBytes', 'maxChannelsPerConnection',
+  'port', 'host', 'mount', 'allowedOrigins', 'maxConnections', 'backlog', 'maxFrameBytes', 'maxChannelsPerConnection',
   'idleTimeoutMs', 'outboundBudgetBytes', 'slowConsumerGraceMs', 'outboundHardCapBytes', 'framesPerTurn',
   'readBacklogFrames', 'readBacklogBytes', 'closeGraceMs', 'messagesPerSecond',
   'messageBurst', 'joinsPerSecond', 'joinBurst', 'connectTimeoutMs', 'handshakeTimeoutMs', 'maxPendingHandshakes',
   'inboundBacklogMessages', 'inboundBacklogBytes', 'sweepIntervalMs', 'presenceBatchMs',
-  'drainBatchSize', 'drainIntervalMs', 'drainTimeoutMs',
+  'drainBatchSize', 'drainIntervalMs', 'drainTimeoutMs', 'drainReconnectWindowMs',
 ] as const satisfies readonly ConfigKey[];
 
 /** createServer's `history` option (the memory broker's bounds), from the `history*` keys. */

@@ -6,6 +6,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Broker, BrokerMessage } from '../broker/types.ts';
 import { CloseCodes } from '../protocol/close-codes.ts';
+import { DRAIN_CLOSE_REASON, DRAIN_NOTICE_EVENT, drainCloseReason, drainNoticePayload, optsIn } from '../protocol/extension.ts';
+import { HEARTBEAT_TOPIC } from '../protocol/events.ts';
 import type { Payload } from '../protocol/frame.ts';
 import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
 import type { BroadcastFailure, BroadcastResult } from './channel.ts';
@@ -373,10 +375,14 @@ export class ServerCore {
     }
   };
 
-  /** Stops admitting and closes every connection with 1012, `drainBatchSize` at a time; resolves when all closed. */
+  /**
+   * Stops admitting and closes every connection with 1012, `drainBatchSize` at a time; resolves when all closed.
+   * Opted-in connections get a drain notice frame first and read in it (and in the close reason) when to come back:
+   * after the remaining batches and one more step, within `drainReconnectWindowMs` (protocol/extension.ts).
+   */
   drain(): Promise<void> {
     this.#draining = true;
-    const { drainBatchSize, drainIntervalMs, drainTimeoutMs } = this.#options;
+    const { drainBatchSize, drainIntervalMs, drainTimeoutMs, drainReconnectWindowMs } = this.#options;
     const queue = [...this.#connections];
     return new Promise<void>((resolve) => {
       let timeout: unknown = null;
@@ -391,9 +397,19 @@ export class ServerCore {
       }
       this.#drained = finish;
       const step = () => {
-        for (const conn of queue.splice(0, drainBatchSize)) {
+        const batch = queue.splice(0, drainBatchSize);
+        // The remaining batches plus one step, so the last batch does not come back while this server still refuses (503).
+        const hint = { afterMs: (Math.ceil(queue.length / drainBatchSize) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs };
+        const notice = { joinRef: null, ref: null, topic: HEARTBEAT_TOPIC, event: DRAIN_NOTICE_EVENT, payload: drainNoticePayload(hint) };
+        const hinted = drainCloseReason(hint);
+        for (const conn of batch) {
           try {
-            conn.close(CloseCodes.serviceRestart, 'server restart');
+            if (!optsIn(conn.connectParams)) {
+              conn.close(CloseCodes.serviceRestart, DRAIN_CLOSE_REASON);
+              continue;
+            }
+            conn.send(notice);
+            conn.close(CloseCodes.serviceRestart, hinted);
           } catch (err) {
             this.#reportError(asError(err), `drain ${conn.id}`);
           }

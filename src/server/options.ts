@@ -60,6 +60,13 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** Open connections (plus upgrades in progress) beyond which upgrades get HTTP 503. Default 100000. */
   maxConnections?: number;
+  /**
+   * Length of the kernel's queue of accepted-but-not-yet-taken TCP connections (`listen(2)`'s backlog; the
+   * kernel caps it at `net.core.somaxconn`). Default 4096 instead of Node's 511: a fleet reconnecting after a
+   * restart arrives faster than a busy event loop takes connections, and an overflowing queue makes the kernel
+   * drop handshakes that the clients' TCP then retries only after 1, 3, 7 s.
+   */
+  backlog?: number;
   /** Joined channels per connection; the next join gets "too many channels joined". Default 100. */
   maxChannelsPerConnection?: number;
   /**
@@ -136,6 +143,12 @@ export interface ServerOptions {
   drainIntervalMs?: number;
   /** close() stops waiting for clients to finish the close handshake after this long and cuts them. Default 5000. */
   drainTimeoutMs?: number;
+  /**
+   * The window over which opted-in Tether clients spread their return after a drain (docs/recovery.md): each
+   * waits out the rest of the drain, then a random delay within this window. Default 2000; set it to about the
+   * restart time. Stock clients never see it.
+   */
+  drainReconnectWindowMs?: number;
   /** Time source for all timers. Default the system clock. */
   clock?: Clock;
   /**
@@ -173,6 +186,7 @@ const schema = z.strictObject({
   broker: z.custom<Broker>((v) => typeof (v as Broker | null)?.publish === 'function', { message: 'broker must implement Broker' }).optional(),
   maxFrameBytes: positiveInt.default(1024 * 1024),
   maxConnections: positiveInt.default(100_000),
+  backlog: positiveInt.default(4096),
   maxChannelsPerConnection: positiveInt.default(100),
   messagesPerSecond: positiveInt.default(10_000),
   messageBurst: positiveInt.default(20_000),
@@ -197,6 +211,7 @@ const schema = z.strictObject({
   drainBatchSize: positiveInt.default(500),
   drainIntervalMs: nonNegativeInt.default(50),
   drainTimeoutMs: nonNegativeInt.default(5000),
+  drainReconnectWindowMs: nonNegativeInt.max(600_000).default(2000),
   clock: z.custom<Clock>((v) => typeof (v as Clock | null)?.now === 'function', { message: 'clock must implement Clock' }).optional(),
   dedup: z.strictObject({ maxEntriesPerClient: positiveInt.optional(), ttlMs: positiveInt.optional(), maxClients: positiveInt.optional() }).optional(),
   history: z

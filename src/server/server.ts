@@ -69,7 +69,7 @@ export class TetherServer {
     if (!this.#http.listening) {
       await new Promise<void>((resolve, reject) => {
         this.#http.once('error', reject);
-        this.#http.listen(this.#options.port, this.#options.host, () => {
+        this.#http.listen({ port: this.#options.port, host: this.#options.host, backlog: this.#options.backlog }, () => {
           this.#http.off('error', reject);
           resolve();
         });

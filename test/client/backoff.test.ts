@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fullJitterBackoff, RetrySchedule } from '../../src/client/backoff.ts';
+import { fullJitterBackoff, outageBackoff, RetrySchedule, type RetryPolicy } from '../../src/client/backoff.ts';
+import { VirtualClock } from '../helpers/clock.ts';
 
 test('full jitter: delay is random(0, min(cap, base * 2^(attempt-1))), the first retry included', () => {
   const top = fullJitterBackoff({ baseMs: 500, capMs: 30_000, random: () => 0.999999 });
@@ -44,4 +45,82 @@ test('RetrySchedule counts attempts and elapsed time across one outage and reset
   schedule.reset();
   schedule.next(5000, 'x');
   assert.deepEqual(seen.at(-1), { attempt: 1, elapsedMs: 0, reason: 'x' });
+});
+
+/** A seeded uniform source (mulberry32), so the schedule's statistics are the same on every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `clients` clients retrying against a server that is down from 0 to `downMs`, on a virtual clock; every attempt
+ * while down fails at once. Returns each attempt's time and, per client, when its first attempt after the return came.
+ */
+function outage(policy: () => RetryPolicy, clients: number, downMs: number) {
+  const clock = new VirtualClock(0);
+  const attempts: number[] = [];
+  const back: number[] = [];
+  for (let i = 0; i < clients; i++) {
+    const schedule = new RetrySchedule(policy());
+    const retry = () => {
+      const delay = schedule.next(clock.now(), 'transport_closed');
+      if (delay === null) return;
+      clock.setTimeout(() => {
+        attempts.push(clock.now());
+        if (clock.now() >= downMs) back.push(clock.now() - downMs);
+        else retry();
+      }, delay);
+    };
+    retry();
+  }
+  clock.advance(downMs + 120_000);
+  assert.equal(clock.pendingTimers, 0, 'every client came back, no timer left');
+  return { attempts, back };
+}
+
+const perClientRate = (attempts: number[], clients: number, from: number, to: number) =>
+  attempts.filter((t) => t >= from && t < to).length / clients / ((to - from) / 1000);
+
+test('outage backoff: the first retry within 250 ms, then [400, 900] ms while young, growing to [20, 40] s after two minutes', () => {
+  const top = outageBackoff({ random: () => 0.999999 });
+  const bottom = outageBackoff({ random: () => 0 });
+  const at = (p: RetryPolicy, attempt: number, elapsedMs: number) => p({ attempt, elapsedMs, reason: 'x' });
+  assert.deepEqual([at(bottom, 1, 0), at(top, 1, 0)], [0, 249]);
+  assert.deepEqual([at(bottom, 2, 300), at(top, 2, 300), at(bottom, 30, 10_000), at(top, 30, 10_000)], [400, 899, 400, 899], 'young: by outage age, not attempt count');
+  assert.deepEqual([at(bottom, 5, 120_000), at(top, 5, 120_000), at(bottom, 500, 3_600_000), at(top, 500, 3_600_000)], [20_000, 39_999, 20_000, 39_999]);
+  const mid = [30_000, 60_000, 90_000].map((e) => at(bottom, 9, e) as number);
+  assert.ok(mid[0] > 400 && mid[0] < mid[1] && mid[1] < mid[2] && mid[2] < 20_000, `grows in between: ${mid}`);
+  assert.ok(Math.abs(mid[1] / mid[0] - mid[2] / mid[1]) < 1e-2, 'geometrically: equal ratios per equal stretch of outage');
+  const limited = outageBackoff({ maxAttempts: 3, maxElapsedMs: 60_000 });
+  assert.equal(at(limited, 4, 0), null);
+  assert.equal(at(limited, 2, 60_000), null);
+});
+
+test('outage backoff against a dead server: ~1.5 attempts/s per client while young, ~one per 30 s after two minutes', () => {
+  const clients = 200;
+  const rng = seeded(13);
+  const { attempts } = outage(() => outageBackoff({ random: rng }), clients, 600_000);
+  const young = perClientRate(attempts, clients, 0, 10_000);
+  const old = perClientRate(attempts, clients, 120_000, 600_000);
+  assert.ok(young > 1.3 && young < 1.8, `young outage: ${young.toFixed(2)} attempts/s per client`);
+  assert.ok(1 / old > 25 && 1 / old < 35, `after two minutes: one attempt per ${(1 / old).toFixed(1)} s per client`);
+  // The stock phoenix schedule settles at one per 5 s; the old full-jitter default at one per 15 s.
+});
+
+test("outage backoff: after outages up to 10 s every client tries again within 900 ms of the server's return", () => {
+  for (const downMs of [1_000, 5_000, 10_000]) {
+    const { back } = outage(() => outageBackoff({ random: seeded(downMs) }), 500, downMs);
+    back.sort((a, b) => a - b);
+    assert.ok(back.at(-1)! < 900, `${downMs} ms outage: slowest client back ${back.at(-1)} ms after the return`);
+    assert.ok(back[Math.floor(back.length * 0.5)] < 450, `${downMs} ms outage: median ${back[Math.floor(back.length * 0.5)]} ms`);
+  }
+  // The old default (full jitter, base 500 ms, cap 30 s) left clients up to 8-16 s behind after the same outages.
+  const { back } = outage(() => fullJitterBackoff({ random: seeded(5) }), 500, 5_000);
+  assert.ok(Math.max(...back) > 2_000, 'the attempt-count schedule is what this replaces');
 });

@@ -1,36 +1,12 @@
 /** Two `tether serve --redis` processes form one server: a shout and presence cross between them. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
 import { RawClient } from '../helpers/server-fixtures.ts';
+import { serveProcess } from '../helpers/serve-process.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = process.env.TETHER_SKIP_REDIS === '1' ? 'Redis is not reachable (TETHER_SKIP_REDIS=1): skipping the two-node serve test' : false;
-const children: ChildProcess[] = [];
-after(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
-
-function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0', '--redis', redisUrl], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL within 15 s:\n${out}`)), 15_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /WebSocket\s+(ws:\/\/\S+)\/websocket/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1] });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-  });
-}
+const serve = () => serveProcess(['--port', '0', '--redis', redisUrl]);
 
 test('a shout on node A reaches a client of node B, and B sees A\'s presence', { skip }, async () => {
   const [a, b] = await Promise.all([serve(), serve()]);

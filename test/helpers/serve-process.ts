@@ -61,3 +61,9 @@ export function runServer(command: string, args: string[], env: Record<string, s
 export function startServe(args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
   return runServer(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0', ...args], env);
 }
+
+/** `tether serve ARGS` from source, as the drain and Redis end-to-end tests start it: the child and its socket URL. */
+export async function serveProcess(args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
+  const running = await runServer(process.execPath, ['src/cli/main.ts', 'serve', ...args]);
+  return { child: running.child, url: running.wsUrl };
+}

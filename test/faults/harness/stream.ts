@@ -17,6 +17,15 @@ export interface ClientSummary {
   joinedAt: number[];
   deadAt: number[];
   attemptsAt: number[];
+  /** The endpoint (index into URLS) of each join in joinedAt. */
+  joinedOn: number[];
+  /** When the socket opened, and when it went to reconnecting (a loss or a failed attempt). */
+  openedAt: number[];
+  lostAt: number[];
+  /** Upgrades refused with HTTP 503 (seen with TRANSPORT=ws). */
+  refusedAt: number[];
+  /** Connect timeouts and join timeouts. */
+  timeoutsAt: number[];
 }
 
 export async function startClientWorkers(workers: number, perWorker: number, env: Record<string, string>): Promise<FixtureProcess[]> {

@@ -1,0 +1,135 @@
+/** Reconnecting: several endpoints, a draining server's hint, and channels rejoining the moment the socket is back. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Socket } from '../../src/client/socket.ts';
+import type { StateTransition } from '../../src/client/states.ts';
+import { drainCloseReason } from '../../src/protocol/extension.ts';
+import { VirtualClock } from '../helpers/clock.ts';
+import { FakeNetwork } from './fake-transport.ts';
+
+function socketOn(endpoints: string | string[], options: ConstructorParameters<typeof Socket>[1] = {}) {
+  const clock = new VirtualClock();
+  const net = new FakeNetwork();
+  const socket = new Socket(endpoints, { clock, transport: net.factory, page: false, heartbeatIntervalMs: 3_600_000, ...options });
+  const transitions: StateTransition[] = [];
+  socket.on('state', (t) => transitions.push(t));
+  socket.on('error', () => {});
+  const host = () => new URL(net.current.url).host;
+  return { clock, net, socket, transitions, host };
+}
+
+test('several endpoints: the next attempt goes to the next one after a failed attempt or a dropped link', async () => {
+  const { clock, net, socket, host } = socketOn(['ws://a.test/socket', 'ws://b.test/socket', 'ws://c.test/socket'], { reconnect: () => 100 });
+  assert.deepEqual(socket.endpoints, ['ws://a.test/socket', 'ws://b.test/socket', 'ws://c.test/socket']);
+  socket.connect();
+  await clock.advanceAsync(0);
+  assert.equal(host(), 'a.test');
+  net.current.drop({ opened: false });
+  await clock.advanceAsync(100);
+  assert.equal(host(), 'b.test', 'a failed attempt moves on');
+  assert.equal(socket.endpoint, 'ws://b.test/socket');
+  net.current.open();
+  net.current.drop({ code: 1006 });
+  await clock.advanceAsync(100);
+  assert.equal(host(), 'c.test', 'a dropped link moves on');
+  net.current.drop({ opened: false });
+  await clock.advanceAsync(100);
+  assert.equal(host(), 'a.test', 'and wraps around');
+  assert.equal(net.connections.length, 4);
+  assert.throws(() => new Socket([]), /non-empty list/);
+});
+
+test('with several endpoints a drain (1012) moves to the next node at the policy delay, not the hint', async () => {
+  const { clock, net, socket, transitions, host } = socketOn(['ws://a.test/socket', 'ws://b.test/socket'], { reconnect: () => 30 });
+  socket.connect();
+  await clock.advanceAsync(0);
+  net.current.open();
+  net.current.drop({ code: 1012, reason: drainCloseReason({ afterMs: 400, windowMs: 5000 }) });
+  assert.equal(transitions.at(-1)?.detail.delayMs, 30);
+  assert.match(transitions.at(-1)!.detail.message, /to ws:\/\/b\.test\/socket$/);
+  await clock.advanceAsync(30);
+  assert.equal(host(), 'b.test');
+});
+
+test('one endpoint: a 1012 with a hint waits the rest of the drain plus a random point in the window; without one, the policy', async () => {
+  const delays: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const { clock, net, transitions, socket } = socketOn('ws://a.test/socket', { reconnect: () => 7 });
+    socket.connect();
+    await clock.advanceAsync(0);
+    net.current.open();
+    net.current.drop({ code: 1012, reason: drainCloseReason({ afterMs: 300, windowMs: 2000 }) });
+    const t = transitions.at(-1)!;
+    assert.match(t.detail.message, /drain hint/);
+    delays.push(t.detail.delayMs!);
+    // The hint speaks for one return; a failed attempt after it follows the policy again.
+    await clock.advanceAsync(t.detail.delayMs!);
+    net.current.drop({ opened: false });
+    assert.equal(transitions.at(-1)?.detail.delayMs, 7);
+  }
+  assert.ok(delays.every((d) => d >= 300 && d < 2300), `hinted delays ${delays}`);
+  assert.ok(Math.max(...delays) - Math.min(...delays) > 1000, 'spread over the window');
+  for (const [code, reason] of [[1012, 'server restart'], [1001, drainCloseReason({ afterMs: 300, windowMs: 2000 })]] as const) {
+    const { clock, net, transitions, socket } = socketOn('ws://a.test/socket', { reconnect: () => 7 });
+    socket.connect();
+    await clock.advanceAsync(0);
+    net.current.open();
+    net.current.drop({ code, reason });
+    assert.equal(transitions.at(-1)?.detail.delayMs, 7, `${code} ${reason}: the policy's delay`);
+  }
+});
+
+test('a socket that comes back rejoins its channels at once, even with a rejoin timer pending from a phx_error', async () => {
+  const { clock, net, socket } = socketOn('ws://a.test/socket', { reconnect: () => 100, channel: { rejoin: () => 10_000 } });
+  socket.connect();
+  await clock.advanceAsync(0);
+  net.current.open();
+  const channels = ['room:1', 'room:2', 'room:3'].map((topic) => socket.channel(topic));
+  for (const channel of channels) void channel.join();
+  await clock.advanceAsync(0);
+  for (const f of net.current.frames().filter((x) => x[3] === 'phx_join')) net.current.deliver([f[0], f[1], f[2], 'phx_reply', { status: 'ok', response: {} }]);
+  assert.deepEqual(channels.map((c) => c.state), ['joined', 'joined', 'joined']);
+  const joinRef = channels[0].joinRef;
+  net.current.deliver([joinRef, null, 'room:1', 'phx_error', {}]);
+  assert.equal(channels[0].state, 'errored');
+  net.current.drop({ code: 1006 });
+  await clock.advanceAsync(100);
+  net.current.open();
+  await clock.advanceAsync(0);
+  const joins = () => net.current.frames().filter((f) => f[3] === 'phx_join').map((f) => f[2]);
+  assert.deepEqual(joins().sort(), ['room:1', 'room:2', 'room:3'], 'every channel rejoined in the tick the socket opened');
+  for (const f of net.current.frames().filter((x) => x[3] === 'phx_join')) net.current.deliver([f[0], f[1], f[2], 'phx_reply', { status: 'ok', response: {} }]);
+  await clock.advanceAsync(30_000);
+  assert.equal(joins().length, 3, 'and exactly once: the 10 s rejoin timer was not left behind');
+  assert.deepEqual(channels.map((c) => c.state), ['joined', 'joined', 'joined']);
+});
+
+test('a drain notice frame: with several endpoints the socket leaves at once for the next; with one it waits for the close', async () => {
+  const notice = (afterMs: unknown, windowMs: unknown) => [null, null, 'phoenix', 'tether_drain', { afterMs, windowMs }];
+  const two = socketOn(['ws://a.test/socket', 'ws://b.test/socket'], { reconnect: () => 7 });
+  two.socket.connect();
+  await two.clock.advanceAsync(0);
+  two.net.current.open();
+  const first = two.net.current;
+  for (const bad of [notice(-1, 5), notice('1', 5), [null, null, 'phoenix', 'tether_drain', 'x']]) first.deliver(bad);
+  assert.equal(two.socket.state, 'open', 'a malformed notice is ignored');
+  first.deliver(notice(300, 2000));
+  assert.equal(two.socket.state, 'reconnecting', 'left without waiting for the close handshake');
+  assert.deepEqual(first.closedWith, { code: 1000, reason: 'server is draining' });
+  assert.equal(two.transitions.at(-1)?.detail.code, 1012);
+  assert.equal(two.transitions.at(-1)?.detail.delayMs, 7, "the schedule's delay: the hint speaks for node A only");
+  await two.clock.advanceAsync(0);
+  assert.equal(two.socket.state, 'reconnecting', 'the old transport closing later changes nothing');
+  await two.clock.advanceAsync(7);
+  assert.equal(two.host(), 'b.test');
+
+  const one = socketOn('ws://a.test/socket', { reconnect: () => 7 });
+  one.socket.connect();
+  await one.clock.advanceAsync(0);
+  one.net.current.open();
+  one.net.current.deliver(notice(300, 2000));
+  assert.equal(one.socket.state, 'open', 'nowhere else to go: the close is awaited');
+  one.net.current.drop({ code: 1012, reason: drainCloseReason({ afterMs: 300, windowMs: 2000 }) });
+  const delay = one.transitions.at(-1)!.detail.delayMs!;
+  assert.ok(delay >= 300 && delay < 2300, `hinted delay ${delay}`);
+});

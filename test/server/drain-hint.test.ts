@@ -1,0 +1,55 @@
+/** The drain's reconnect hint: in the 1012 close reason of opted-in connections only, with the rest of the drain. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CloseCodes } from '../../src/protocol/close-codes.ts';
+import { DRAIN_NOTICE_EVENT, drainCloseReason, MAX_HINT_MS, parseDrainNotice, parseReconnectHint } from '../../src/protocol/extension.ts';
+import { VirtualClock } from '../helpers/clock.ts';
+import { RawClient, startServer } from '../helpers/server-fixtures.ts';
+
+const tick = () => new Promise((r) => setTimeout(r, 20));
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 250 && !check(); i++) await tick();
+  assert.ok(check(), `timed out waiting for ${what}`);
+}
+
+test('the hint round-trips, fits a close frame, and nothing else parses as one', () => {
+  const reason = drainCloseReason({ afterMs: 150, windowMs: 2000 });
+  assert.equal(reason, 'server restart; tether-reconnect=150,2000');
+  assert.deepEqual(parseReconnectHint(reason), { afterMs: 150, windowMs: 2000 });
+  assert.ok(Buffer.byteLength(drainCloseReason({ afterMs: 1e12, windowMs: 1e12 })) <= 123);
+  assert.deepEqual(parseReconnectHint('server restart; tether-reconnect=9999999,1'), { afterMs: MAX_HINT_MS, windowMs: 1 }, 'clamped, not trusted');
+  for (const other of ['server restart', '', 'tether-reconnect=', 'tether-reconnect=1,', 'tether-reconnect=-1,5', 'tether-reconnect=1,2,3', 'tether-reconnect=1e3,5']) {
+    assert.equal(parseReconnectHint(other), null, other);
+  }
+});
+
+test('close() tells opted-in clients when to come back (after the remaining batches and one step, within the window); stock clients get the plain reason', async () => {
+  const clock = new VirtualClock();
+  const s = await startServer({ clock, drainBatchSize: 2, drainIntervalMs: 100, drainReconnectWindowMs: 3000 });
+  const tether = await Promise.all(Array.from({ length: 3 }, () => RawClient.connect(s.endpoint({ tether: '1' }))));
+  const stock = await Promise.all(Array.from({ length: 2 }, () => RawClient.connect(s.endpoint())));
+  await until(() => s.server.connectionCount === 5, 'five connections');
+  const closing = s.server.close();
+  await until(() => s.server.connectionCount === 3, 'first batch');
+  clock.advance(100);
+  await until(() => s.server.connectionCount === 1, 'second batch');
+  clock.advance(100);
+  await until(() => s.server.connectionCount === 0, 'last batch');
+  clock.advance(5000);
+  await closing;
+  // Connections are closed in the order they opened: two, two, then one. Each opted-in one read a drain notice first.
+  const hints = await Promise.all(tether.map(async (c) => {
+    const notice = (await c.json()) as unknown[];
+    const closed = await c.closed;
+    assert.equal(closed.code, CloseCodes.serviceRestart);
+    const hint = parseReconnectHint(closed.reason);
+    assert.deepEqual(notice, [null, null, 'phoenix', DRAIN_NOTICE_EVENT, hint]);
+    assert.deepEqual(parseDrainNotice(notice[4]), hint);
+    return hint;
+  }));
+  assert.deepEqual(hints, [{ afterMs: 300, windowMs: 3000 }, { afterMs: 300, windowMs: 3000 }, { afterMs: 200, windowMs: 3000 }]);
+  for (const c of stock) {
+    assert.deepEqual(await c.closed, { code: CloseCodes.serviceRestart, reason: 'server restart' });
+    assert.equal(await c.silentFor(0), true, 'no notice frame for a stock client');
+  }
+});
