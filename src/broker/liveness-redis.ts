@@ -1,12 +1,9 @@
-import type { createClient } from 'redis';
 import type { RedisKeys } from './redis-keys.ts';
-import { CLAIM_DEAD, HEARTBEAT } from './redis-scripts.ts';
+import { CLAIM_DEAD, HEARTBEAT, type CommandRunner } from './redis-scripts.ts';
 import type { BrokerTimers } from './timers.ts';
 
-type Client = ReturnType<typeof createClient>;
-
 export interface NodeLivenessOptions {
-  client: Client;
+  client: CommandRunner;
   keys: RedisKeys;
   nodeId: string;
   heartbeatMs: number;
@@ -57,7 +54,7 @@ export class NodeLiveness {
   async leave(): Promise<void> {
     this.stop();
     await this.#ticking;
-    await this.#o.client.zRem(this.#o.keys.nodes(), this.#o.nodeId);
+    await this.#o.client.sendCommand(['ZREM', this.#o.keys.nodes(), this.#o.nodeId]);
   }
 
   noteAlive(node: string): void {

@@ -368,8 +368,9 @@ export function runBrokerSuite(driver: BrokerDriver): void {
         // Changes a misses while it is cut off.
         await b.publishPresence({ topic: 'room:r1', key: 'bob', kind: 'leave', meta: { phx_ref: 'rb' } });
         await b.publishPresence({ topic: 'room:r1', key: 'carol', kind: 'join', meta: { phx_ref: 'rc' } });
-        await gaps.waitFor((g) => g.length === 1, 'a gap event');
-        assert.deepEqual([...gaps.items[0]].sort(), topics);
+        // One gap per pub/sub connection that dropped (one Redis: one; a cluster: one per shard holding a topic).
+        await gaps.waitFor((g) => g.flat().length >= topics.length, 'gap events naming every topic');
+        assert.deepEqual(gaps.items.flat().sort(), topics);
         await readies.waitFor((r) => r.length === 1, 'ready');
         assert.ok(a.isReady());
         await pa.waitFor((c) => c.length === 3, 'the missed leave and join');

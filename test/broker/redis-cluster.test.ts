@@ -1,0 +1,163 @@
+/**
+ * The Redis broker on a real Redis Cluster (3 masters, 3 replicas on loopback, started once for this file):
+ * the broker suite and the channel scenarios, fan-out and recovery over topics in every slot range, and a
+ * master killed with SIGKILL (last: the cluster is left with one master without a replica).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import calculateSlot from 'cluster-key-slot';
+import { createCluster } from 'redis';
+import { RedisBroker } from '../../src/broker/redis.ts';
+import { PausableTimers } from '../helpers/pausable-timers.ts';
+import type { Broker, BrokerMessage, StreamPosition } from '../../src/broker/types.ts';
+import { clusterSkipReason, startRedisCluster, type LocalRedisCluster } from '../helpers/redis-cluster.ts';
+import { runBrokerSuite } from './broker-suite.ts';
+import { runChannelScenarios } from './channel-scenarios.ts';
+
+const skip = clusterSkipReason();
+const HEARTBEAT_MS = 100;
+const NODE_TIMEOUT_MS = 500;
+
+let cluster: LocalRedisCluster | null = null;
+let admin: ReturnType<typeof createCluster> | null = null;
+
+before(async () => {
+  if (skip) return;
+  cluster = await startRedisCluster();
+  admin = createCluster({ rootNodes: cluster.urls.slice(0, 3).map((url) => ({ url })) });
+  await admin.connect();
+});
+after(async () => {
+  await admin?.close().catch(() => admin?.destroy());
+  await cluster?.stop();
+});
+
+function live(): LocalRedisCluster {
+  assert.ok(cluster, 'the cluster is up');
+  return cluster;
+}
+
+/** Deletes a namespace's keys on every master. */
+async function deleteNamespace(namespace: string): Promise<void> {
+  const c = live();
+  for (const port of c.masters()) {
+    const keys = c.cli(port, '--scan', '--pattern', `${namespace}:*`).split('\n').filter(Boolean);
+    for (const key of keys) await admin!.del(key);
+  }
+}
+
+/** Kills this node's pub/sub connections on every master at once (server side, like a network cut). */
+async function dropSubscriptions(broker: Broker): Promise<void> {
+  const name = `tether:${broker.nodeId}:sub`;
+  const clients = await Promise.all(admin!.masters.map((m) => admin!.nodeClient(m)));
+  const lists = await Promise.all(clients.map((c) => c.sendCommand(['CLIENT', 'LIST'])));
+  const ids = lists.map((list) =>
+    String(list).split('\n').filter((l) => l.includes(` name=${name} `)).map((l) => /\bid=(\d+)/.exec(l)![1]),
+  );
+  if (ids.flat().length === 0) throw new Error(`no pub/sub connection named ${name}`);
+  await Promise.all(clients.flatMap((c, i) => ids[i].map((id) => c.sendCommand(['CLIENT', 'KILL', 'ID', id]))));
+}
+
+const timersOf = new WeakMap<Broker, PausableTimers>();
+
+runBrokerSuite({
+  name: 'redis cluster (3 masters, 3 replicas)',
+  skip,
+  create(namespace, options) {
+    const timers = new PausableTimers();
+    const broker = new RedisBroker({
+      cluster: live().urls.slice(0, 2),
+      keyPrefix: `${namespace}:`,
+      nodeId: options?.nodeId,
+      heartbeatMs: HEARTBEAT_MS,
+      nodeTimeoutMs: NODE_TIMEOUT_MS,
+      timers,
+    });
+    timersOf.set(broker, timers);
+    return broker;
+  },
+  advance: (_namespace, ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ttlMs: 150,
+  async loseHistory(_namespace, broker, topic) {
+    await admin!.del((broker as RedisBroker).keys.historyStream(topic));
+    return broker.history;
+  },
+  cleanup: deleteNamespace,
+  cluster: {
+    dropConnection: dropSubscriptions,
+    crash: (broker: Broker) => {
+      timersOf.get(broker)!.paused = true;
+    },
+    revive: (broker: Broker) => {
+      timersOf.get(broker)!.paused = false;
+    },
+    deathWithinMs: NODE_TIMEOUT_MS + 2 * HEARTBEAT_MS + 300,
+  },
+});
+
+runChannelScenarios({
+  name: 'redis cluster',
+  skip,
+  broker: (namespace) => new RedisBroker({ cluster: live().urls, keyPrefix: `${namespace}:` }),
+  cleanup: deleteNamespace,
+  multiNode: true,
+});
+
+/** Topics whose channels hash to every master: `perMaster` topics per master, found by walking names. */
+async function topicsOnEveryMaster(prefix: string, perMaster: number): Promise<{ topics: string[]; owner: Map<string, number> }> {
+  const slots = (await admin!.sendCommand(undefined, true, ['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
+  const owners = slots.map(([from, to, master]) => ({ from: Number(from), to: Number(to), port: Number(master[1]) }));
+  const owner = new Map<string, number>();
+  const count = new Map<number, number>();
+  const topics: string[] = [];
+  for (let i = 0; topics.length < perMaster * 3 && i < 10_000; i++) {
+    const topic = `feed:s${i}`;
+    const slot = calculateSlot(`${prefix}m:{${topic}}`);
+    const port = owners.find((o) => slot >= o.from && slot <= o.to)!.port;
+    if ((count.get(port) ?? 0) >= perMaster) continue;
+    count.set(port, (count.get(port) ?? 0) + 1);
+    owner.set(topic, port);
+    topics.push(topic);
+  }
+  assert.equal(new Set(owner.values()).size, 3, 'topics on all three masters');
+  return { topics, owner };
+}
+
+describe('redis cluster: topics in every slot range', { skip, timeout: 60_000 }, () => {
+  it('fans out across nodes and recovers a cut subscriber from the streams of all three masters', async () => {
+    const ns = `cl${process.pid}spread`;
+    const prefix = `${ns}:`;
+    const { topics } = await topicsOnEveryMaster(prefix, 20);
+    const [a, b] = [new RedisBroker({ cluster: live().urls, keyPrefix: prefix }), new RedisBroker({ cluster: live().urls.slice(3), keyPrefix: prefix })];
+    a.on('error', () => {});
+    b.on('error', () => {});
+    await Promise.all([a.start(), b.start()]);
+    try {
+      await b.subscribe(topics);
+      const got = new Map<string, BrokerMessage[]>();
+      b.on('message', (m) => got.set(m.topic, [...(got.get(m.topic) ?? []), m]));
+      const last = new Map<string, StreamPosition>();
+      for (const t of topics) last.set(t, (await a.publish({ topic: t, event: 'n', payload: { n: 1 } }, { maxMessages: 100 })).position!);
+      const deadline = Date.now() + 5000;
+      while (topics.some((t) => !got.get(t)?.length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(topics.filter((t) => got.get(t)?.length !== 1), [], 'every topic delivered once across nodes');
+
+      const gaps: string[][] = [];
+      b.on('gap', (g) => gaps.push(g));
+      await dropSubscriptions(b);
+      for (const t of topics) await a.publish({ topic: t, event: 'n', payload: { n: 2 } }, { maxMessages: 100 });
+      while (gaps.flat().length < topics.length && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(gaps.flat().sort(), [...topics].sort(), 'a gap names every topic of every shard');
+      for (const t of topics) {
+        const r = await b.history.range(t, last.get(t)!);
+        assert.ok(r.recovered, `${t} recovered`);
+        const seen = new Set((got.get(t) ?? []).map((m) => m.position!.offset));
+        const missing = r.entries.filter((e) => !seen.has(e.offset));
+        assert.ok(missing.length <= 1 && r.entries.length === 1 && r.entries[0].offset === 2, `${t}: the cut's message is in the stream`);
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await deleteNamespace(ns);
+    }
+  });
+});
