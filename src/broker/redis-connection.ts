@@ -32,6 +32,8 @@ export interface ConnectionOptions {
   name: string;
   /** Backoff for a lost connection; returning an Error gives up (used before the first successful connect). */
   reconnectStrategy(retries: number, cause: Error): number | Error;
+  /** Cluster: re-read the slot map this long after a node starts reconnecting (a failover moves its slots). */
+  topologyRefreshMs?: number;
 }
 
 /**
@@ -78,6 +80,7 @@ export function clusterConnection(seeds: string[], options: ConnectionOptions): 
   const first = new URL(seeds[0]);
   const cluster = createCluster({
     rootNodes: seeds.map((url) => ({ url })),
+    topologyRefreshOnReconnectionAttemptStrategy: options.topologyRefreshMs,
     // Discovered nodes get the seeds' credentials and TLS (a cluster shares them), and the same fail-fast policy.
     defaults: {
       name: options.name,

@@ -110,6 +110,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       // The first connection fails `start` outright; once running, retry for as long as it takes.
       reconnectStrategy: (retries: number, cause: Error) =>
         this.#everConnected ? Math.random() * Math.min(reconnectMaxDelayMs, 100 * 2 ** retries) : cause,
+      topologyRefreshMs: heartbeatMs,
     };
     const cluster = seeds ? clusterConnection(seeds, connectionOptions) : null;
     this.#cmd = cluster ?? singleConnection(options.url as string, connectionOptions);
@@ -202,6 +203,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   async #start(): Promise<void> {
     this.#state = 'starting';
     await this.#cmd.connect();
+    this.#everConnected = true; // a cluster client emits no `ready` of its own
     let sharded = this.#sharded;
     if (sharded === 'auto' || this.#cluster) {
       const version = Number(/redis_version:(\d+)/.exec(await this.#cmd.serverInfo())?.[1]);

@@ -161,3 +161,122 @@ describe('redis cluster: topics in every slot range', { skip, timeout: 60_000 },
     }
   });
 });
+
+/**
+ * Last in this file: it kills a master. A publisher (node a) writes history-enabled messages round-robin over
+ * 30 topics (10 per master) every 10 ms; node b subscribes to all of them. The master holding the node
+ * liveness set is SIGKILLed; its replica takes over. Measured and printed: when b heard of the gap, when
+ * publishes on the dead master's topics succeeded again, how many were rejected meanwhile (the publisher is
+ * told), how many acknowledged ones the new master lost (async replication), what b missed live and what it
+ * recovered from the streams.
+ */
+describe('redis cluster: a master killed with SIGKILL', { skip, timeout: 30_000 }, () => {
+  it('fails over; clients on the dead shard get a gap, recover from the replica, and the other shards lose nothing', async (t) => {
+    const ns = `cl${process.pid}failover`;
+    const prefix = `${ns}:`;
+    const { topics, owner } = await topicsOnEveryMaster(prefix, 10);
+    const opts = { cluster: live().urls, keyPrefix: prefix, heartbeatMs: 1000, nodeTimeoutMs: 5000 };
+    const a = new RedisBroker(opts);
+    const b = new RedisBroker(opts);
+    a.on('error', () => {});
+    b.on('error', () => {});
+    await Promise.all([a.start(), b.start()]);
+    const nodesSlot = calculateSlot(a.keys.nodes());
+    const slots = (await admin!.sendCommand(undefined, true, ['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
+    const victim = Number(slots.find(([from, to]) => nodesSlot >= from && nodesSlot <= to)![2][1]);
+    const onVictim = new Set(topics.filter((tp) => owner.get(tp) === victim));
+    try {
+      await b.subscribe(topics);
+      const acked = new Map<string, StreamPosition[]>(topics.map((tp) => [tp, []]));
+      const received = new Map<string, StreamPosition[]>(topics.map((tp) => [tp, []]));
+      const gapAt = new Map<string, number>();
+      const downs: string[] = [];
+      b.on('message', (m) => received.get(m.topic)!.push(m.position!));
+      b.on('gap', (g) => {
+        for (const tp of g) if (!gapAt.has(tp)) gapAt.set(tp, Date.now());
+      });
+      b.on('nodeDown', (n) => downs.push(n));
+      let rejected = 0;
+      let killedAt = 0;
+      let firstRejectAt = 0;
+      let backAt = 0;
+      let stop = false;
+      const publisher = (async () => {
+        for (let i = 0; !stop; i++) {
+          const topic = topics[i % topics.length];
+          const p = a.publish({ topic, event: 'n', payload: { i } }, { maxMessages: 10_000 }).then(
+            (m) => {
+              acked.get(topic)!.push(m.position!);
+              if (killedAt && onVictim.has(topic) && firstRejectAt && !backAt) backAt = Date.now();
+            },
+            () => {
+              rejected++;
+              if (killedAt && !firstRejectAt) firstRejectAt = Date.now();
+            },
+          );
+          if (i % topics.length === topics.length - 1) await p;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 1000));
+      killedAt = Date.now();
+      live().kill(victim);
+      const deadline = killedAt + 20_000;
+      while ((!backAt || gapAt.size < onVictim.size) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1000)); // traffic after the failover
+      stop = true;
+      await publisher;
+      await new Promise((r) => setTimeout(r, 300));
+
+      let missedLive = 0;
+      let recovered = 0;
+      let notRecoverable = 0;
+      let lostAcked = 0;
+      let reusedOffsets = 0;
+      for (const tp of topics) {
+        const got = received.get(tp)!;
+        const sent = acked.get(tp)!;
+        if (!onVictim.has(tp)) {
+          assert.deepEqual(got, sent, `${tp} (a surviving shard): every acknowledged message live, once, in order`);
+          continue;
+        }
+        assert.ok(gapAt.has(tp), `${tp}: b was told of the gap`);
+        const seen = new Set(got.map((p) => `${p.epoch}/${p.offset}`));
+        const missing = sent.filter((p) => !seen.has(`${p.epoch}/${p.offset}`));
+        missedLive += missing.length;
+        for (let i = 1; i < got.length; i++) if (got[i].offset <= got[i - 1].offset) reusedOffsets++;
+        // What b would ask for on recovery: everything after the last position it had before the gap.
+        const before = got.filter((p) => p.offset <= (sent.find((s) => missing.includes(s))?.offset ?? Infinity) - 1).at(-1);
+        if (!before || missing.length === 0) continue;
+        const r = await b.history.range(tp, before);
+        if (!r.recovered) {
+          notRecoverable++;
+          continue;
+        }
+        const inStream = new Set(r.entries.map((e) => `${r.position.epoch}/${e.offset}`));
+        recovered += missing.filter((p) => inStream.has(`${p.epoch}/${p.offset}`)).length;
+        lostAcked += missing.filter((p) => !inStream.has(`${p.epoch}/${p.offset}`)).length;
+      }
+      const gapMs = Math.max(...[...gapAt.values()].map((at) => at - killedAt));
+      const figures = {
+        'kill -> gap on every dead-shard topic (ms)': gapMs,
+        'kill -> first rejected publish (ms)': firstRejectAt ? firstRejectAt - killedAt : null,
+        'kill -> publishes on the dead shard succeed again (ms)': backAt - killedAt,
+        'publishes rejected (publisher told)': rejected,
+        'acknowledged, missed live by b': missedLive,
+        'of those, recovered from the new master': recovered,
+        'acknowledged but lost by the failover': lostAcked,
+        'topics answering recovered:false': notRecoverable,
+        'offsets seen going backwards': reusedOffsets,
+        'nodeDown events (false deaths)': downs.length,
+      };
+      t.diagnostic(JSON.stringify(figures));
+      console.log('failover figures', figures);
+      assert.ok(backAt > 0, 'publishes on the dead shard succeed again');
+      assert.equal(gapAt.size, onVictim.size, 'a gap for every topic of the dead shard, none for the others');
+      assert.equal(recovered + lostAcked + (notRecoverable ? missedLive - recovered - lostAcked : 0), missedLive);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
