@@ -146,6 +146,14 @@ export function resolveServeConfig(input: ResolveInput): ResolvedConfig {
   merged.preset = preset;
   const result = serveConfigSchema.safeParse(merged, { reportInput: true });
   if (!result.success) throw new ConfigError(toIssues(result.error, 'resolved', (k) => k));
+  if (result.data.redis !== undefined && result.data.redisCluster !== undefined) {
+    const where = (k: ConfigKey) => `${origins[k] === 'flag' ? flagName(k) : origins[k] === 'env' ? ENV_VARS[k] : k} (${origins[k]})`;
+    throw new ConfigError([{
+      source: 'resolved',
+      key: 'redis, redisCluster',
+      message: `${where('redis')} and ${where('redisCluster')} are both set: use --redis for one Redis or --redis-cluster for a Redis Cluster, not both`,
+    }]);
+  }
   return { config: result.data, origins, file: input.file?.path };
 }
 
@@ -242,7 +250,7 @@ function convert(kind: ValueKind, raw: string): unknown {
       if (/^(false|0|no|off)$/i.test(raw)) return false;
       return raw;
     case 'list':
-      // Only allowedOrigins is a list; "false" (or "off") turns the origin check off.
+      // allowedOrigins: "false" (or "off") turns the origin check off; redisCluster rejects it as a URL list.
       if (/^(false|off)$/i.test(raw)) return false;
       return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
     case 'string':

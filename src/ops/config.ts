@@ -26,6 +26,7 @@ export const serveConfigSchema = z.strictObject({
   token: z.string().min(1).optional(),
   adminToken: z.string().min(1).optional(),
   redis: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  redisCluster: z.array(z.url({ protocol: /^rediss?$/, error: 'must be redis:// or rediss:// URLs' })).min(1).optional(),
   // Braces would change the Redis Cluster hash tag the broker wraps each topic in.
   redisPrefix: z.string().regex(/^[^{}\s]+$/, 'must be non-empty, without spaces, "{" or "}"'),
   // The broker's node id rule, checked here so a bad id is a configuration error rather than a crash.
@@ -138,6 +139,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   token: 'TETHER_TOKEN',
   adminToken: 'TETHER_ADMIN_TOKEN',
   redis: 'REDIS_URL',
+  redisCluster: 'TETHER_REDIS_CLUSTER',
   redisPrefix: 'TETHER_REDIS_PREFIX',
   nodeId: 'TETHER_NODE_ID',
   logLevel: 'LOG_LEVEL',
@@ -176,6 +178,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   token: 'require this token from clients (connect param "token" or Phoenix authToken)',
   adminToken: 'token for the dashboard and the tether:admin channel',
   redis: 'scale out through Redis at this URL (default: in-memory, one process)',
+  redisCluster: 'scale out through a Redis Cluster: comma-separated seed node URLs (Redis 7+; not with --redis)',
   redisPrefix: 'prefix of every Redis key and channel; nodes with the same prefix form one cluster',
   nodeId: 'this process in the cluster, unique among live nodes (default: random node-xxxxxxxx)',
   logLevel: 'log level: fatal, error, warn, info, debug, trace or silent',

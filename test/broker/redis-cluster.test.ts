@@ -13,6 +13,7 @@ import type { Broker, BrokerMessage, StreamPosition } from '../../src/broker/typ
 import { clusterSkipReason, startRedisCluster, type LocalRedisCluster } from '../helpers/redis-cluster.ts';
 import { runBrokerSuite } from './broker-suite.ts';
 import { runChannelScenarios } from './channel-scenarios.ts';
+import { startServe } from '../helpers/serve-process.ts';
 
 const skip = clusterSkipReason();
 const HEARTBEAT_MS = 100;
@@ -159,6 +160,43 @@ describe('redis cluster: topics in every slot range', { skip, timeout: 60_000 },
       await Promise.all([a.close(), b.close()]);
       await deleteNamespace(ns);
     }
+  });
+});
+
+describe('tether serve --redis-cluster', { skip, timeout: 30_000 }, () => {
+  it('two servers on one cluster: a shout on one reaches a client of the other', async () => {
+    const ns = `cl${process.pid}serve`;
+    const args = ['--redis-cluster', live().urls.slice(0, 2).join(','), '--redis-prefix', `${ns}:`, '--log-level', 'warn'];
+    const [s1, s2] = await Promise.all([startServe([...args, '--node-id', 'serve-1']), startServe([...args, '--node-id', 'serve-2'])]);
+    assert.match(s1.output(), /broker {5}redis cluster redis:\/\/127\.0\.0\.1:\d+\/?,redis:\/\/127\.0\.0\.1:\d+\/? \(prefix cl\d+serve:\), node serve-1/);
+    const open = async (url: string, user: string) => {
+      const ws = new WebSocket(`${url}/websocket?vsn=2.0.0&user=${user}`);
+      const frames: unknown[][] = [];
+      ws.onmessage = (e) => frames.push(JSON.parse(String(e.data)) as unknown[]);
+      await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+      ws.send(JSON.stringify(['1', '1', 'room:cl', 'phx_join', {}]));
+      return { ws, frames };
+    };
+    const until = async (ok: () => boolean, what: string) => {
+      const deadline = Date.now() + 5000;
+      while (!ok()) {
+        if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const ann = await open(s1.wsUrl, 'ann');
+    const bob = await open(s2.wsUrl, 'bob');
+    const joinedOk = (c: { frames: unknown[][] }) => c.frames.some((f) => f[3] === 'phx_reply' && (f[4] as { status: string }).status === 'ok');
+    await until(() => joinedOk(ann) && joinedOk(bob), 'both joins');
+    bob.ws.send(JSON.stringify(['1', '2', 'room:cl', 'shout', { hi: 'across the cluster' }]));
+    await until(() => ann.frames.some((f) => f[3] === 'shout'), "bob's shout on ann's server");
+    assert.deepEqual(ann.frames.find((f) => f[3] === 'shout')![4], { hi: 'across the cluster' });
+    ann.ws.close();
+    bob.ws.close();
+    s1.child.kill('SIGTERM');
+    s2.child.kill('SIGTERM');
+    assert.deepEqual(await Promise.all([s1.exited, s2.exited]), [0, 0], 'both drained and exited 0');
+    await deleteNamespace(ns);
   });
 });
 
