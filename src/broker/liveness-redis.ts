@@ -33,6 +33,9 @@ export class NodeLiveness {
   #timer: unknown = null;
   #ticking: Promise<void> | null = null;
   #beats = 0;
+  /** Redis time of the last heartbeat that got through, and of the first one after this node was cut off. */
+  #lastNow: number | null = null;
+  #resumedAt = -Infinity;
 
   constructor(options: NodeLivenessOptions) {
     this.#o = options;
@@ -83,6 +86,12 @@ export class NodeLiveness {
     const now = Number(reply[0]);
     if (Number(reply[1]) === 1 && this.#beats > 0) this.#o.onEvicted();
     this.#beats++;
+    // After this node could not reach the set for longer than the timeout (the set's Redis, or its cluster
+    // shard, failing over; or this process paused) everyone else's heartbeats were blocked too: give them a
+    // full timeout to write again before judging anyone, instead of declaring the whole cluster dead.
+    if (this.#lastNow !== null && now - this.#lastNow > nodeTimeoutMs) this.#resumedAt = now;
+    this.#lastNow = now;
+    const judging = now - this.#resumedAt >= nodeTimeoutMs;
     const cutoff = now - nodeTimeoutMs;
     const listed = new Set<string>();
     for (let i = 2; i + 1 < reply.length; i += 2) {
@@ -93,6 +102,7 @@ export class NodeLiveness {
         this.noteAlive(node);
         continue;
       }
+      if (!judging) continue;
       this.#declareDead(node);
       const won = await CLAIM_DEAD.run<number>(client, [keys.nodes()], [node, String(cutoff)]);
       if (Number(won) === 1) await this.#o.onClaimed(node);

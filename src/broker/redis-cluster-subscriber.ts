@@ -16,7 +16,8 @@ const SLOTS = 16384;
  * hashes to that master's slots, subscribing them one slot per command. A master that drops its connection is
  * retried where it was (a brief cut resubscribes there, with a `gap`); meanwhile the slot map is re-read every
  * probe interval, and topics whose slots now belong to another master (a failover promoted a replica) move
- * to a subscriber of that master and end in a `gap` too. Never a silent window.
+ * to a subscriber of that master and end in a `gap` too. A slot moved by resharding (Redis unsubscribes its
+ * channels on the old owner) is handled the same way. Never a silent window.
  */
 export class ClusterSubscriber implements Subscriber {
   readonly wanted = new Set<string>();
@@ -28,6 +29,8 @@ export class ClusterSubscriber implements Subscriber {
   readonly #placed = new Map<string, string>();
   /** Masters whose connection dropped and whose topics are not all subscribed again yet. */
   readonly #pending = new Set<string>();
+  /** Topics whose slot moved away from their subscriber (resharding), waiting to be placed on the new owner. */
+  readonly #moved = new Set<string>();
   #refreshTimer: unknown = null;
   #refreshing: Promise<void> | null = null;
   #closed = false;
@@ -41,7 +44,7 @@ export class ClusterSubscriber implements Subscriber {
   }
 
   get connected(): boolean {
-    if (this.#pending.size) return false;
+    if (this.#pending.size || this.#moved.size) return false;
     for (const { sub } of this.#shards.values()) if (!sub.connected && sub.wanted.size) return false;
     return true;
   }
@@ -145,6 +148,14 @@ export class ClusterSubscriber implements Subscriber {
         this.#pending.delete(address);
         this.#o.onRestored(topics);
       },
+      onMoved: (topic) => {
+        // Redis already unsubscribed it there: forget it on that connection without a SUNSUBSCRIBE.
+        this.#shards.get(address)?.sub.wanted.delete(topic);
+        if (this.#placed.get(topic) === address) this.#placed.delete(topic);
+        this.#moved.add(topic);
+        this.#o.onDown([topic]);
+        this.#scheduleRefresh();
+      },
     });
     const started = sub.start();
     started.catch(() => undefined);
@@ -175,6 +186,7 @@ export class ClusterSubscriber implements Subscriber {
     }
     const moved: string[] = [];
     for (const t of this.wanted) if (this.#placed.get(t) !== this.#ownerOf(t)) moved.push(t);
+    for (const t of this.#moved) if (!this.wanted.has(t)) this.#moved.delete(t);
     // Failed starts: a subscriber that never connected holds topics nobody listens to; start it afresh.
     for (const [address, shard] of this.#shards) {
       const failed = await shard.started.then(() => false, () => true);
@@ -192,6 +204,7 @@ export class ClusterSubscriber implements Subscriber {
         const address = this.#placed.get(t);
         return address !== undefined && this.#shards.get(address)?.sub.connected === true;
       });
+      for (const t of live) this.#moved.delete(t);
       if (live.length) this.#o.onRestored(live);
     }
     if (!this.connected || [...this.wanted].some((t) => !this.#placed.has(t))) this.#scheduleRefresh();

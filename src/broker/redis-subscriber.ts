@@ -28,6 +28,11 @@ export interface RedisSubscriberOptions {
   /** A new connection is up and every wanted topic is subscribed again. */
   onRestored(topics: string[]): void;
   onError(error: Error): void;
+  /**
+   * Redis unsubscribed a topic by itself because its slot moved to another cluster node (resharding); it is no
+   * longer active here. Without this hook the topic is re-subscribed on this connection's next reconcile.
+   */
+  onMoved?(topic: string): void;
 }
 
 const RECONNECT_BASE_MS = 100;
@@ -217,6 +222,11 @@ export class RedisSubscriber implements Subscriber {
     });
     client.on('end', () => {
       if (client === this.#client) this.#dropped(client);
+    });
+    client.on('sharded-channel-moved', (channel: string | Buffer) => {
+      const topic = this.#o.keys.topicOfChannel(String(channel));
+      if (client !== this.#client || topic === null || !this.#active.delete(topic)) return;
+      this.#o.onMoved?.(topic);
     });
     try {
       await client.connect();

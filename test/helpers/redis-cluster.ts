@@ -26,6 +26,8 @@ export interface LocalRedisCluster {
   masters(): number[];
   /** SIGKILLs one node. */
   kill(port: number): void;
+  /** Moves one slot (and its keys) from its master to the master on `toPort`, as resharding does. */
+  moveSlot(slot: number, toPort: number): void;
   stop(): Promise<void>;
 }
 
@@ -146,6 +148,21 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
       masters,
       kill(port) {
         nodes.find((n) => n.port === port)?.process.kill('SIGKILL');
+      },
+      moveSlot(slot, toPort) {
+        const table = cli(toPort, 'CLUSTER', 'NODES').split('\n').filter(Boolean).map((l) => l.split(' '));
+        const idOf = (port: number) => table.find((f) => f[1].startsWith(`127.0.0.1:${port}@`))![0];
+        const owner = table.find((f) => f[2].includes('master') && f.slice(8).some((r) => {
+          const [a, b] = r.split('-').map(Number);
+          return slot >= a && slot <= (b ?? a);
+        }))!;
+        const fromPort = Number(/:(\d+)@/.exec(owner[1])![1]);
+        const [fromId, toId] = [owner[0], idOf(toPort)];
+        cli(toPort, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId);
+        cli(fromPort, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
+        const keys = cli(fromPort, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '1000').split('\n').filter(Boolean);
+        if (keys.length) cli(fromPort, 'MIGRATE', '127.0.0.1', String(toPort), '', '0', '5000', 'KEYS', ...keys);
+        for (const port of [toPort, fromPort]) cli(port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', toId);
       },
       stop,
     };
