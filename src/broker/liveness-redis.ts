@@ -36,6 +36,8 @@ export class NodeLiveness {
   /** Redis time of the last heartbeat that got through, and of the first one after this node was cut off. */
   #lastNow: number | null = null;
   #resumedAt = -Infinity;
+  /** A heartbeat failed since the last one that got through. */
+  #cutOff = false;
 
   constructor(options: NodeLivenessOptions) {
     this.#o = options;
@@ -73,7 +75,10 @@ export class NodeLiveness {
   tick(): Promise<void> {
     const { timers, nodeTimeoutMs } = this.#o;
     const stall = timers.setTimeout(() => this.#o.onStalled(), nodeTimeoutMs);
-    this.#ticking = this.#beat().finally(() => {
+    this.#ticking = this.#beat().catch((error: unknown) => {
+      this.#cutOff = true;
+      throw error;
+    }).finally(() => {
       timers.clearTimeout(stall);
       this.#ticking = null;
     });
@@ -86,10 +91,11 @@ export class NodeLiveness {
     const now = Number(reply[0]);
     if (Number(reply[1]) === 1 && this.#beats > 0) this.#o.onEvicted();
     this.#beats++;
-    // After this node could not reach the set for longer than the timeout (the set's Redis, or its cluster
-    // shard, failing over; or this process paused) everyone else's heartbeats were blocked too: give them a
-    // full timeout to write again before judging anyone, instead of declaring the whole cluster dead.
-    if (this.#lastNow !== null && now - this.#lastNow > nodeTimeoutMs) this.#resumedAt = now;
+    // After this node could not reach the set (its Redis, or its cluster shard, failing over; or this process
+    // paused longer than the timeout) everyone else's heartbeats were likely blocked too: give them a full
+    // timeout to write again before judging anyone, instead of declaring the whole cluster dead.
+    if (this.#cutOff || (this.#lastNow !== null && now - this.#lastNow > nodeTimeoutMs)) this.#resumedAt = now;
+    this.#cutOff = false;
     this.#lastNow = now;
     const judging = now - this.#resumedAt >= nodeTimeoutMs;
     const cutoff = now - nodeTimeoutMs;

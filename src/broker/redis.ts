@@ -105,11 +105,14 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     const publishCommand = () => this.#publishCommand;
 
     const reconnectMaxDelayMs = positive('reconnectMaxDelayMs', options.reconnectMaxDelayMs, 5000);
+    // On a cluster each reconnection attempt of a node client is what lets it re-read the slot map (after a
+    // failover the old master never answers again), so attempts there are at most a heartbeat apart.
+    const commandRetryCapMs = seeds ? Math.min(reconnectMaxDelayMs, heartbeatMs) : reconnectMaxDelayMs;
     const connectionOptions = {
       name: `tether:${this.nodeId}:cmd`,
       // The first connection fails `start` outright; once running, retry for as long as it takes.
       reconnectStrategy: (retries: number, cause: Error) =>
-        this.#everConnected ? Math.random() * Math.min(reconnectMaxDelayMs, 100 * 2 ** retries) : cause,
+        this.#everConnected ? Math.random() * Math.min(commandRetryCapMs, 100 * 2 ** retries) : cause,
       topologyRefreshMs: heartbeatMs,
     };
     const cluster = seeds ? clusterConnection(seeds, connectionOptions) : null;
