@@ -114,7 +114,7 @@ export class NodeLiveness {
       if (Number(won) === 1) await this.#o.onClaimed(node);
     }
     // Gone from the set: closed cleanly, or another node claimed it before this one noticed.
-    for (const node of this.#known) if (!listed.has(node)) this.#declareDead(node);
+    if (judging) for (const node of this.#known) if (!listed.has(node)) this.#declareDead(node);
     // A beat after it left the set its leftovers are purged; forgetting it keeps this map small.
     for (const [node, beat] of this.#dead) if (!listed.has(node) && this.#beats - beat >= 2) this.#dead.delete(node);
   }

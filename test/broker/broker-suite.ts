@@ -329,6 +329,24 @@ export function runBrokerSuite(driver: BrokerDriver): void {
         assert.deepEqual(gl.items, []);
       });
 
+      it('nodes held back together (the liveness store unreachable) do not declare each other dead when they come back apart', async () => {
+        const ns = namespace();
+        const [a, b] = await Promise.all([node(ns), node(ns)]);
+        const downs = recorder<string>();
+        a.on('nodeDown', downs.push);
+        b.on('nodeDown', downs.push);
+        await new Promise((r) => setTimeout(r, cluster!.deathWithinMs / 2)); // a few heartbeats: each knows the other
+        cluster!.crash(a);
+        cluster!.crash(b);
+        await new Promise((r) => setTimeout(r, cluster!.deathWithinMs + 200));
+        // a gets through first; b only a few heartbeats later, still well within the timeout.
+        cluster!.revive(a);
+        await new Promise((r) => setTimeout(r, cluster!.deathWithinMs / 4));
+        cluster!.revive(b);
+        await new Promise((r) => setTimeout(r, cluster!.deathWithinMs * 2));
+        assert.deepEqual(downs.items, [], 'no node declared dead');
+      });
+
       it('a node declared dead while it was only paused announces its presences again when it wakes', async () => {
         const ns = namespace();
         const [a, b] = await Promise.all([node(ns), node(ns)]);
