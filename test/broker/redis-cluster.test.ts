@@ -163,6 +163,31 @@ describe('redis cluster: topics in every slot range', { skip, timeout: 60_000 },
   });
 });
 
+describe('redis cluster: push de-duplication', { skip, timeout: 30_000 }, () => {
+  it('a push id claimed on one node is seen running, then done with its outcome, on another, for scopes on every master', async () => {
+    const ns = `cl${process.pid}dedup`;
+    const [a, b] = [new RedisBroker({ cluster: live().urls, keyPrefix: `${ns}:` }), new RedisBroker({ cluster: live().urls, keyPrefix: `${ns}:` })];
+    await Promise.all([a.start(), b.start()]);
+    try {
+      const scopes = Array.from({ length: 30 }, (_, i) => `client-${i}`);
+      const map = (await admin!.sendCommand(undefined, true, ['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
+      const ownerOf = (slot: number) => map.find(([from, to]) => slot >= from && slot <= to)![2][1];
+      assert.equal(new Set(scopes.map((sc) => ownerOf(calculateSlot(a.keys.dedup(sc, 'push-1'))))).size, 3, 'scopes on all three masters');
+      for (const scope of scopes) {
+        assert.deepEqual(await a.dedup.claim(scope, 'push-1', 5000), { state: 'new' });
+        assert.deepEqual(await b.dedup.claim(scope, 'push-1', 5000), { state: 'running' });
+        await a.dedup.complete(scope, 'push-1', { kind: 'reply', status: 'ok', response: { scope } }, 5000);
+        assert.deepEqual(await b.dedup.claim(scope, 'push-1', 5000), { state: 'done', outcome: { kind: 'reply', status: 'ok', response: { scope } } });
+        await b.dedup.release(scope, 'push-1');
+        assert.deepEqual(await a.dedup.claim(scope, 'push-1', 5000), { state: 'new' });
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await deleteNamespace(ns);
+    }
+  });
+});
+
 describe('redis cluster: resharding', { skip, timeout: 30_000 }, () => {
   it('a topic whose slot moves to another master: gap, then live again there, history moved with it', async () => {
     const ns = `cl${process.pid}reshard`;
