@@ -187,13 +187,18 @@ export class ClusterSubscriber implements Subscriber {
     const moved: string[] = [];
     for (const t of this.wanted) if (this.#placed.get(t) !== this.#ownerOf(t)) moved.push(t);
     for (const t of this.#moved) if (!this.wanted.has(t)) this.#moved.delete(t);
-    // Failed starts: a subscriber that never connected holds topics nobody listens to; start it afresh.
+    // A subscriber that never connected, or whose master is no longer a master (failed over): its topics go to
+    // whichever master now serves their slots (a fresh subscriber if that is the same address).
     for (const [address, shard] of this.#shards) {
       const failed = await shard.started.then(() => false, () => true);
       if (failed || (!shard.sub.connected && !this.#owners.includes(address))) {
         this.#shards.delete(address);
         this.#pending.delete(address);
-        for (const t of shard.sub.wanted) if (this.#placed.get(t) === address) this.#placed.delete(t), moved.push(t);
+        for (const t of shard.sub.wanted) {
+          if (this.#placed.get(t) !== address) continue;
+          this.#placed.delete(t);
+          moved.push(t);
+        }
         void shard.sub.close();
       }
     }
