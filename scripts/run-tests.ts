@@ -1,9 +1,11 @@
 /**
  * `npm test`: every test file under test/ through node's own runner. Checks Redis first: under CI an
- * unreachable Redis fails the run; elsewhere the Redis suites are skipped and this says so.
+ * unreachable Redis fails the run; elsewhere the Redis suites are skipped and this says so. The same for
+ * `redis-server`/`redis-cli`, which the Redis Cluster suites need to start a local cluster.
  */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { clusterUnavailable } from '../test/helpers/redis-cluster.ts';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -31,6 +33,10 @@ if (!(await redisReachable(redisUrl))) {
   env.TETHER_SKIP_REDIS = '1';
   console.warn(`Redis is not reachable at ${redisUrl}: the Redis broker and multi-node suites will be SKIPPED.`);
 }
+
+// The Redis Cluster suites start their own cluster; the test file itself fails under CI when they cannot.
+const noCluster = clusterUnavailable();
+if (noCluster) console.warn(`${noCluster}: the Redis Cluster suites will be ${process.env.CI === 'true' ? 'FAILED (CI=true)' : 'SKIPPED'}.`);
 
 const patterns = process.argv.slice(2);
 const args = [

@@ -1,12 +1,9 @@
-import type { createClient } from 'redis';
 import type { RedisKeys } from './redis-keys.ts';
-import { CLAIM_DEAD, HEARTBEAT } from './redis-scripts.ts';
+import { CLAIM_DEAD, HEARTBEAT, type CommandRunner } from './redis-scripts.ts';
 import type { BrokerTimers } from './timers.ts';
 
-type Client = ReturnType<typeof createClient>;
-
 export interface NodeLivenessOptions {
-  client: Client;
+  client: CommandRunner;
   keys: RedisKeys;
   nodeId: string;
   heartbeatMs: number;
@@ -36,6 +33,11 @@ export class NodeLiveness {
   #timer: unknown = null;
   #ticking: Promise<void> | null = null;
   #beats = 0;
+  /** Redis time of the last heartbeat that got through, and of the first one after this node was cut off. */
+  #lastNow: number | null = null;
+  #resumedAt = -Infinity;
+  /** A heartbeat failed since the last one that got through. */
+  #cutOff = false;
 
   constructor(options: NodeLivenessOptions) {
     this.#o = options;
@@ -57,7 +59,7 @@ export class NodeLiveness {
   async leave(): Promise<void> {
     this.stop();
     await this.#ticking;
-    await this.#o.client.zRem(this.#o.keys.nodes(), this.#o.nodeId);
+    await this.#o.client.sendCommand(['ZREM', this.#o.keys.nodes(), this.#o.nodeId]);
   }
 
   noteAlive(node: string): void {
@@ -73,7 +75,10 @@ export class NodeLiveness {
   tick(): Promise<void> {
     const { timers, nodeTimeoutMs } = this.#o;
     const stall = timers.setTimeout(() => this.#o.onStalled(), nodeTimeoutMs);
-    this.#ticking = this.#beat().finally(() => {
+    this.#ticking = this.#beat().catch((error: unknown) => {
+      this.#cutOff = true;
+      throw error;
+    }).finally(() => {
       timers.clearTimeout(stall);
       this.#ticking = null;
     });
@@ -86,6 +91,13 @@ export class NodeLiveness {
     const now = Number(reply[0]);
     if (Number(reply[1]) === 1 && this.#beats > 0) this.#o.onEvicted();
     this.#beats++;
+    // After this node could not reach the set (its Redis, or its cluster shard, failing over; or this process
+    // paused longer than the timeout) everyone else's heartbeats were likely blocked too: give them a full
+    // timeout to write again before judging anyone, instead of declaring the whole cluster dead.
+    if (this.#cutOff || (this.#lastNow !== null && now - this.#lastNow > nodeTimeoutMs)) this.#resumedAt = now;
+    this.#cutOff = false;
+    this.#lastNow = now;
+    const judging = now - this.#resumedAt >= nodeTimeoutMs;
     const cutoff = now - nodeTimeoutMs;
     const listed = new Set<string>();
     for (let i = 2; i + 1 < reply.length; i += 2) {
@@ -96,12 +108,13 @@ export class NodeLiveness {
         this.noteAlive(node);
         continue;
       }
+      if (!judging) continue;
       this.#declareDead(node);
       const won = await CLAIM_DEAD.run<number>(client, [keys.nodes()], [node, String(cutoff)]);
       if (Number(won) === 1) await this.#o.onClaimed(node);
     }
     // Gone from the set: closed cleanly, or another node claimed it before this one noticed.
-    for (const node of this.#known) if (!listed.has(node)) this.#declareDead(node);
+    if (judging) for (const node of this.#known) if (!listed.has(node)) this.#declareDead(node);
     // A beat after it left the set its leftovers are purged; forgetting it keeps this map small.
     for (const [node, beat] of this.#dead) if (!listed.has(node) && this.#beats - beat >= 2) this.#dead.delete(node);
   }

@@ -1,14 +1,16 @@
-import type { createClient } from 'redis';
+import { RESP_TYPES } from 'redis';
 import { encodePresence } from './envelope.ts';
 import { parsePresenceField, presenceField, type RedisKeys } from './redis-keys.ts';
-import { PRESENCE, PURGE_NODE } from './redis-scripts.ts';
+import { PRESENCE, PURGE_NODE, type CommandRunner } from './redis-scripts.ts';
 import type { PresenceChange } from './types.ts';
 
-type Client = ReturnType<typeof createClient>;
 type Entries = Map<string, PresenceChange>;
 
+/** HGETALL as `[field, value, …]` whatever the protocol version (client-chosen fields never become object keys). */
+const FLAT_MAP = { typeMapping: { [RESP_TYPES.MAP]: Array } };
+
 export interface PresenceReplicaOptions {
-  client: Client;
+  client: CommandRunner;
   keys: RedisKeys;
   nodeId: string;
   publishCommand: () => string;
@@ -53,7 +55,7 @@ export class PresenceReplica {
   #write(change: PresenceChange, field: string): Promise<unknown> {
     const { client, keys } = this.#o;
     const writes: Promise<unknown>[] = [];
-    if (change.kind === 'join') writes.push(client.sAdd(keys.nodeTopics(change.node), change.topic));
+    if (change.kind === 'join') writes.push(client.sendCommand(['SADD', keys.nodeTopics(change.node), change.topic]));
     writes.push(
       PRESENCE.run(client, [keys.presence(change.topic)], [
         field,
@@ -88,13 +90,17 @@ export class PresenceReplica {
   /** Reads the presence hashes of freshly subscribed topics and emits what this node has not seen. */
   async sync(topics: string[]): Promise<void> {
     const { client, keys } = this.#o;
-    const hashes = await Promise.all(topics.map((t) => client.hGetAll(keys.presence(t))));
+    // One HGETALL per topic: on a cluster each goes to its own topic's shard.
+    const hashes = await Promise.all(topics.map((t) => client.sendCommand<string[]>(['HGETALL', keys.presence(t)], FLAT_MAP)));
     for (let i = 0; i < topics.length; i++) {
       const topic = topics[i];
       if (!this.#o.isWanted(topic)) continue;
       const seen = this.#view.get(topic);
       const current = new Map<string, { node: string; key: string; meta: string }>();
-      for (const [field, meta] of Object.entries(hashes[i] as Record<string, string>)) {
+      const flat = hashes[i];
+      for (let j = 0; j + 1 < flat.length; j += 2) {
+        const field = String(flat[j]);
+        const meta = String(flat[j + 1]);
         const f = parsePresenceField(field);
         if (f && !this.#o.isDead(f.node)) current.set(field, { node: f.node, key: f.key, meta });
       }
@@ -112,9 +118,9 @@ export class PresenceReplica {
     }
   }
 
-  /** The channel connection dropped: hold changes until the next sync. */
-  desync(): void {
-    this.#synced.clear();
+  /** The channel connection carrying these topics dropped: hold their changes until their next sync. */
+  desync(topics: Iterable<string>): void {
+    for (const t of topics) this.#synced.delete(t);
   }
 
   forget(topics: string[]): void {
@@ -135,9 +141,9 @@ export class PresenceReplica {
   /** Removes a node's presences from Redis (a dead node's, by whichever node claimed it, or our own on close). */
   async purge(node: string): Promise<void> {
     const { client, keys } = this.#o;
-    const topics = await client.sMembers(keys.nodeTopics(node));
-    await Promise.all(topics.map((t) => PURGE_NODE.run(client, [keys.presence(t)], [`${node}\n`])));
-    await client.del(keys.nodeTopics(node));
+    const topics = await client.sendCommand<string[]>(['SMEMBERS', keys.nodeTopics(node)]);
+    await Promise.all(topics.map((t) => PURGE_NODE.run(client, [keys.presence(String(t))], [`${node}\n`])));
+    await client.sendCommand(['DEL', keys.nodeTopics(node)]);
     if (node === this.#o.nodeId) this.#own.clear();
   }
 

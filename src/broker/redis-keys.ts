@@ -15,6 +15,11 @@ export class RedisKeys {
   channel(topic: string): string {
     return `${this.prefix}m:{${topic}}`;
   }
+  /** The topic of a channel name made by `channel`, or null for any other name. */
+  topicOfChannel(channel: string): string | null {
+    const head = `${this.prefix}m:{`;
+    return channel.startsWith(head) && channel.endsWith('}') ? channel.slice(head.length, -1) : null;
+  }
   /** Hash: `epoch`, `offset` (last assigned), `max`, `ttl` (the retention of the last append). */
   historyMeta(topic: string): string {
     return `${this.prefix}hm:{${topic}}`;

@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { createClient } from 'redis';
 import type { RedisKeys } from './redis-keys.ts';
 import type { BrokerTimers } from './timers.ts';
@@ -12,6 +13,8 @@ export interface RedisSubscriberOptions {
   /** SSUBSCRIBE rather than SUBSCRIBE; settable until `start`. */
   sharded: boolean;
   batchSize: number;
+  /** One (S)SUBSCRIBE per hash slot (a cluster node refuses a command whose channels span slots). */
+  groupBySlot?: boolean;
   reconnectMaxDelayMs: number;
   /** The connection is PINGed this often; no answer within `probeTimeoutMs` counts as a drop. */
   probeIntervalMs: number;
@@ -20,14 +23,30 @@ export interface RedisSubscriberOptions {
   onMessage(envelope: Buffer): void;
   /** Topics newly subscribed on the live connection (after a subscribe call, or all of them after a reconnect). */
   onSubscribed(topics: string[]): Promise<void>;
-  /** The connection dropped: from now until `onRestored`, messages may be missed. */
-  onDown(): void;
+  /** The connection dropped: from now until `onRestored`, messages of these topics may be missed. */
+  onDown(topics: string[]): void;
   /** A new connection is up and every wanted topic is subscribed again. */
   onRestored(topics: string[]): void;
   onError(error: Error): void;
+  /**
+   * Redis unsubscribed a topic by itself because its slot moved to another cluster node (resharding); it is no
+   * longer active here. Without this hook the topic is re-subscribed on this connection's next reconcile.
+   */
+  onMoved?(topic: string): void;
 }
 
 const RECONNECT_BASE_MS = 100;
+
+/** What the broker needs of its pub/sub side: one connection (`RedisSubscriber`) or one per shard. */
+export interface Subscriber {
+  readonly wanted: Set<string>;
+  readonly connected: boolean;
+  setSharded(sharded: boolean): void;
+  start(): Promise<void>;
+  subscribe(topics: string[]): Promise<void>;
+  unsubscribe(topics: string[]): Promise<void>;
+  close(): Promise<void>;
+}
 
 /**
  * The pub/sub connection. Its desired topic set changes at once on `subscribe`/`unsubscribe`; a reconcile,
@@ -35,7 +54,7 @@ const RECONNECT_BASE_MS = 100;
  * `batchSize` channels. It reconnects by itself (full-jitter backoff) instead of letting node-redis do it,
  * because node-redis re-subscribes sharded channels one command per channel and would hide the gap.
  */
-export class RedisSubscriber {
+export class RedisSubscriber implements Subscriber {
   readonly wanted = new Set<string>();
   readonly #active = new Set<string>();
   readonly #o: RedisSubscriberOptions;
@@ -142,14 +161,11 @@ export class RedisSubscriber {
     for (const t of this.wanted) if (!this.#active.has(t)) add.push(t);
     for (const t of this.#active) if (!this.wanted.has(t)) remove.push(t);
     try {
-      const size = this.#o.batchSize;
-      for (let i = 0; i < remove.length; i += size) {
-        const batch = remove.slice(i, i + size);
+      for (const batch of this.#batches(remove)) {
         await this.#send(client, 'unsubscribe', batch);
         for (const t of batch) this.#active.delete(t);
       }
-      for (let i = 0; i < add.length; i += size) {
-        const batch = add.slice(i, i + size);
+      for (const batch of this.#batches(add)) {
         await this.#send(client, 'subscribe', batch);
         for (const t of batch) this.#active.add(t);
       }
@@ -159,6 +175,23 @@ export class RedisSubscriber {
       return;
     }
     if (add.length) await this.#o.onSubscribed(add.filter((t) => this.#active.has(t)));
+  }
+
+  /** Chunks of at most `batchSize` topics; with `groupBySlot`, each chunk within one hash slot. */
+  *#batches(topics: string[]): Generator<string[]> {
+    const size = this.#o.batchSize;
+    const groups = new Map<number, string[]>();
+    if (this.#o.groupBySlot) {
+      for (const t of topics) {
+        const slot = calculateSlot(this.#o.keys.channel(t));
+        const group = groups.get(slot);
+        if (group) group.push(t);
+        else groups.set(slot, [t]);
+      }
+    } else {
+      groups.set(0, topics);
+    }
+    for (const group of groups.values()) for (let i = 0; i < group.length; i += size) yield group.slice(i, i + size);
   }
 
   #send(client: Client, op: 'subscribe' | 'unsubscribe', topics: string[]): Promise<void> {
@@ -190,6 +223,11 @@ export class RedisSubscriber {
     client.on('end', () => {
       if (client === this.#client) this.#dropped(client);
     });
+    client.on('sharded-channel-moved', (channel: string | Buffer) => {
+      const topic = this.#o.keys.topicOfChannel(String(channel));
+      if (client !== this.#client || topic === null || !this.#active.delete(topic)) return;
+      this.#o.onMoved?.(topic);
+    });
     try {
       await client.connect();
     } catch (error) {
@@ -202,13 +240,14 @@ export class RedisSubscriber {
   #dropped(client: Client): void {
     if (this.#closed) return;
     this.#client = null;
+    const lost = [...this.#active];
     this.#active.clear();
     try {
       client.destroy();
     } catch {
       // already closed
     }
-    this.#o.onDown();
+    this.#o.onDown(lost);
     this.#reconnectLater(0);
   }
 

@@ -1,4 +1,3 @@
-import { createClient } from 'redis';
 import { BrokerEmitter } from './emitter.ts';
 import { RedisDedupStore } from './dedup-redis.ts';
 import { decodeEnvelope, encodeMessage, payloadBytes } from './envelope.ts';
@@ -7,14 +6,21 @@ import { RedisHistoryStore } from './history-redis.ts';
 import { NodeLiveness } from './liveness-redis.ts';
 import { randomNodeId } from './memory.ts';
 import { PresenceReplica } from './presence-redis.ts';
+import { ClusterSubscriber } from './redis-cluster-subscriber.ts';
+import { clusterConnection, singleConnection, type CommandConnection } from './redis-connection.ts';
 import { RedisKeys } from './redis-keys.ts';
-import { RedisSubscriber } from './redis-subscriber.ts';
+import { RedisSubscriber, type Subscriber } from './redis-subscriber.ts';
 import { systemTimers, type BrokerTimers } from './timers.ts';
 import type { Broker, BrokerMessage, HistoryPolicy, PresenceChange } from './types.ts';
 
 export interface RedisBrokerOptions {
-  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…` for TLS. */
-  url: string;
+  /** One Redis: `redis://[[user]:password@]host[:port][/db]` or `rediss://…` for TLS. Give this or `cluster`. */
+  url?: string;
+  /**
+   * A Redis Cluster: seed node URLs (`redis://host:port`, any few of its nodes; credentials and TLS of the first
+   * apply to every node). Needs Redis 7 (sharded pub/sub). Give this or `url`.
+   */
+  cluster?: string[];
   /** This node's id (letters, digits, `.`, `_`, `:`, `-`); default a random `node-…` id. Unique per process. */
   nodeId?: string;
   /** Prepended to every key and channel, so several clusters can share one Redis; default `tether:`. */
@@ -63,8 +69,9 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   readonly dedup: RedisDedupStore;
   /** @internal */
   readonly keys: RedisKeys;
-  readonly #cmd: ReturnType<typeof createClient>;
-  readonly #sub: RedisSubscriber;
+  readonly #cmd: CommandConnection;
+  readonly #sub: Subscriber;
+  readonly #cluster: boolean;
   readonly #liveness: NodeLiveness;
   readonly #presence: PresenceReplica;
   readonly #sharded: boolean | 'auto';
@@ -79,9 +86,18 @@ export class RedisBroker extends BrokerEmitter implements Broker {
 
   constructor(options: RedisBrokerOptions) {
     super();
-    if (typeof options?.url !== 'string' || !/^rediss?:\/\//.test(options.url)) {
+    const redisUrl = /^rediss?:\/\//;
+    const seeds = options?.cluster;
+    if (seeds !== undefined) {
+      if (options.url !== undefined) throw new TypeError('RedisBroker: give url (one Redis) or cluster (seed nodes), not both');
+      if (!Array.isArray(seeds) || seeds.length === 0 || !seeds.every((u) => typeof u === 'string' && redisUrl.test(u))) {
+        throw new TypeError(`RedisBroker: cluster must be a non-empty list of redis:// or rediss:// URLs, got ${String(seeds)}`);
+      }
+      if (options.sharded === false) throw new TypeError('RedisBroker: sharded must not be false on a cluster (it needs sharded pub/sub)');
+    } else if (typeof options?.url !== 'string' || !redisUrl.test(options.url)) {
       throw new TypeError(`RedisBroker: url must be a redis:// or rediss:// URL, got ${String(options?.url)}`);
     }
+    this.#cluster = seeds !== undefined;
     this.nodeId = options.nodeId ?? randomNodeId();
     if (!NODE_ID.test(this.nodeId)) throw new TypeError(`RedisBroker: nodeId must match ${NODE_ID}, got ${this.nodeId}`);
     const heartbeatMs = positive('heartbeatMs', options.heartbeatMs, 1000);
@@ -97,17 +113,18 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     const publishCommand = () => this.#publishCommand;
 
     const reconnectMaxDelayMs = positive('reconnectMaxDelayMs', options.reconnectMaxDelayMs, 5000);
-    this.#cmd = createClient({
-      url: options.url,
+    // On a cluster each reconnection attempt of a node client is what lets it re-read the slot map (after a
+    // failover the old master never answers again), so attempts there are at most a heartbeat apart.
+    const commandRetryCapMs = seeds ? Math.min(reconnectMaxDelayMs, heartbeatMs) : reconnectMaxDelayMs;
+    const connectionOptions = {
       name: `tether:${this.nodeId}:cmd`,
-      // Publishes fail at once while Redis is away instead of queueing behind an outage.
-      disableOfflineQueue: true,
-      socket: {
-        // The first connection fails `start` outright; once running, retry for as long as it takes.
-        reconnectStrategy: (retries: number, cause: Error) =>
-          this.#everConnected ? Math.random() * Math.min(reconnectMaxDelayMs, 100 * 2 ** retries) : cause,
-      },
-    });
+      // The first connection fails `start` outright; once running, retry for as long as it takes.
+      reconnectStrategy: (retries: number, cause: Error) =>
+        this.#everConnected ? Math.random() * Math.min(commandRetryCapMs, 100 * 2 ** retries) : cause,
+      topologyRefreshMs: heartbeatMs,
+    };
+    const cluster = seeds ? clusterConnection(seeds, connectionOptions) : null;
+    this.#cmd = cluster ?? singleConnection(options.url as string, connectionOptions);
     this.#cmd.on('ready', () => {
       this.#everConnected = true;
     });
@@ -146,28 +163,34 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       isDead: (node) => this.#liveness.isDead(node),
       emit: (change) => this.emit('presence', change),
     });
-    this.#sub = new RedisSubscriber({
-      url: options.url,
+    const subscriberOptions = {
       name: `tether:${this.nodeId}:sub`,
       keys: this.keys,
-      sharded: false,
       batchSize: positive('subscribeBatchSize', options.subscribeBatchSize, 500),
       reconnectMaxDelayMs,
       probeIntervalMs: heartbeatMs,
       probeTimeoutMs: nodeTimeoutMs,
       timers,
       onMessage: this.#onEnvelope,
-      onSubscribed: (topics) => this.#syncPresence(topics),
-      onDown: () => {
-        this.#presence.desync();
+      onSubscribed: (topics: string[]) => this.#syncPresence(topics),
+      onDown: (topics: string[]) => {
+        this.#presence.desync(topics);
         this.emit('error', new Error('Redis pub/sub connection lost; re-subscribing (a gap event follows)'));
       },
-      onRestored: (topics) => {
+      onRestored: (topics: string[]) => {
         if (topics.length) this.emit('gap', topics);
-        this.emit('ready');
+        if (this.#sub.connected) this.emit('ready');
       },
       onError: this.#reportError,
-    });
+    };
+    this.#sub = cluster
+      ? new ClusterSubscriber({ ...subscriberOptions, seed: (seeds as string[])[0], slots: () => cluster.slots() })
+      : new RedisSubscriber({ ...subscriberOptions, url: options.url as string, sharded: false });
+  }
+
+  /** Whether this broker runs on a Redis Cluster. */
+  get cluster(): boolean {
+    return this.#cluster;
   }
 
   /** Whether fan-out uses SPUBLISH/SSUBSCRIBE (known after `start`). */
@@ -193,10 +216,12 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   async #start(): Promise<void> {
     this.#state = 'starting';
     await this.#cmd.connect();
+    this.#everConnected = true; // a cluster client emits no `ready` of its own
     let sharded = this.#sharded;
-    if (sharded === 'auto') {
-      const version = /redis_version:(\d+)/.exec(await this.#cmd.info('server'))?.[1];
-      sharded = Number(version) >= 7;
+    if (sharded === 'auto' || this.#cluster) {
+      const version = Number(/redis_version:(\d+)/.exec(await this.#cmd.serverInfo())?.[1]);
+      if (this.#cluster && version < 7) throw new Error(`RedisBroker: a Redis Cluster needs Redis 7 or newer (sharded pub/sub), found ${version}`);
+      sharded = version >= 7;
     }
     this.#publishCommand = sharded ? 'SPUBLISH' : 'PUBLISH';
     this.#sub.setSharded(sharded);
@@ -283,8 +308,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   #reconnectCommands(): void {
     if (this.#state !== 'running' || !this.#cmd.isOpen) return;
     this.emit('error', new Error('Redis command connection stopped answering; reconnecting'));
-    this.#cmd.destroy();
-    this.#cmd.connect().catch(this.#reportError);
+    this.#cmd.replace(this.#reportError);
   }
 
   #assertRunning(op: string): void {

@@ -17,19 +17,26 @@ export function tokenCheck(token: string): ConnectHook {
   return ({ params, authToken }) => params.token === token || authToken === token;
 }
 
-/** Redis when configured (loaded only then, so the single-process server never loads its client), else memory. */
+/** Redis (or a Redis Cluster) when configured (loaded only then, so the single-process server never loads its client), else memory. */
 async function createBroker(config: ServeConfig): Promise<Broker> {
   const history = historyBounds(config);
-  if (config.redis === undefined) return new MemoryBroker({ nodeId: config.nodeId, history });
+  if (config.redis === undefined && config.redisCluster === undefined) return new MemoryBroker({ nodeId: config.nodeId, history });
   const { RedisBroker } = await import('../broker/redis.ts');
+  const where = config.redisCluster ? { cluster: config.redisCluster } : { url: config.redis };
   return new RedisBroker({
-    url: config.redis,
+    ...where,
     keyPrefix: config.redisPrefix,
     nodeId: config.nodeId,
     historyMaxMessages: history.maxMessages,
     historyMaxMessageBytes: history.maxMessageBytes,
     historyIdleMs: history.idleMs,
   });
+}
+
+function describeBroker(config: ServeConfig): string {
+  if (config.redisCluster) return `redis cluster ${config.redisCluster.map(redactPassword).join(',')} (prefix ${config.redisPrefix})`;
+  if (config.redis !== undefined) return `redis ${redactPassword(config.redis)} (prefix ${config.redisPrefix})`;
+  return 'memory';
 }
 
 /** `flags` are the options typed on the command line; config file, environment and presets fill the rest. */
@@ -48,7 +55,7 @@ export async function serve(flags: ServeFlags = {}): Promise<void> {
   process.stdout.write(
     `tether serve listening\n  WebSocket  ${url}/websocket  (Phoenix clients take ${url})\n  HTTP       ${httpUrl}\n` +
       `  channels   room:*${config.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}` +
-      `\n  broker     ${config.redis === undefined ? 'memory' : `redis ${redactPassword(config.redis)} (prefix ${config.redisPrefix})`}, node ${broker.nodeId}` +
+      `\n  broker     ${describeBroker(config)}, node ${broker.nodeId}` +
       `\n${ops.describe(httpUrl).join('\n')}\n`,
   );
   let stopping = false;

@@ -150,6 +150,14 @@ export function resolveServeConfig(input: ResolveInput): ResolvedConfig {
   if (cap !== undefined && cap < budget) {
     throw new ConfigError([{ source: origins.outboundHardCapBytes, key: 'outboundHardCapBytes', message: `must be at least outboundBudgetBytes (${budget})` }]);
   }
+  if (result.data.redis !== undefined && result.data.redisCluster !== undefined) {
+    const where = (k: ConfigKey) => `${origins[k] === 'flag' ? flagName(k) : origins[k] === 'env' ? ENV_VARS[k] : k} (${origins[k]})`;
+    throw new ConfigError([{
+      source: 'resolved',
+      key: 'redis, redisCluster',
+      message: `${where('redis')} and ${where('redisCluster')} are both set: use --redis for one Redis or --redis-cluster for a Redis Cluster, not both`,
+    }]);
+  }
   return { config: result.data, origins, file: input.file?.path };
 }
 
@@ -246,7 +254,7 @@ function convert(kind: ValueKind, raw: string): unknown {
       if (/^(false|0|no|off)$/i.test(raw)) return false;
       return raw;
     case 'list':
-      // Only allowedOrigins is a list; "false" (or "off") turns the origin check off.
+      // allowedOrigins: "false" (or "off") turns the origin check off; redisCluster rejects it as a URL list.
       if (/^(false|off)$/i.test(raw)) return false;
       return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
     case 'string':

@@ -28,6 +28,7 @@ export const serveConfigSchema = z.strictObject({
   adminToken: z.string().min(1).optional(),
   metricsToken: z.string().min(1).optional(),
   redis: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  redisCluster: z.array(z.url({ protocol: /^rediss?$/, error: 'must be redis:// or rediss:// URLs' })).min(1).optional(),
   // Braces would change the Redis Cluster hash tag the broker wraps each topic in.
   redisPrefix: z.string().regex(/^[^{}\s]+$/, 'must be non-empty, without spaces, "{" or "}"'),
   // The broker's node id rule, checked here so a bad id is a configuration error rather than a crash.
@@ -190,6 +191,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   adminToken: 'TETHER_ADMIN_TOKEN',
   metricsToken: 'TETHER_METRICS_TOKEN',
   redis: 'REDIS_URL',
+  redisCluster: 'TETHER_REDIS_CLUSTER',
   redisPrefix: 'TETHER_REDIS_PREFIX',
   nodeId: 'TETHER_NODE_ID',
   logLevel: 'LOG_LEVEL',
@@ -253,6 +255,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   adminToken: 'token for the dashboard and the tether:admin channel',
   metricsToken: 'require this bearer token on /metrics (Authorization: Bearer TOKEN)',
   redis: 'scale out through Redis at this URL (default: in-memory, one process)',
+  redisCluster: 'scale out through a Redis Cluster: comma-separated seed node URLs (Redis 7+; not with --redis)',
   redisPrefix: 'prefix of every Redis key and channel; nodes with the same prefix form one cluster',
   nodeId: 'this process in the cluster, unique among live nodes (default: random node-xxxxxxxx)',
   logLevel: 'log level: fatal, error, warn, info, debug, trace or silent',

@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { createServer, connect, type Socket } from 'node:net';
 import { createClient } from 'redis';
 import { RedisBroker } from '../../src/broker/redis.ts';
-import { systemTimers, type BrokerTimers } from '../../src/broker/timers.ts';
+import { PausableTimers } from '../helpers/pausable-timers.ts';
 import type { Broker } from '../../src/broker/types.ts';
 import { runBrokerSuite } from './broker-suite.ts';
 
@@ -28,14 +28,6 @@ async function deleteNamespace(namespace: string): Promise<void> {
   }
 }
 
-/** Timers whose interval callbacks can be held back: a broker on them can be frozen like a stopped process. */
-class PausableTimers implements BrokerTimers {
-  paused = false;
-  setInterval = (callback: () => void, ms: number) => systemTimers.setInterval(() => this.paused || callback(), ms);
-  clearInterval = systemTimers.clearInterval;
-  setTimeout = systemTimers.setTimeout;
-  clearTimeout = systemTimers.clearTimeout;
-}
 const timersOf = new WeakMap<Broker, PausableTimers>();
 
 for (const sharded of [true, false]) {
@@ -102,6 +94,11 @@ describe('RedisBroker options and start-up', () => {
     assert.throws(() => new RedisBroker({ url, keyPrefix: 'a{b}:' }), /keyPrefix must not contain/);
     assert.throws(() => new RedisBroker({ url, nodeId: 'has space' }), /nodeId must match/);
     assert.throws(() => new RedisBroker({ url, subscribeBatchSize: 0 }), /subscribeBatchSize must be a positive number/);
+    assert.throws(() => new RedisBroker({}), /url must be a redis:\/\/ or rediss:\/\/ URL/);
+    assert.throws(() => new RedisBroker({ url, cluster: [url] }), /url \(one Redis\) or cluster \(seed nodes\), not both/);
+    assert.throws(() => new RedisBroker({ cluster: [] }), /cluster must be a non-empty list/);
+    assert.throws(() => new RedisBroker({ cluster: ['http://x:1'] }), /cluster must be a non-empty list/);
+    assert.throws(() => new RedisBroker({ cluster: [url], sharded: false }), /sharded must not be false on a cluster/);
   });
 
   it('uses sharded pub/sub on Redis 7 when left to auto', { skip }, async () => {

@@ -83,6 +83,16 @@ test('a bad flag is a clear error, not a crash', async () => {
   assert.match(err, /flags: --port: expected a number \(got "abc"\)/);
 });
 
+test('--redis with --redis-cluster is a usage error naming both (exit 2), before any connection is tried', async () => {
+  const args = ['src/cli/main.ts', 'serve', '--redis', 'redis://127.0.0.1:1', '--redis-cluster', 'redis://127.0.0.1:2'];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 2, err);
+  assert.match(err, /--redis \(flag\) and --redis-cluster \(flag\) are both set/);
+});
+
 test('PORT=abc npm start prints the configuration error and exits 2 (no crash while options are declared)', async () => {
   const { PORT: _port, REDIS_URL: _redis, ...inherited } = process.env;
   const child = spawn('npm', ['start', '--silent'], { cwd: root, env: { ...inherited, PORT: 'abc' }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -136,6 +136,17 @@ describe('resolveServeConfig', () => {
     assert.match(err.message, /flags: --node-id: must be 1-64 characters/);
   });
 
+  test('redisCluster takes comma-separated seed URLs, and with redis it is a usage error (exit 2)', () => {
+    const { config } = resolveServeConfig({ env: { TETHER_REDIS_CLUSTER: 'redis://a:7000, redis://b:7001' } });
+    assert.deepEqual(config.redisCluster, ['redis://a:7000', 'redis://b:7001']);
+    assert.equal(resolveServeConfig({ flags: { redisCluster: 'rediss://a:7000' } }).config.redisCluster?.length, 1);
+    const bad = configError(() => resolveServeConfig({ flags: { redisCluster: 'http://a:7000' } }));
+    assert.match(bad.message, /flags: --redis-cluster/);
+    const both = configError(() => resolveServeConfig({ env: { REDIS_URL: 'redis://r:6379' }, flags: { redisCluster: 'redis://a:7000' } }));
+    assert.equal(both.exitCode, 2);
+    assert.match(both.message, /REDIS_URL \(env\) and --redis-cluster \(flag\) are both set: use --redis for one Redis or --redis-cluster for a Redis Cluster, not both/);
+  });
+
   test('flags that are not config keys are ignored, undefined flags do not override', () => {
     const { config } = resolveServeConfig({ env: { PORT: '5000' }, flags: { config: 'x.json', port: undefined } });
     assert.equal(config.port, 5000);
