@@ -70,6 +70,8 @@ runBrokerSuite({
       cluster: live().urls.slice(0, 2),
       keyPrefix: `${namespace}:`,
       nodeId: options?.nodeId,
+      historyMaxMessages: options?.historyMaxMessages,
+      historyMaxMessageBytes: options?.historyMaxMessageBytes,
       heartbeatMs: HEARTBEAT_MS,
       nodeTimeoutMs: NODE_TIMEOUT_MS,
       timers,
