@@ -1,0 +1,7 @@
+/** `tether-rt/tasks/server`: the server side of live task queues (docs/tasks.md). Node only. */
+export { TaskHub, type TaskHubOptions, type TaskHubServer, type PublishResult } from './hub.ts';
+export { taskChannels, type TaskAuthorizer, type TaskChannelsOptions } from './channels.ts';
+export { Coalescer, COALESCER_DEFAULTS, type CoalescerOptions } from './coalescer.ts';
+export { MemorySnapshotStore, SNAPSHOT_DEFAULTS, type SnapshotStore, type SnapshotLimits } from './snapshots.ts';
+export { RedisSnapshotStore, type RedisSnapshotStoreOptions } from './snapshots-redis.ts';
+export { jwtConnect, MIN_JWT_SECRET_BYTES, type JwtConnectOptions } from './auth.ts';
