@@ -2,7 +2,7 @@
  * TaskHub: the server side of live task queues, for any queue system. `publish(event)` validates an event, keeps
  * the task's snapshot, coalesces progress (coalescer.ts) and broadcasts it on the topics that carry it:
  *   task event      -> `tasks:<queue>`, `task:<queue>:<id>`, `events:<type>`
- *   queue counters  -> `queue:<name>`, `events:queue_status_changed`
+ *   queue counters  -> `queue:<name>`, `tasks:<queue>`, `events:queue_status_changed`
  *   system notice   -> `system`, `events:system_notification`
  *   user notice     -> `user:<id>` only
  * Every call answers how many subscribers it reached (see `PublishResult`).
@@ -128,7 +128,7 @@ export class TaskHub {
   #topicsOf(event: TaskEvent): string[] {
     switch (event.type) {
       case 'queue_status_changed':
-        return [topics.queue(event.status.queue), topics.events(event.type)];
+        return [topics.queue(event.status.queue), topics.tasks(event.status.queue), topics.events(event.type)];
       case 'system_notification':
         return [topics.system, topics.events(event.type)];
       case 'user_notification':

@@ -5,3 +5,5 @@ export { Coalescer, COALESCER_DEFAULTS, type CoalescerOptions } from './coalesce
 export { MemorySnapshotStore, SNAPSHOT_DEFAULTS, type SnapshotStore, type SnapshotLimits } from './snapshots.ts';
 export { RedisSnapshotStore, type RedisSnapshotStoreOptions } from './snapshots-redis.ts';
 export { jwtConnect, MIN_JWT_SECRET_BYTES, type JwtConnectOptions } from './auth.ts';
+export { BullMQBridge, BRIDGE_DEFAULTS, bullConnection, type BullMQBridgeOptions } from './bullmq-bridge.ts';
+export { taskEventOfBullMQ, progressOf, BULLMQ_EVENTS, type BullMQEventName, type BullMQEventArgs } from './bullmq-events.ts';
