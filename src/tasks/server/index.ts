@@ -7,3 +7,4 @@ export { RedisSnapshotStore, type RedisSnapshotStoreOptions } from './snapshots-
 export { jwtConnect, MIN_JWT_SECRET_BYTES, type JwtConnectOptions } from './auth.ts';
 export { BullMQBridge, BRIDGE_DEFAULTS, bullConnection, type BullMQBridgeOptions } from './bullmq-bridge.ts';
 export { taskEventOfBullMQ, progressOf, BULLMQ_EVENTS, type BullMQEventName, type BullMQEventArgs } from './bullmq-events.ts';
+export { createPublishRoute, PUBLISH_DEFAULTS, type PublishRouteOptions } from './http-publish.ts';
