@@ -36,12 +36,12 @@ after(async () => {
   await client.close();
 });
 
-async function node(name: string) {
+async function node(name: string, queue = queueName, leaseMs?: number) {
   const broker = new RedisBroker({ url, keyPrefix: prefix, nodeId: `${name}-${process.pid}` });
   const hub = new TaskHub({ store: new RedisSnapshotStore({ url, keyPrefix: prefix }), onError: (err, context) => errors.push(`${context}: ${err.message}`) });
   const { server, url: wsUrl } = await startServer({ channels: hub.channels, broker });
   hub.attach(server);
-  const bridge = new BullMQBridge({ hub, queues: [queueName], redisUrl: url, bullPrefix, keyPrefix: prefix, nodeId: broker.nodeId, statusIntervalMs: 200, onError: (err, context) => errors.push(`${context}: ${err.message}`) });
+  const bridge = new BullMQBridge({ hub, queues: [queue], redisUrl: url, bullPrefix, keyPrefix: prefix, nodeId: broker.nodeId, statusIntervalMs: 200, ...(leaseMs ? { leaseMs } : {}), onError: (err, context) => errors.push(`${context}: ${err.message}`) });
   await bridge.start();
   cleanups.push(() => server.close(), () => broker.close(), () => hub.close(), () => bridge.close());
   return { hub, bridge, wsUrl };
@@ -95,5 +95,35 @@ test('200 jobs through two nodes: each subscriber sees every terminal event exac
   await pollUntil(() => watchers.every((w) => w.counters() === JOBS), 'the queue counters reach 200 finished jobs', 10_000);
   const snapshot = await nodes[1]!.hub.store.getTask(queueName, 'j20');
   assert.deepEqual([snapshot?.status, snapshot?.progress], ['failed', 60], 'the snapshot every node reads holds the final state');
+  assert.deepEqual(errors, []);
+});
+
+test('the forwarding node stops mid-run: the other takes the lease over and forwards from its cursor, nothing lost or repeated', { skip, timeout: 60_000 }, async () => {
+  const queue = `${queueName}fo`;
+  const nodes = [await node('c', queue, 450), await node('d', queue, 450)];
+  const leader = nodes.find((n) => n.bridge.isLeader(queue))!;
+  const follower = nodes.find((n) => n !== leader)!;
+  const socket = new Socket(follower.wsUrl, { page: false });
+  socket.connect();
+  cleanups.push(() => socket.disconnect());
+  const done = new Map<string, number>();
+  const channel = watchQueue(socket, queue);
+  channel.on('task_completed', (t) => done.set(t.task_id, (done.get(t.task_id) ?? 0) + 1));
+  await pollUntil(() => channel.state === 'joined', 'joined');
+
+  const connection = bullConnection(url);
+  const q = new Queue(queue, { connection, prefix: bullPrefix });
+  const worker = new Worker(queue, async (job) => {
+    await job.updateProgress(100);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }, { connection, prefix: bullPrefix, concurrency: 4 });
+  cleanups.push(() => q.obliterate({ force: true }), () => q.close(), () => worker.close());
+  await q.addBulk(Array.from({ length: 100 }, (_, i) => ({ name: 'work', data: {}, opts: { jobId: `f${i + 1}` } })));
+  await pollUntil(() => done.size >= 20, 'some completions through the first leader');
+  await leader.bridge.close();
+  await pollUntil(() => follower.bridge.isLeader(queue), 'the follower takes the lease over', 5000);
+  await pollUntil(() => done.size === 100, 'every completion', 30_000);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.deepEqual([...done.values()].filter((n) => n !== 1), [], 'each completion exactly once');
   assert.deepEqual(errors, []);
 });

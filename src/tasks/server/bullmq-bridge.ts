@@ -153,11 +153,14 @@ export class BullMQBridge {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) this.#o.clock.clearInterval(t);
-    await this.#flushCursors();
+    // Stop forwarding first, so the cursor written next is the last event this node sent.
+    const led = [...this.#queues.values()].filter((state) => state.leader);
+    for (const state of led) state.leader = false;
+    if (this.#redis.isOpen) await this.#flushCursors();
     for (const state of this.#queues.values()) {
       await state.events?.close().catch(() => {});
       await state.queue?.close().catch(() => {});
-      if (state.leader) await RELEASE.run(this.#redis, [this.#key(state.name, 'leader')], [this.#o.nodeId]).catch(() => {});
+      if (led.includes(state)) await RELEASE.run(this.#redis, [this.#key(state.name, 'leader')], [this.#o.nodeId]).catch(() => {});
     }
     if (this.#redis.isOpen) await this.#redis.close().catch(() => {});
   }
