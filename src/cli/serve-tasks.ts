@@ -11,6 +11,7 @@ import type { ServeConfig } from '../ops/config.ts';
 import { prependRequestHandler } from '../ops/operations.ts';
 import { jwtConnect } from '../tasks/server/auth.ts';
 import { BullMQBridge } from '../tasks/server/bullmq-bridge.ts';
+import { RedisSubscriberCensus } from '../tasks/server/census-redis.ts';
 import { createPublishRoute } from '../tasks/server/http-publish.ts';
 import { TaskHub } from '../tasks/server/hub.ts';
 import { RedisSnapshotStore } from '../tasks/server/snapshots-redis.ts';
@@ -39,6 +40,7 @@ export function prepareTasks(config: ServeConfig, nodeId: string, onError: (err:
     store: config.redis === undefined ? undefined : new RedisSnapshotStore({ ...limits, url: config.redis, keyPrefix: config.redisPrefix }),
     progressPerSecond: config.tasksProgressPerSecond,
     statusPerSecond: config.tasksProgressPerSecond,
+    census: config.redis === undefined ? undefined : new RedisSubscriberCensus({ url: config.redis, keyPrefix: config.redisPrefix, nodeId, onError }),
     onError,
   });
   const bridge =

@@ -35,12 +35,25 @@ export interface TaskHubOptions {
   /** Extra access check on every task topic, after the built-in ones (`user:<id>` only for that user). */
   authorize?: TaskAuthorizer;
   clock?: Clock;
+  /**
+   * Subscriber counts of the other nodes (`RedisSubscriberCensus`), so `reached` counts the cluster; started by
+   * `attach`, closed by `close`. Without it `reached` counts this node only.
+   */
+  census?: SubscriberCensus;
   /** Failures of the store or a broadcast; default: ignored. */
   onError?: (err: Error, context: string) => void;
 }
 
+/** What the hub needs of a census of the other nodes' subscribers. */
+export interface SubscriberCensus {
+  start(local: () => ReadonlyMap<string, number>): Promise<void>;
+  remote(topic: string): number;
+  close(): Promise<void>;
+}
+
 /**
- * `reached`: subscribers of the event's topics on this node at the time of the call (a coalesced progress value
+ * `reached`: subscribers of the event's topics at the time of the call, on this node plus, with a `census`, the
+ * other nodes as of its last round (a coalesced progress value
  * reaches them when its slot comes); `delivered: false` when the value waits in the coalescer.
  */
 export type PublishResult = { ok: true; reached: number; delivered: boolean } | { ok: false; error: string };
@@ -53,12 +66,14 @@ export class TaskHub {
   readonly #coalescer: Coalescer;
   readonly #subscribers = new Map<string, number>();
   readonly #onError: (err: Error, context: string) => void;
+  readonly #census: SubscriberCensus | undefined;
   #server: TaskHubServer | null = null;
   #detach: (() => void) | null = null;
 
   constructor(options: TaskHubOptions = {}) {
     const clock = options.clock ?? systemClock;
     this.#onError = options.onError ?? (() => {});
+    this.#census = options.census;
     this.store = options.store ?? new MemorySnapshotStore({ now: () => clock.now() });
     this.channels = taskChannels({ store: this.store, authorize: options.authorize, onError: this.#onError });
     const coalescing: CoalescerOptions = {
@@ -86,12 +101,13 @@ export class TaskHub {
         else this.#subscribers.delete(topic);
       },
     });
+    this.#census?.start(() => this.#subscribers).catch((err: unknown) => this.#onError(err as Error, 'census start'));
     return this;
   }
 
-  /** Subscribers of one topic on this node. */
+  /** Subscribers of one topic: on this node, plus the other nodes' when the hub has a census. */
   subscribers(topic: string): number {
-    return this.#subscribers.get(topic) ?? 0;
+    return (this.#subscribers.get(topic) ?? 0) + (this.#census?.remote(topic) ?? 0);
   }
 
   /** Validates and publishes one event (from a bridge, an HTTP body, or the app). Never rejects. */
@@ -122,6 +138,7 @@ export class TaskHub {
     this.#detach?.();
     this.#detach = null;
     this.#server = null;
+    await this.#census?.close();
     await this.store.close();
   }
 

@@ -1,5 +1,6 @@
 /** `tether-rt/tasks/server`: the server side of live task queues (docs/tasks.md). Node only. */
-export { TaskHub, type TaskHubOptions, type TaskHubServer, type PublishResult } from './hub.ts';
+export { TaskHub, type TaskHubOptions, type TaskHubServer, type PublishResult, type SubscriberCensus } from './hub.ts';
+export { RedisSubscriberCensus, type RedisCensusOptions } from './census-redis.ts';
 export { taskChannels, type TaskAuthorizer, type TaskChannelsOptions } from './channels.ts';
 export { Coalescer, COALESCER_DEFAULTS, type CoalescerOptions } from './coalescer.ts';
 export { MemorySnapshotStore, SNAPSHOT_DEFAULTS, type SnapshotStore, type SnapshotLimits } from './snapshots.ts';
