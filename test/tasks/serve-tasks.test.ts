@@ -4,8 +4,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
+import { createClient } from 'redis';
 import { Socket } from '../../src/client/socket.ts';
-import { watchUser } from '../../src/tasks/client.ts';
+import { watchQueue, watchUser } from '../../src/tasks/client.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { startServe } from '../helpers/serve-process.ts';
 
@@ -44,5 +45,43 @@ test('serve --jwt-secret --publish-token: a worker publishes over HTTP to one si
     assert.equal((await post(JSON.stringify({ ...event, pad: 'x'.repeat(4096) }))).status, 413);
   } finally {
     await socket.disconnect();
+  }
+});
+
+test('serve --redis --tasks: a BullMQ job reaches a watcher with its final progress', { skip: process.env.TETHER_SKIP_REDIS === '1' ? 'TETHER_SKIP_REDIS=1' : undefined }, async () => {
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const queueName = `serve${process.pid}`;
+  const bullPrefix = 'bull';
+  const running = await startServe(['--redis', redisUrl, '--redis-prefix', `t${process.pid}serve:`, '--tasks', queueName]);
+  const { Queue, Worker } = await import('bullmq');
+  const { bullConnection } = await import('../../src/tasks/server/bullmq-bridge.ts');
+  const connection = bullConnection(redisUrl);
+  const queue = new Queue(queueName, { connection, prefix: bullPrefix });
+  const worker = new Worker(queueName, async (job) => {
+    await job.updateProgress(30);
+    await job.updateProgress(100);
+  }, { connection, prefix: bullPrefix });
+  const socket = new Socket(running.wsUrl, { page: false });
+  socket.connect();
+  try {
+    assert.match(running.output(), new RegExp(`bullmq\\s+${queueName}`));
+    const channel = watchQueue(socket, queueName);
+    const done: string[] = [];
+    channel.on('task_completed', (t) => done.push(`${t.task_id}@${t.progress}`));
+    await pollUntil(() => channel.state === 'joined', 'joined');
+    await queue.add('one', {}, { jobId: 'only' });
+    await pollUntil(() => done.length === 1, 'the completion', 15_000);
+    assert.deepEqual(done, ['only@100']);
+  } finally {
+    await socket.disconnect();
+    await worker.close();
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+    running.child.kill('SIGTERM');
+    await running.exited;
+    const client = createClient({ url: redisUrl });
+    await client.connect();
+    for await (const keys of client.scanIterator({ MATCH: `t${process.pid}serve:*`, COUNT: 500 })) if (keys.length > 0) await client.del(keys);
+    await client.close();
   }
 });
