@@ -52,6 +52,8 @@ interface Buffered {
   id: string;
   name: BullMQEventName;
   args: BullMQEventArgs;
+  /** The job's last progress when the event arrived (the map forgets it once the job ends). */
+  last: number | undefined;
 }
 
 interface Closable {
@@ -183,7 +185,7 @@ export class BullMQBridge {
       if (state.leader) {
         this.#forward(state, name, args, id);
       } else {
-        state.buffer.push({ id, name, args });
+        state.buffer.push({ id, name, args, last: state.progress.get(jobId) });
         if (state.buffer.length > this.#o.bufferEvents * 2) state.buffer = state.buffer.slice(-this.#o.bufferEvents);
       }
       if (name === 'completed' || name === 'failed') state.progress.delete(jobId);
@@ -192,8 +194,8 @@ export class BullMQBridge {
     }
   }
 
-  #forward(state: QueueState, name: BullMQEventName, args: BullMQEventArgs, id: string): void {
-    const event = taskEventOfBullMQ(state.name, name, args, state.progress.get(String(args.jobId)));
+  #forward(state: QueueState, name: BullMQEventName, args: BullMQEventArgs, id: string, last = state.progress.get(String(args.jobId))): void {
+    const event = taskEventOfBullMQ(state.name, name, args, last);
     state.cursor = id;
     state.cursorDirty = true;
     if (event === null) return;
@@ -224,12 +226,12 @@ export class BullMQBridge {
     const cursor = await this.#redis.get(this.#key(state.name, 'cursor'));
     const pending = state.buffer;
     state.buffer = [];
-    for (const e of pending) if (cursor === null || streamIdAfter(e.id, cursor)) this.#forward(state, e.name, e.args, e.id);
+    for (const e of pending) if (cursor === null || streamIdAfter(e.id, cursor)) this.#forward(state, e.name, e.args, e.id, e.last);
     state.leader = true;
     // Events that arrived while the cursor was read are in the new buffer: forward them too, in order.
     const late = state.buffer;
     state.buffer = [];
-    for (const e of late) this.#forward(state, e.name, e.args, e.id);
+    for (const e of late) this.#forward(state, e.name, e.args, e.id, e.last);
   }
 
   async #flushCursors(): Promise<void> {
