@@ -50,6 +50,9 @@ test('a watcher page sees every task reach completed or failed with its final pr
     const failing = (i - 1) % 7 === 6;
     assert.deepEqual(view[`job-${i}`], failing ? { status: 'failed', progress: 60 } : { status: 'completed', progress: 100 }, `job-${i}`);
   }
-  assert.match((await page.textContent('#counters')) ?? '', new RegExp(`${JOBS - 2} completed · 2 failed`));
+  // The counters are polled by the bridge (every 250 ms here), so they may trail the task events a little.
+  const counters = `${JOBS - 2} completed · 2 failed`;
+  await page.waitForFunction((text) => document.getElementById('counters')?.textContent?.endsWith(text) === true, counters, { timeout: 10_000 });
+  assert.match((await page.textContent('#counters')) ?? '', new RegExp(`^${JOBS} total · 0 pending · 0 running · ${counters}$`));
   assert.deepEqual(errors, []);
 });
