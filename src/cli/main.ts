@@ -6,6 +6,7 @@ import { register as registerServe } from './serve.ts';
 import { register as registerConnect } from './connect.ts';
 import { register as registerBench } from './bench.ts';
 import { register as registerProxy } from './proxy.ts';
+import { register as registerTasks } from './tasks.ts';
 import { reportUsageErrors, USAGE_EXIT_CODE } from './ui/usage.ts';
 
 // The same relative path from src/cli/ and from the published dist/cli/.
@@ -21,6 +22,7 @@ registerServe(program);
 registerConnect(program);
 registerBench(program);
 registerProxy(program);
+registerTasks(program);
 for (const command of [program, ...program.commands]) reportUsageErrors(command);
 
 try {

@@ -8,6 +8,7 @@ import type { ConnectHook } from '../server/options.ts';
 import { addConfigOptions, explicitFlags } from '../ops/config-flags.ts';
 import { historyBounds, type ServeConfig } from '../ops/config.ts';
 import { prepareOperations } from '../ops/operations.ts';
+import { prepareTasks, tasksConnect } from './serve-tasks.ts';
 
 /** The flags typed on the command line, by config key (strings until the configuration validates them). */
 export type ServeFlags = Record<string, unknown>;
@@ -44,19 +45,21 @@ export async function serve(flags: ServeFlags = {}): Promise<void> {
   const ops = await prepareOperations({ flags });
   const config = ops.config;
   const broker = await createBroker(config);
+  const tasks = prepareTasks(config, broker.nodeId, (err, context) => ops.logger.error({ err, context }, 'tasks'));
   const server = createServer({
     ...ops.serverOptions,
-    channels: { 'room:*': recoverableRoomChannel, ...ops.channels },
-    connect: config.token === undefined ? undefined : tokenCheck(config.token),
+    channels: { 'room:*': recoverableRoomChannel, ...tasks?.channels, ...ops.channels },
+    connect: tasksConnect(config) ?? (config.token === undefined ? undefined : tokenCheck(config.token)),
     broker,
   });
   ops.attach(server);
   const { url, httpUrl } = await server.listen();
+  await tasks?.attach(server);
   process.stdout.write(
     `tether serve listening\n  WebSocket  ${url}/websocket  (Phoenix clients take ${url})\n  HTTP       ${httpUrl}\n` +
       `  channels   room:*${config.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}` +
       `\n  broker     ${describeBroker(config)}, node ${broker.nodeId}` +
-      `\n${ops.describe(httpUrl).join('\n')}\n`,
+      `\n${[...ops.describe(httpUrl), ...(tasks?.describe(httpUrl) ?? [])].join('\n')}\n`,
   );
   let stopping = false;
   const stop = (signal: string) => {
@@ -64,6 +67,7 @@ export async function serve(flags: ServeFlags = {}): Promise<void> {
     stopping = true;
     process.stdout.write(`${signal}: draining ${server.connectionCount} connection(s)\n`);
     const drained = async () => {
+      await tasks?.close();
       await server.close();
       await broker.close();
     };

@@ -82,6 +82,15 @@ export const serveConfigSchema = z.strictObject({
   tlsCa: z.string().min(1).optional(),
   metrics: z.boolean(),
   dashboard: z.boolean(),
+  // Live task queues (docs/tasks.md). The queue-name rule is BullMQ's minus ':' (tasks/types.ts QUEUE_NAME).
+  jwtSecret: z.string().min(32, 'must be at least 32 characters (an HS256 key of 256 bits)').optional(),
+  tasks: z.array(z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'queue names: 1-100 characters of A-Z a-z 0-9 . _ -')).optional(),
+  tasksRedis: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  tasksMaxPerQueue: count,
+  tasksTtlMs: millis,
+  tasksProgressPerSecond: count,
+  publishToken: z.string().min(1).optional(),
+  publishMaxBytes: count,
 });
 
 export type ServeConfig = z.infer<typeof serveConfigSchema>;
@@ -145,6 +154,10 @@ export const DEFAULTS: ServeConfig = {
   compressionConcurrency: 10,
   metrics: true,
   dashboard: true,
+  tasksMaxPerQueue: 1000,
+  tasksTtlMs: 3_600_000,
+  tasksProgressPerSecond: 10,
+  publishMaxBytes: 65_536,
 };
 
 /** What each preset changes relative to DEFAULTS (see docs/operations.md for the reasoning). */
@@ -243,6 +256,14 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   tlsCa: 'TETHER_TLS_CA',
   metrics: 'TETHER_METRICS',
   dashboard: 'TETHER_DASHBOARD',
+  jwtSecret: 'TETHER_JWT_SECRET',
+  tasks: 'TETHER_TASKS',
+  tasksRedis: 'TETHER_TASKS_REDIS',
+  tasksMaxPerQueue: 'TETHER_TASKS_MAX_PER_QUEUE',
+  tasksTtlMs: 'TETHER_TASKS_TTL_MS',
+  tasksProgressPerSecond: 'TETHER_TASKS_PROGRESS_PER_SECOND',
+  publishToken: 'TETHER_PUBLISH_TOKEN',
+  publishMaxBytes: 'TETHER_PUBLISH_MAX_BYTES',
 };
 
 /** One line per key: the flag's help text and the description in docs/operations.md. */
@@ -307,6 +328,14 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   tlsCa: 'extra CA certificates sent with the chain (PEM file)',
   metrics: 'serve Prometheus metrics at /metrics',
   dashboard: 'serve the live dashboard at / (and the tether:admin channel)',
+  jwtSecret: "verify HS256 tokens (param \"token\" or authToken): the token's sub is the user id, owner of user:<sub>",
+  tasks: 'comma-separated BullMQ queues to bridge to the task topics (needs Redis: tasksRedis or redis)',
+  tasksRedis: "BullMQ's Redis for the bridge (default: the broker's redis, else REDIS_URL)",
+  tasksMaxPerQueue: 'task snapshots kept per queue, most recently updated first',
+  tasksTtlMs: 'forget a task snapshot (and queue counters) not updated for this long',
+  tasksProgressPerSecond: 'progress updates sent per task per second at most (latest wins); counters too, per queue',
+  publishToken: 'enable POST /api/publish for workers, with this bearer token',
+  publishMaxBytes: 'largest accepted POST /api/publish body (bigger gets 413)',
 };
 
 /** The command-line flag of a key: `maxFrameBytes` -> `--max-frame-bytes`. */

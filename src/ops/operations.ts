@@ -171,7 +171,7 @@ function endpointOf(server: TetherServer, mount: string): string {
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Puts `handler` before the server's existing request listeners, which still answer what it does not. */
-function prependRequestHandler(
+export function prependRequestHandler(
   http: TetherServer['httpServer'],
   handler: (req: IncomingMessage, res: ServerResponse) => boolean,
 ): () => void {

@@ -65,6 +65,19 @@ describe('the import check itself', () => {
     assert.ok(violations.includes('import cycle: client/socket.ts -> protocol/frame.ts'));
   });
 
+  it('treats a subfolder named in the rules as its own layer: the bundle-safe side may not import the server side', () => {
+    const root = tree('sublayer', {
+      'protocol/frame.ts': 'export const v = 1;\n',
+      'server/core.ts': "import { v } from '../protocol/frame.ts';\nexport const core = v;\n",
+      'tasks/types.ts': "export type { Hub } from './server/hub.ts';\n",
+      'tasks/server/hub.ts': "import { core } from '../../server/core.ts';\nexport type Hub = typeof core;\n",
+    });
+    const subRules = { ...rules, tasks: ['protocol'], 'tasks/server': ['protocol', 'server', 'tasks'] };
+    assert.deepEqual(checkImports(readImportGraph(root), subRules, none).violations, [
+      'layer violation: tasks/types.ts imports tasks/server/hub.ts (tasks may import protocol)',
+    ]);
+  });
+
   it('asks for a listed cycle to be removed once it is gone, so the list only shrinks', () => {
     const root = tree('clean', { 'server/a.ts': 'export {};\n' });
     const { violations } = checkImports(readImportGraph(root), rules, { cycles: ['server/a.ts server/b.ts'], twoWay: [] });
