@@ -9,7 +9,7 @@ export { TetherClientError, ClientErrorCodes, type ClientErrorCode } from './err
 export { OUTBOX_DEFAULTS, type OutboxOptions } from './outbox.ts';
 export { MemoryOutboxStore, type OutboxStore, type StoredMessage } from './outbox-store.ts';
 export { globalWebSocketTransport, type Transport, type TransportClose, type TransportFactory, type TransportHandlers } from './transport.ts';
-export { wsTransport, type WsTransportOptions } from './transport-ws.ts';
+export { wsTransport, type DeflateOffer, type WsTransportOptions } from './transport-ws.ts';
 export type { PageEnvironment } from './browser.ts';
 export type { Clock } from './clock.ts';
 export type { SocketStats } from './stats.ts';

@@ -5,6 +5,20 @@
  */
 import { DEFAULT_MAX_FRAME_BYTES, type Transport, type TransportClose, type TransportFactory, type TransportHandlers } from './transport.ts';
 
+/**
+ * What the client offers for permessage-deflate: the subset of ws's PerMessageDeflateOptions a client uses, declared
+ * here so the published types do not depend on `@types/ws`.
+ */
+export interface DeflateOffer {
+  serverNoContextTakeover?: boolean;
+  clientNoContextTakeover?: boolean;
+  serverMaxWindowBits?: number;
+  clientMaxWindowBits?: number;
+  threshold?: number;
+  concurrencyLimit?: number;
+  zlibDeflateOptions?: { level?: number; memLevel?: number };
+}
+
 export interface WsTransportOptions {
   headers?: Record<string, string>;
   /** Trusted CA certificates (PEM). */
@@ -32,7 +46,7 @@ export interface WsTransportOptions {
    * Tether server with `compression` on accepts it with server_no_context_takeover; the inflated size of a
    * server message is capped by `maxFrameBytes` (close 1009).
    */
-  perMessageDeflate?: boolean | import('ws').PerMessageDeflateOptions;
+  perMessageDeflate?: boolean | DeflateOffer;
 }
 
 const normalizePin = (pin: string) => pin.replace(/:/g, '').toLowerCase();

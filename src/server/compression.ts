@@ -7,7 +7,6 @@
  * one socket's window would corrupt another's. Client messages keep context takeover (the client's choice).
  */
 import { constants, deflateRawSync } from 'node:zlib';
-import type { PerMessageDeflateOptions } from 'ws';
 import { z } from 'zod';
 
 export interface CompressionOptions {
@@ -48,7 +47,9 @@ export function resolveCompression(value: boolean | CompressionOptions | undefin
  * What ws negotiates. The inflated size of a client message is capped by ws's `maxPayload` (maxFrameBytes):
  * past it the connection closes with 1009 while inflating, so a zip bomb never grows past the cap.
  */
-export function wsDeflateOptions(c: ResolvedCompression): PerMessageDeflateOptions {
+// The return type is inferred on purpose: naming ws's PerMessageDeflateOptions would put `ws` types into the
+// published declarations, which a user without @types/ws could not resolve.
+export function wsDeflateOptions(c: ResolvedCompression) {
   return {
     serverNoContextTakeover: true,
     clientNoContextTakeover: false,
