@@ -17,7 +17,7 @@ export const LAYER_RULES: Readonly<Record<string, readonly string[]>> = {
   demo: ['protocol', 'server', 'broker'],
   dashboard: ['protocol', 'client'],
   ops: ['protocol', 'server', 'broker', 'dashboard'],
-  react: ['protocol', 'client'],
+  react: ['protocol', 'client', 'tasks'],
   tasks: ['protocol', 'client'],
   'tasks/server': ['protocol', 'server', 'broker', 'tasks'],
   testing: ['protocol', 'client', 'server', 'broker'],

@@ -3,3 +3,4 @@ export { TetherProvider, useSocket, useSocketState, useTetherRuntime, type Tethe
 export { useChannel, useEvent, usePresence, type PresenceItem, type UseChannelResult } from './hooks.ts';
 export { UPDATE_BATCH_DEFAULTS, UpdateBatcher, type FrameSource, type UpdateBatcherOptions, type UpdateMode } from './batch.ts';
 export type { ChannelSnapshot } from './registry.ts';
+export { useTask, useQueue, type UseTaskResult, type UseQueueResult } from './tasks.ts';
