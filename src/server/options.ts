@@ -293,7 +293,9 @@ const schema = z.strictObject({
 
 /** Fails to compile when the schema accepts other keys or types than ServerOptions declares. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-true satisfies Same<z.input<typeof schema>, ServerOptions>;
+type Holds<T extends true> = T;
+type _SchemaTypesMatch = Holds<Same<z.input<typeof schema>, ServerOptions>>;
+type _SchemaKeysMatch = Holds<Same<keyof z.input<typeof schema>, keyof ServerOptions>>;
 
 export type ResolvedOptions = Omit<z.output<typeof schema>, 'outboundHardCapBytes'> & { outboundHardCapBytes: number };
 
