@@ -2,24 +2,28 @@ import { randomBytes } from 'node:crypto';
 import type { Payload } from '../protocol/frame.ts';
 import type { HistoryEntry, HistoryPolicy, HistoryStore, RecoveryResult, StreamPosition } from './types.ts';
 
-/** The bounds of the in-process history (docs/recovery.md, "Bounds"). Every limit applies on top of each channel's policy. */
+/**
+ * The bounds of the in-process history (docs/recovery.md, "Bounds"). Every limit applies on top of each channel's
+ * policy. The defaults are HISTORY_LIMIT_DEFAULTS (the `@defaultValue` tags are checked against it).
+ */
 export interface HistoryLimits {
-  /** Per-topic ceiling on stored messages, whatever the channel's `maxMessages` says. Default 10000. */
+  /** Per-topic ceiling on stored messages, whatever the channel's `maxMessages` says. @defaultValue `10000` */
   maxMessages?: number;
   /**
    * A message whose stored size is larger is delivered live but not stored, and the topic's older entries are
-   * dropped with it (no replay can cross it, so a rejoin from before it answers `recovered: false`). Default 1 MiB.
+   * dropped with it (no replay can cross it, so a rejoin from before it answers `recovered: false`).
+   * @defaultValue `1048576` (1 MiB)
    */
   maxMessageBytes?: number;
-  /** Stored bytes per topic; the oldest entries go first. Default 8 MiB. */
+  /** Stored bytes per topic; the oldest entries go first. @defaultValue `8388608` (8 MiB) */
   maxTopicBytes?: number;
-  /** Stored bytes of all topics together; the oldest entries of any topic go first. Default 64 MiB. */
+  /** Stored bytes of all topics together; the oldest entries of any topic go first. @defaultValue `67108864` (64 MiB) */
   maxTotalBytes?: number;
-  /** Topics kept at once; a new topic past it drops the one appended to least recently. Default 10000. */
+  /** Topics kept at once; a new topic past it drops the one appended to least recently. @defaultValue `10000` */
   maxTopics?: number;
   /**
    * A topic with no subscriber on this node and no append for this long is dropped by the sweep (its next
-   * append starts a new epoch). Default: the topic's own `ttlMs` (topics without one stay until `maxTopics`).
+   * append starts a new epoch). Without it: the topic's own `ttlMs` (topics without one stay until `maxTopics`).
    */
   idleMs?: number;
 }

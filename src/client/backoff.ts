@@ -104,28 +104,28 @@ export function outageBackoff(options: OutageBackoffOptions = {}): RetryPolicy {
 
 /** Tracks attempts and elapsed time across one outage; the owner resets it after a success. */
 export class RetrySchedule {
-  private attempt = 0;
-  private lostAt: number | null = null;
-  private readonly policy: RetryPolicy;
+  #attempt = 0;
+  #lostAt: number | null = null;
+  readonly #policy: RetryPolicy;
 
   constructor(policy: RetryPolicy) {
-    this.policy = policy;
+    this.#policy = policy;
   }
 
   get attempts(): number {
-    return this.attempt;
+    return this.#attempt;
   }
 
   /** The next delay, or null when the policy gives up. */
   next(now: number, reason: string): number | null {
-    if (this.lostAt === null) this.lostAt = now;
-    this.attempt += 1;
-    const delay = this.policy({ attempt: this.attempt, elapsedMs: now - this.lostAt, reason });
+    if (this.#lostAt === null) this.#lostAt = now;
+    this.#attempt += 1;
+    const delay = this.#policy({ attempt: this.#attempt, elapsedMs: now - this.#lostAt, reason });
     return delay === null ? null : Math.max(0, delay);
   }
 
   reset(): void {
-    this.attempt = 0;
-    this.lostAt = null;
+    this.#attempt = 0;
+    this.#lostAt = null;
   }
 }

@@ -43,40 +43,40 @@ type ServerEnd = 'server_error' | 'server_close' | 'gap';
 
 export class Channel<E extends object = DefaultEvents, R extends object = DefaultEvents> {
   readonly topic: string;
-  private readonly socket: SocketLink;
-  private readonly outbox: TopicOutbox;
-  private readonly params: JoinParams;
-  private readonly options: ChannelOptions;
-  private readonly lifecycle = new Emitter<ChannelEvents>();
-  private readonly bindings = new Map<string, Handler[]>();
-  private readonly rejoinSchedule: RetrySchedule;
-  private phase: JoinPhase = { kind: 'idle' };
+  readonly #socket: SocketLink;
+  readonly #outbox: TopicOutbox;
+  readonly #params: JoinParams;
+  readonly #options: ChannelOptions;
+  readonly #lifecycle = new Emitter<ChannelEvents>();
+  readonly #bindings = new Map<string, Handler[]>();
+  readonly #rejoinSchedule: RetrySchedule;
+  #phase: JoinPhase = { kind: 'idle' };
   /** What `join()` returned: settles on the first ok, refusal or timeout. */
-  private joinHandle: Push<unknown> | null = null;
-  private wanted = false;
-  private ended = false;
-  private generation = 0;
+  #joinHandle: Push<unknown> | null = null;
+  #wanted = false;
+  #ended = false;
+  #generation = 0;
   /** Stream positions for history-enabled topics: replay on rejoin, no duplicates, gaps noticed. */
   readonly recovery: ChannelRecovery;
 
   /** @internal */
   constructor(socket: SocketLink, topic: string, params: JoinParams, options: ChannelOptions) {
-    this.socket = socket;
+    this.#socket = socket;
     this.topic = topic;
-    this.outbox = new TopicOutbox(socket, topic);
-    this.params = params;
-    this.options = options;
+    this.#outbox = new TopicOutbox(socket, topic);
+    this.#params = params;
+    this.#options = options;
     this.recovery = new ChannelRecovery(topic);
-    this.rejoinSchedule = new RetrySchedule(options.rejoin ?? fullJitterBackoff({ baseMs: 1000, capMs: 10_000 }));
+    this.#rejoinSchedule = new RetrySchedule(options.rejoin ?? fullJitterBackoff({ baseMs: 1000, capMs: 10_000 }));
   }
 
   get state(): ChannelState {
-    return PUBLIC_STATE[this.phase.kind];
+    return PUBLIC_STATE[this.#phase.kind];
   }
 
   /** The ref of the join that created the current server-side channel (or of the join in flight); else null. */
   get joinRef(): string | null {
-    const p = this.phase;
+    const p = this.#phase;
     switch (p.kind) {
       case 'joined':
       case 'leaving':
@@ -90,32 +90,32 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
 
   /** True once the channel was left, closed by the server, or refused: it never rejoins. */
   get isEnded(): boolean {
-    return this.ended;
+    return this.#ended;
   }
 
   /** Listens for a server event on this topic; returns the unsubscribe function. */
   on<K extends keyof E & string>(event: K, callback: (payload: E[K], frame: Frame) => void): () => void {
-    let list = this.bindings.get(event);
-    if (!list) this.bindings.set(event, (list = []));
+    let list = this.#bindings.get(event);
+    if (!list) this.#bindings.set(event, (list = []));
     list.push(callback as Handler);
     return () => this.off(event, callback);
   }
 
   off<K extends keyof E & string>(event: K, callback?: (payload: E[K], frame: Frame) => void): void {
     if (!callback) {
-      this.bindings.delete(event);
+      this.#bindings.delete(event);
       return;
     }
-    const list = this.bindings.get(event);
+    const list = this.#bindings.get(event);
     if (!list) return;
     const i = list.indexOf(callback as Handler);
     if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.bindings.delete(event);
+    if (list.length === 0) this.#bindings.delete(event);
   }
 
   /** Channel lifecycle: `state` transitions and `error`s (a refused join, for one). */
   onLifecycle<K extends keyof ChannelEvents>(event: K, listener: (value: ChannelEvents[K]) => void): () => void {
-    return this.lifecycle.on(event, listener);
+    return this.#lifecycle.on(event, listener);
   }
 
   /**
@@ -124,37 +124,37 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
    * `disconnected` if the channel ends first (server `phx_close`, rejoin policy gave up).
    */
   join(): Push<Payload> {
-    if (this.ended) throw new TetherClientError('channel_closed', `The channel "${this.topic}" was closed; create a new one with socket.channel().`, { topic: this.topic });
-    if (this.joinHandle) throw new TetherClientError('duplicate_channel', `join() was already called on "${this.topic}"; one join per channel instance.`, { topic: this.topic });
-    this.wanted = true;
-    this.joinHandle = new Push<unknown>(this.socket, controlInit(this.socket, this.topic, Events.join));
-    void this.sendJoin();
-    return this.joinHandle as Push<Payload>;
+    if (this.#ended) throw new TetherClientError('channel_closed', `The channel "${this.topic}" was closed; create a new one with socket.channel().`, { topic: this.topic });
+    if (this.#joinHandle) throw new TetherClientError('duplicate_channel', `join() was already called on "${this.topic}"; one join per channel instance.`, { topic: this.topic });
+    this.#wanted = true;
+    this.#joinHandle = new Push<unknown>(this.#socket, controlInit(this.#socket, this.topic, Events.join));
+    void this.#sendJoin();
+    return this.#joinHandle as Push<Payload>;
   }
 
   /** Leaves: unsent outbox messages for this topic are rejected, and the channel never rejoins. */
-  leave(timeoutMs = this.socket.pushTimeoutMs): Push<Payload> {
-    const wasJoined = this.phase.kind === 'joined' || this.phase.kind === 'joining';
+  leave(timeoutMs = this.#socket.pushTimeoutMs): Push<Payload> {
+    const wasJoined = this.#phase.kind === 'joined' || this.#phase.kind === 'joining';
     const joinRef = this.joinRef;
-    this.wanted = false;
-    this.ended = true;
-    this.joinHandle?.settle({ status: 'cancelled' });
-    this.dropAttempt({ status: 'cancelled' });
-    this.outbox.rejectQueued('left');
-    if (wasJoined && this.socket.isOpen) {
-      this.enter({ kind: 'leaving', joinRef }, 'leave');
-      return this.sendLeave(joinRef, timeoutMs).onSettle(() => this.close('left')) as Push<Payload>;
+    this.#wanted = false;
+    this.#ended = true;
+    this.#joinHandle?.settle({ status: 'cancelled' });
+    this.#dropAttempt({ status: 'cancelled' });
+    this.#outbox.rejectQueued('left');
+    if (wasJoined && this.#socket.isOpen) {
+      this.#enter({ kind: 'leaving', joinRef }, 'leave');
+      return this.#sendLeave(joinRef, timeoutMs).onSettle(() => this.#close('left')) as Push<Payload>;
     }
-    const push = new Push<unknown>(this.socket, controlInit(this.socket, this.topic, Events.leave));
+    const push = new Push<unknown>(this.#socket, controlInit(this.#socket, this.topic, Events.leave));
     push.settle({ status: 'ok', response: {} });
-    this.close('left');
+    this.#close('left');
     return push as Push<Payload>;
   }
 
-  private sendLeave(joinRef: string | null, timeoutMs: number): Push<unknown> {
-    const push = new Push<unknown>(this.socket, { ...controlInit(this.socket, this.topic, Events.leave), timeoutMs });
+  #sendLeave(joinRef: string | null, timeoutMs: number): Push<unknown> {
+    const push = new Push<unknown>(this.#socket, { ...controlInit(this.#socket, this.topic, Events.leave), timeoutMs });
     push.arm(timeoutMs, () => push.settle({ status: 'timeout' }));
-    if (!this.socket.transmit(push, joinRef)) push.settle({ status: 'disconnected' });
+    if (!this.#socket.transmit(push, joinRef)) push.settle({ status: 'disconnected' });
     return push;
   }
 
@@ -164,25 +164,25 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
       throw new TetherClientError('invalid_payload', `"${String(event)}" is not a valid event name: use a non-empty string not starting with phx_ or chan_reply_.`, { topic: this.topic });
     }
     const body = encodeBody(payload as unknown, this.topic, event);
-    const now = this.socket.clock.now();
-    const ttl = options.ttlMs === undefined ? this.socket.outbox.ttlMs : options.ttlMs;
-    const push = new Push<unknown>(this.socket, {
-      id: this.socket.nextMessageId(),
+    const now = this.#socket.clock.now();
+    const ttl = options.ttlMs === undefined ? this.#socket.outbox.ttlMs : options.ttlMs;
+    const push = new Push<unknown>(this.#socket, {
+      id: this.#socket.nextMessageId(),
       topic: this.topic,
       event,
-      seq: this.socket.nextSeq(),
+      seq: this.#socket.nextSeq(),
       body,
       bytes: typeof body === 'string' ? utf8Length(body) : body.byteLength,
-      timeoutMs: options.timeoutMs ?? this.socket.pushTimeoutMs,
+      timeoutMs: options.timeoutMs ?? this.#socket.pushTimeoutMs,
       createdAt: now,
       expiresAt: ttl === null ? null : now + ttl,
       inOutbox: true,
     });
-    if (this.ended) {
+    if (this.#ended) {
       push.settle({ status: 'rejected', error: new TetherClientError('channel_closed', `"${event}" was not sent: the channel "${this.topic}" is closed (left, closed by the server, or refused). Create and join a new channel.`, { topic: this.topic }) });
       return push as Push<ReplyOf<R, K>>;
     }
-    if (this.outbox.accept(push)) this.pump();
+    if (this.#outbox.accept(push)) this.pump();
     return push as Push<ReplyOf<R, K>>;
   }
 
@@ -195,42 +195,42 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
 
   /** Sends every queued outbox message for this topic, in order, while joined. @internal */
   pump(): void {
-    const phase = this.phase;
-    if (phase.kind !== 'joined' || !this.socket.isOpen || !this.socket.outboxReady) return;
-    this.outbox.flush(phase.joinRef);
+    const phase = this.#phase;
+    if (phase.kind !== 'joined' || !this.#socket.isOpen || !this.#socket.outboxReady) return;
+    this.#outbox.flush(phase.joinRef);
   }
 
   /** @internal */
   socketOpened(): void {
-    this.rejoinSchedule.reset();
-    const phase = this.phase;
-    if (this.wanted && (phase.kind === 'errored' || (phase.kind === 'joining' && phase.attempt === null))) void this.sendJoin();
+    this.#rejoinSchedule.reset();
+    const phase = this.#phase;
+    if (this.#wanted && (phase.kind === 'errored' || (phase.kind === 'joining' && phase.attempt === null))) void this.#sendJoin();
   }
 
   /** @internal */
   socketLost(): void {
-    this.dropAttempt();
-    this.outbox.loseInFlight();
-    const phase = this.phase;
-    if (phase.kind === 'leaving') this.close('left');
-    else if (phase.kind === 'joined' || phase.kind === 'joining') this.enter({ kind: 'errored', timer: null }, 'socket_lost');
-    else if (phase.kind === 'errored') this.clearRejoin(phase);
+    this.#dropAttempt();
+    this.#outbox.loseInFlight();
+    const phase = this.#phase;
+    if (phase.kind === 'leaving') this.#close('left');
+    else if (phase.kind === 'joined' || phase.kind === 'joining') this.#enter({ kind: 'errored', timer: null }, 'socket_lost');
+    else if (phase.kind === 'errored') this.#clearRejoin(phase);
   }
 
   /** @internal */
   receive(frame: Frame): void {
     if (frame.joinRef !== null && frame.joinRef !== this.joinRef) {
-      this.socket.countStale();
+      this.#socket.countStale();
       return;
     }
-    if (frame.event === Events.close) return this.serverEnded('server_close');
-    if (frame.event === Events.error) return this.serverEnded('server_error');
+    if (frame.event === Events.close) return this.#serverEnded('server_close');
+    if (frame.event === Events.error) return this.#serverEnded('server_error');
     const admission = this.recovery.admit(frame.meta);
     if (admission !== 'deliver') {
-      if (admission === 'rejoin' && this.phase.kind === 'joined') this.serverEnded('gap');
+      if (admission === 'rejoin' && this.#phase.kind === 'joined') this.#serverEnded('gap');
       return;
     }
-    const list = this.bindings.get(frame.event);
+    const list = this.#bindings.get(frame.event);
     if (!list) return;
     if (list.length === 1) {
       list[0](frame.payload as never, frame);
@@ -241,73 +241,73 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
 
   // ---- joining ----
 
-  private async sendJoin(): Promise<void> {
-    if (!this.wanted || (this.phase.kind === 'joining' && this.phase.attempt !== null)) return;
-    const generation = ++this.generation;
-    this.enter({ kind: 'joining', attempt: null, generation }, 'join');
-    if (!this.socket.isOpen) return;
+  async #sendJoin(): Promise<void> {
+    if (!this.#wanted || (this.#phase.kind === 'joining' && this.#phase.attempt !== null)) return;
+    const generation = ++this.#generation;
+    this.#enter({ kind: 'joining', attempt: null, generation }, 'join');
+    if (!this.#socket.isOpen) return;
     let params: JsonObject;
     try {
-      params = typeof this.params === 'function' ? await this.params() : this.params;
+      params = typeof this.#params === 'function' ? await this.#params() : this.#params;
     } catch (err) {
-      if (!this.awaitingAttempt(generation)) return;
-      this.emitError(new TetherClientError('provider_failed', `The join params provider of "${this.topic}" threw: ${(err as Error).message}. Retrying with the rejoin policy.`, { topic: this.topic, cause: err }));
-      this.enter({ kind: 'errored', timer: null }, 'provider_failed');
-      this.scheduleRejoin('provider_failed');
+      if (!this.#awaitingAttempt(generation)) return;
+      this.#emitError(new TetherClientError('provider_failed', `The join params provider of "${this.topic}" threw: ${(err as Error).message}. Retrying with the rejoin policy.`, { topic: this.topic, cause: err }));
+      this.#enter({ kind: 'errored', timer: null }, 'provider_failed');
+      this.#scheduleRejoin('provider_failed');
       return;
     }
-    const phase = this.phase;
-    if (!this.awaitingAttempt(generation) || phase.kind !== 'joining' || !this.socket.isOpen) return;
-    const timeoutMs = this.options.joinTimeoutMs ?? this.socket.pushTimeoutMs;
-    const attempt = new Push<unknown>(this.socket, { ...controlInit(this.socket, this.topic, Events.join), body: JSON.stringify(params), timeoutMs });
+    const phase = this.#phase;
+    if (!this.#awaitingAttempt(generation) || phase.kind !== 'joining' || !this.#socket.isOpen) return;
+    const timeoutMs = this.#options.joinTimeoutMs ?? this.#socket.pushTimeoutMs;
+    const attempt = new Push<unknown>(this.#socket, { ...controlInit(this.#socket, this.topic, Events.join), body: JSON.stringify(params), timeoutMs });
     phase.attempt = attempt;
     attempt.meta = this.recovery.joinMeta();
-    attempt.onSettle((result) => this.joinSettled(attempt, result));
+    attempt.onSettle((result) => this.#joinSettled(attempt, result));
     attempt.arm(timeoutMs, () => attempt.settle({ status: 'timeout' }));
     // Phoenix's join_ref is the join's own ref.
-    this.socket.transmit(attempt, null, true);
+    this.#socket.transmit(attempt, null, true);
   }
 
   /** Still the joining phase that `generation` started, with no attempt sent yet. */
-  private awaitingAttempt(generation: number): boolean {
-    const phase = this.phase;
-    return this.wanted && phase.kind === 'joining' && phase.generation === generation && phase.attempt === null;
+  #awaitingAttempt(generation: number): boolean {
+    const phase = this.#phase;
+    return this.#wanted && phase.kind === 'joining' && phase.generation === generation && phase.attempt === null;
   }
 
-  private joinSettled(attempt: Push<unknown>, result: PushResult<unknown>): void {
-    if (this.phase.kind !== 'joining' || this.phase.attempt !== attempt) return;
-    this.phase.attempt = null;
+  #joinSettled(attempt: Push<unknown>, result: PushResult<unknown>): void {
+    if (this.#phase.kind !== 'joining' || this.#phase.attempt !== attempt) return;
+    this.#phase.attempt = null;
     switch (result.status) {
       case 'ok':
-        this.rejoinSchedule.reset();
-        this.enter({ kind: 'joined', joinRef: attempt.ref }, 'joined');
-        this.lifecycle.emit('joined', { ...this.recovery.joined(attempt.replyMeta), joinRef: attempt.ref });
-        this.joinHandle?.settle(result);
+        this.#rejoinSchedule.reset();
+        this.#enter({ kind: 'joined', joinRef: attempt.ref }, 'joined');
+        this.#lifecycle.emit('joined', { ...this.recovery.joined(attempt.replyMeta), joinRef: attempt.ref });
+        this.#joinHandle?.settle(result);
         this.pump();
         return;
       case 'error': {
         const reason = describeReason(result.response);
-        if (this.options.retryJoinErrors) {
-          this.emitError(new TetherClientError('join_refused', `The server refused to join "${this.topic}" (${reason}). Retrying with the rejoin policy (retryJoinErrors).`, { topic: this.topic, cause: result.response }));
-          this.enter({ kind: 'errored', timer: null }, 'join_refused');
-          this.scheduleRejoin('join_refused');
-          this.joinHandle?.settle(result);
+        if (this.#options.retryJoinErrors) {
+          this.#emitError(new TetherClientError('join_refused', `The server refused to join "${this.topic}" (${reason}). Retrying with the rejoin policy (retryJoinErrors).`, { topic: this.topic, cause: result.response }));
+          this.#enter({ kind: 'errored', timer: null }, 'join_refused');
+          this.#scheduleRejoin('join_refused');
+          this.#joinHandle?.settle(result);
           return;
         }
-        this.wanted = false;
-        this.ended = true;
-        this.emitError(new TetherClientError('join_refused', `The server refused to join "${this.topic}" (${reason}). The channel stopped; fix the cause (params, permissions) and join a new channel, or set retryJoinErrors.`, { topic: this.topic, cause: result.response }));
-        this.joinHandle?.settle(result);
-        this.outbox.rejectQueued(`join refused: ${reason}`);
-        this.close('join_refused');
+        this.#wanted = false;
+        this.#ended = true;
+        this.#emitError(new TetherClientError('join_refused', `The server refused to join "${this.topic}" (${reason}). The channel stopped; fix the cause (params, permissions) and join a new channel, or set retryJoinErrors.`, { topic: this.topic, cause: result.response }));
+        this.#joinHandle?.settle(result);
+        this.#outbox.rejectQueued(`join refused: ${reason}`);
+        this.#close('join_refused');
         return;
       }
       case 'timeout':
-        this.emitError(new TetherClientError('push_timeout', `No reply to the join of "${this.topic}" within the join timeout. Rejoining with backoff.`, { topic: this.topic }));
-        this.sendLeave(attempt.ref, this.socket.pushTimeoutMs);
-        this.enter({ kind: 'errored', timer: null }, 'join_timeout');
-        this.scheduleRejoin('join_timeout');
-        this.joinHandle?.settle(result);
+        this.#emitError(new TetherClientError('push_timeout', `No reply to the join of "${this.topic}" within the join timeout. Rejoining with backoff.`, { topic: this.topic }));
+        this.#sendLeave(attempt.ref, this.#socket.pushTimeoutMs);
+        this.#enter({ kind: 'errored', timer: null }, 'join_timeout');
+        this.#scheduleRejoin('join_timeout');
+        this.#joinHandle?.settle(result);
         return;
       default:
         return;
@@ -319,78 +319,78 @@ export class Channel<E extends object = DefaultEvents, R extends object = Defaul
    * recovery gap rejoin (phx_error after the rejoin delay, as phoenix.js resets its join push on error; a gap at
    * once), `phx_close` ends the channel.
    */
-  private serverEnded(how: ServerEnd): void {
-    const kind = this.phase.kind;
+  #serverEnded(how: ServerEnd): void {
+    const kind = this.#phase.kind;
     if (kind === 'idle' || (kind === 'errored' && how !== 'server_close')) return;
-    if (kind === 'leaving') return this.close('left');
-    this.dropAttempt();
-    this.outbox.loseInFlight();
+    if (kind === 'leaving') return this.#close('left');
+    this.#dropAttempt();
+    this.#outbox.loseInFlight();
     if (how === 'server_close') {
-      this.wanted = false;
-      this.ended = true;
-      this.outbox.rejectQueued('closed by the server');
-      this.close('server_close');
+      this.#wanted = false;
+      this.#ended = true;
+      this.#outbox.rejectQueued('closed by the server');
+      this.#close('server_close');
       return;
     }
-    this.enter({ kind: 'errored', timer: null }, how);
-    if (how === 'gap') void this.sendJoin();
-    else this.scheduleRejoin('phx_error');
+    this.#enter({ kind: 'errored', timer: null }, how);
+    if (how === 'gap') void this.#sendJoin();
+    else this.#scheduleRejoin('phx_error');
   }
 
   /** Ends the join attempt in flight, if any; its reply, should one still come, finds no pending push. */
-  private dropAttempt(result: PushResult<unknown> = { status: 'disconnected' }): void {
-    const phase = this.phase;
+  #dropAttempt(result: PushResult<unknown> = { status: 'disconnected' }): void {
+    const phase = this.#phase;
     if (phase.kind !== 'joining' || phase.attempt === null) return;
     const attempt = phase.attempt;
     phase.attempt = null;
     attempt.settle(result);
   }
 
-  private scheduleRejoin(reason: string): void {
-    const phase = this.phase;
-    if (!this.wanted || phase.kind !== 'errored') return;
-    this.clearRejoin(phase);
-    const delay = this.rejoinSchedule.next(this.socket.clock.now(), reason);
+  #scheduleRejoin(reason: string): void {
+    const phase = this.#phase;
+    if (!this.#wanted || phase.kind !== 'errored') return;
+    this.#clearRejoin(phase);
+    const delay = this.#rejoinSchedule.next(this.#socket.clock.now(), reason);
     if (delay === null) {
-      this.wanted = false;
-      this.ended = true;
-      this.emitError(new TetherClientError('retries_exhausted', `The rejoin policy of "${this.topic}" gave up (last: ${reason}). Create and join a new channel to try again.`, { topic: this.topic }));
-      this.outbox.rejectQueued('rejoin gave up');
-      this.close(reason === 'join_refused' ? 'join_refused' : 'server_error');
+      this.#wanted = false;
+      this.#ended = true;
+      this.#emitError(new TetherClientError('retries_exhausted', `The rejoin policy of "${this.topic}" gave up (last: ${reason}). Create and join a new channel to try again.`, { topic: this.topic }));
+      this.#outbox.rejectQueued('rejoin gave up');
+      this.#close(reason === 'join_refused' ? 'join_refused' : 'server_error');
       return;
     }
-    phase.timer = this.socket.clock.setTimeout(() => {
+    phase.timer = this.#socket.clock.setTimeout(() => {
       phase.timer = null;
-      if (this.phase === phase && this.socket.isOpen) void this.sendJoin();
+      if (this.#phase === phase && this.#socket.isOpen) void this.#sendJoin();
     }, delay);
   }
 
   /** The channel ended (`ended`), or a leave finished: nothing of the membership is left. */
-  private close(reason: ChannelStateReason): void {
-    this.dropAttempt();
-    this.outbox.loseInFlight();
-    this.enter({ kind: 'idle' }, reason);
-    this.joinHandle?.settle({ status: 'disconnected' });
-    if (this.ended) this.socket.forget(this.topic, this);
+  #close(reason: ChannelStateReason): void {
+    this.#dropAttempt();
+    this.#outbox.loseInFlight();
+    this.#enter({ kind: 'idle' }, reason);
+    this.#joinHandle?.settle({ status: 'disconnected' });
+    if (this.#ended) this.#socket.forget(this.topic, this);
   }
 
   /** Moves to `next`; leaving the errored phase cancels its rejoin timer. Emits `state` when the public state changes. */
-  private enter(next: JoinPhase, reason: ChannelStateReason): void {
-    const prev = this.phase;
-    if (prev.kind === 'errored') this.clearRejoin(prev);
-    this.phase = next;
+  #enter(next: JoinPhase, reason: ChannelStateReason): void {
+    const prev = this.#phase;
+    if (prev.kind === 'errored') this.#clearRejoin(prev);
+    this.#phase = next;
     const from = PUBLIC_STATE[prev.kind];
     const to = PUBLIC_STATE[next.kind];
-    if (from !== to) this.lifecycle.emit('state', { from, to, reason, joinRef: this.joinRef });
+    if (from !== to) this.#lifecycle.emit('state', { from, to, reason, joinRef: this.joinRef });
   }
 
-  private emitError(error: TetherClientError): void {
-    this.lifecycle.emit('error', error);
-    this.socket.emitError(error);
+  #emitError(error: TetherClientError): void {
+    this.#lifecycle.emit('error', error);
+    this.#socket.emitError(error);
   }
 
-  private clearRejoin(phase: { timer: unknown }): void {
-    if (phase.timer !== null) this.socket.clock.clearTimeout(phase.timer);
+  #clearRejoin(phase: { timer: unknown }): void {
+    if (phase.timer !== null) this.#socket.clock.clearTimeout(phase.timer);
     phase.timer = null;
   }
 }

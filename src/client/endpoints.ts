@@ -2,7 +2,7 @@
 
 export class EndpointRotation {
   readonly list: readonly string[];
-  private index = 0;
+  #index = 0;
 
   /** One URL, or several (tried in the given order, starting with the first). */
   constructor(endpoints: string | readonly string[]) {
@@ -14,7 +14,7 @@ export class EndpointRotation {
   }
 
   get current(): string {
-    return this.list[this.index];
+    return this.list[this.#index];
   }
 
   /** True when there is another endpoint to move to. */
@@ -24,7 +24,7 @@ export class EndpointRotation {
 
   /** Moves to the next endpoint (wrapping around) and returns it. */
   advance(): string {
-    this.index = (this.index + 1) % this.list.length;
+    this.#index = (this.#index + 1) % this.list.length;
     return this.current;
   }
 }

@@ -23,109 +23,109 @@ export interface HeartbeatOptions {
 }
 
 export class HeartbeatMonitor {
-  private readonly o: HeartbeatOptions;
-  private timer: unknown = null;
+  readonly #o: HeartbeatOptions;
+  #timer: unknown = null;
   /** When the pending timer should fire, for lateness checks. */
-  private due = 0;
-  private pendingRef: string | null = null;
-  private sentAt = 0;
-  private sentAtMonotonic = 0;
-  private hidden = false;
-  private suspect = false;
-  private running = false;
+  #due = 0;
+  #pendingRef: string | null = null;
+  #sentAt = 0;
+  #sentAtMonotonic = 0;
+  #hidden = false;
+  #suspect = false;
+  #running = false;
   /** Deadlines missed (each ends the link unless a probe was due). */
   misses = 0;
   /** Late timers that were turned into probes. */
   jumps = 0;
 
   constructor(options: HeartbeatOptions) {
-    this.o = options;
+    this.#o = options;
   }
 
   start(): void {
     this.stop();
-    this.running = true;
-    this.scheduleBeat(this.o.intervalMs);
+    this.#running = true;
+    this.#scheduleBeat(this.#o.intervalMs);
   }
 
   stop(): void {
-    this.running = false;
-    this.clear();
-    this.pendingRef = null;
-    this.suspect = false;
+    this.#running = false;
+    this.#clear();
+    this.#pendingRef = null;
+    this.#suspect = false;
   }
 
   /** Sends a heartbeat now (unless one is already waiting with a fresh deadline) and arms its deadline. */
   probe(): void {
-    if (!this.running) return;
-    this.beat();
+    if (!this.#running) return;
+    this.#beat();
   }
 
   /** Handles a heartbeat reply; returns true when `ref` was the pending heartbeat's. */
   onReply(ref: string): boolean {
-    if (ref !== this.pendingRef) return false;
-    this.pendingRef = null;
-    this.suspect = false;
-    this.o.onRtt(Math.max(0, this.o.clock.monotonic() - this.sentAtMonotonic));
-    if (this.running) this.scheduleBeat(this.o.intervalMs);
+    if (ref !== this.#pendingRef) return false;
+    this.#pendingRef = null;
+    this.#suspect = false;
+    this.#o.onRtt(Math.max(0, this.#o.clock.monotonic() - this.#sentAtMonotonic));
+    if (this.#running) this.#scheduleBeat(this.#o.intervalMs);
     return true;
   }
 
   setHidden(hidden: boolean): void {
-    this.hidden = hidden;
+    this.#hidden = hidden;
   }
 
   /** The page became visible again: probe at once if anything was missed or pending. */
   resume(): void {
-    this.hidden = false;
-    if (this.running && (this.suspect || this.pendingRef !== null)) this.beat();
+    this.#hidden = false;
+    if (this.#running && (this.#suspect || this.#pendingRef !== null)) this.#beat();
   }
 
-  private beat(): void {
-    this.clear();
-    this.pendingRef = this.o.send();
-    this.sentAt = this.o.clock.now();
-    this.sentAtMonotonic = this.o.clock.monotonic();
-    this.schedule(this.o.timeoutMs, () => this.checkDeadline());
+  #beat(): void {
+    this.#clear();
+    this.#pendingRef = this.#o.send();
+    this.#sentAt = this.#o.clock.now();
+    this.#sentAtMonotonic = this.#o.clock.monotonic();
+    this.#schedule(this.#o.timeoutMs, () => this.#checkDeadline());
   }
 
-  private checkDeadline(): void {
-    const now = this.o.clock.now();
-    const late = now - this.due;
-    if (late > this.o.lateToleranceMs || late < -this.o.lateToleranceMs) {
+  #checkDeadline(): void {
+    const now = this.#o.clock.now();
+    const late = now - this.#due;
+    if (late > this.#o.lateToleranceMs || late < -this.#o.lateToleranceMs) {
       this.jumps += 1;
-      this.beat();
+      this.#beat();
       return;
     }
-    const remaining = this.sentAt + this.o.timeoutMs - now;
+    const remaining = this.#sentAt + this.#o.timeoutMs - now;
     if (remaining > 0) {
-      this.schedule(remaining, () => this.checkDeadline());
+      this.#schedule(remaining, () => this.#checkDeadline());
       return;
     }
     this.misses += 1;
-    if (this.hidden) {
-      this.suspect = true;
+    if (this.#hidden) {
+      this.#suspect = true;
       return;
     }
     this.stop();
-    this.o.onDead();
+    this.#o.onDead();
   }
 
-  private scheduleBeat(ms: number): void {
-    this.clear();
-    this.schedule(ms, () => this.beat());
+  #scheduleBeat(ms: number): void {
+    this.#clear();
+    this.#schedule(ms, () => this.#beat());
   }
 
-  private schedule(ms: number, fn: () => void): void {
-    this.due = this.o.clock.now() + ms;
-    this.timer = this.o.clock.setTimeout(() => {
-      this.timer = null;
+  #schedule(ms: number, fn: () => void): void {
+    this.#due = this.#o.clock.now() + ms;
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = null;
       fn();
     }, ms);
   }
 
-  private clear(): void {
-    if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
-    this.timer = null;
+  #clear(): void {
+    if (this.#timer !== null) this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = null;
   }
 }

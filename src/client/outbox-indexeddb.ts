@@ -14,11 +14,11 @@ export interface IndexedDbOutboxOptions {
 const STORE = 'messages';
 
 export class IndexedDbOutboxStore implements OutboxStore {
-  private readonly db: Promise<IDBDatabase>;
+  readonly #db: Promise<IDBDatabase>;
 
   constructor(options: IndexedDbOutboxOptions = {}) {
     const factory = options.indexedDB ?? globalThis.indexedDB;
-    this.db = new Promise((resolve, reject) => {
+    this.#db = new Promise((resolve, reject) => {
       const request = factory.open(options.database ?? 'tether-outbox', 1);
       request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: 'id' });
       request.onsuccess = () => resolve(request.result);
@@ -27,24 +27,24 @@ export class IndexedDbOutboxStore implements OutboxStore {
   }
 
   async load(): Promise<StoredMessage[]> {
-    const all = await this.run<StoredMessage[]>('readonly', (store) => store.getAll() as IDBRequest<StoredMessage[]>);
+    const all = await this.#run<StoredMessage[]>('readonly', (store) => store.getAll() as IDBRequest<StoredMessage[]>);
     return all.sort((a, b) => a.seq - b.seq);
   }
 
   async put(message: StoredMessage): Promise<void> {
-    await this.run('readwrite', (store) => store.put(message));
+    await this.#run('readwrite', (store) => store.put(message));
   }
 
   async delete(id: string): Promise<void> {
-    await this.run('readwrite', (store) => store.delete(id));
+    await this.#run('readwrite', (store) => store.delete(id));
   }
 
   async close(): Promise<void> {
-    (await this.db).close();
+    (await this.#db).close();
   }
 
-  private async run<T>(mode: IDBTransactionMode, op: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
-    const db = await this.db;
+  async #run<T>(mode: IDBTransactionMode, op: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+    const db = await this.#db;
     return new Promise<T>((resolve, reject) => {
       const tx = db.transaction(STORE, mode, { durability: 'strict' });
       const request = op(tx.objectStore(STORE));

@@ -13,27 +13,27 @@ export interface SqliteOutboxOptions {
 
 export class SqliteOutboxStore implements OutboxStore {
   readonly path: string;
-  private readonly db: DatabaseSync;
-  private readonly insert: StatementSync;
-  private readonly remove: StatementSync;
-  private readonly selectAll: StatementSync;
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #remove: StatementSync;
+  readonly #selectAll: StatementSync;
 
   constructor(path: string, options: SqliteOutboxOptions = {}) {
     const table = options.table ?? 'tether_outbox';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new TypeError(`table must be a plain SQL identifier, got "${table}"`);
     this.path = path;
-    this.db = new DatabaseSync(path);
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
+    this.#db = new DatabaseSync(path);
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
       id TEXT PRIMARY KEY, seq INTEGER NOT NULL, topic TEXT NOT NULL, event TEXT NOT NULL,
       json TEXT, bytes BLOB, created_at INTEGER NOT NULL, expires_at INTEGER, timeout_ms INTEGER NOT NULL)`);
-    this.insert = this.db.prepare(`INSERT OR REPLACE INTO ${table} (id, seq, topic, event, json, bytes, created_at, expires_at, timeout_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.remove = this.db.prepare(`DELETE FROM ${table} WHERE id = ?`);
-    this.selectAll = this.db.prepare(`SELECT id, seq, topic, event, json, bytes, created_at, expires_at, timeout_ms FROM ${table} ORDER BY seq`);
+    this.#insert = this.#db.prepare(`INSERT OR REPLACE INTO ${table} (id, seq, topic, event, json, bytes, created_at, expires_at, timeout_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#remove = this.#db.prepare(`DELETE FROM ${table} WHERE id = ?`);
+    this.#selectAll = this.#db.prepare(`SELECT id, seq, topic, event, json, bytes, created_at, expires_at, timeout_ms FROM ${table} ORDER BY seq`);
   }
 
   load(): StoredMessage[] {
-    return this.selectAll.all().map((row) => ({
+    return this.#selectAll.all().map((row) => ({
       id: row.id as string,
       seq: Number(row.seq),
       topic: row.topic as string,
@@ -48,14 +48,14 @@ export class SqliteOutboxStore implements OutboxStore {
   put(m: StoredMessage): void {
     const json = typeof m.body === 'string' ? m.body : null;
     const bytes = typeof m.body === 'string' ? null : m.body;
-    this.insert.run(m.id, m.seq, m.topic, m.event, json, bytes, m.createdAt, m.expiresAt, m.timeoutMs);
+    this.#insert.run(m.id, m.seq, m.topic, m.event, json, bytes, m.createdAt, m.expiresAt, m.timeoutMs);
   }
 
   delete(id: string): void {
-    this.remove.run(id);
+    this.#remove.run(id);
   }
 
   close(): void {
-    this.db.close();
+    this.#db.close();
   }
 }

@@ -46,13 +46,13 @@ export class Outbox {
   readonly ttlMs: number | null;
   readonly store: OutboxStore;
   readonly inFlightOnLoss: 'settle' | 'resend';
-  private readonly host: OutboxHost;
-  private readonly queues = new Map<string, AnyPush[]>();
-  private readonly inFlight = new Map<string, Set<AnyPush>>();
+  readonly #host: OutboxHost;
+  readonly #queues = new Map<string, AnyPush[]>();
+  readonly #inFlight = new Map<string, Set<AnyPush>>();
   /** Messages the store may hold: deleted from it when they settle. */
-  private readonly stored = new Set<AnyPush>();
-  private count = 0;
-  private byteCount = 0;
+  readonly #stored = new Set<AnyPush>();
+  #count = 0;
+  #byteCount = 0;
 
   constructor(options: OutboxOptions = {}, host: OutboxHost) {
     this.maxMessages = options.maxMessages ?? OUTBOX_DEFAULTS.maxMessages;
@@ -60,20 +60,20 @@ export class Outbox {
     this.ttlMs = options.ttlMs === undefined ? OUTBOX_DEFAULTS.ttlMs : options.ttlMs;
     this.store = options.store ?? new MemoryOutboxStore();
     this.inFlightOnLoss = options.inFlightOnLoss ?? 'settle';
-    this.host = host;
+    this.#host = host;
   }
 
   get depth(): number {
-    return this.count;
+    return this.#count;
   }
 
   get bytes(): number {
-    return this.byteCount;
+    return this.#byteCount;
   }
 
   /** Accepts a new message (written to the store, TTL armed) or settles it `rejected` and returns false. */
   accept(push: AnyPush): boolean {
-    const refused = this.refusal(push);
+    const refused = this.#refusal(push);
     if (refused) {
       push.settle({ status: 'rejected', error: refused });
       return false;
@@ -83,18 +83,18 @@ export class Outbox {
       write = this.store.put(toStored(push));
     } catch (err) {
       push.persisted = Promise.resolve(false);
-      push.settle({ status: 'rejected', error: this.storeFailed(push, err) });
+      push.settle({ status: 'rejected', error: this.#storeFailed(push, err) });
       return false;
     }
-    this.hold(push);
+    this.#hold(push);
     if (write && typeof write.then === 'function') {
       push.storePending = true;
       push.persisted = write.then(
-        () => this.written(push, null),
-        (err: unknown) => this.written(push, err ?? new Error('the store rejected the write')),
+        () => this.#written(push, null),
+        (err: unknown) => this.#written(push, err ?? new Error('the store rejected the write')),
       );
     }
-    this.armExpiry(push, false);
+    this.#armExpiry(push, false);
     return true;
   }
 
@@ -104,7 +104,7 @@ export class Outbox {
     try {
       stored = await this.store.load();
     } catch (err) {
-      this.host.emitError(new TetherClientError('store_failed', `The outbox store could not be read: ${(err as Error).message}. Messages from the previous session are not resent.`, { cause: err }));
+      this.#host.emitError(new TetherClientError('store_failed', `The outbox store could not be read: ${(err as Error).message}. Messages from the previous session are not resent.`, { cause: err }));
       return 0;
     }
     let maxSeq = 0;
@@ -112,12 +112,12 @@ export class Outbox {
       maxSeq = Math.max(maxSeq, m.seq);
       const push = new Push<unknown>(pushHost, { ...m, bytes: typeof m.body === 'string' ? utf8Length(m.body) : m.body.byteLength, inOutbox: true });
       track(push);
-      this.stored.add(push);
-      const refused = this.refusal(push);
+      this.#stored.add(push);
+      const refused = this.#refusal(push);
       if (refused) push.settle({ status: 'rejected', error: refused });
       else {
-        this.hold(push);
-        this.armExpiry(push, true);
+        this.#hold(push);
+        this.#armExpiry(push, true);
       }
     }
     return maxSeq;
@@ -125,42 +125,42 @@ export class Outbox {
 
   /** The oldest unsent message for `topic`. */
   head(topic: string): AnyPush | undefined {
-    return this.queues.get(topic)?.[0];
+    return this.#queues.get(topic)?.[0];
   }
 
   markSent(push: AnyPush): void {
     push.disarm();
-    const q = this.queues.get(push.topic);
+    const q = this.#queues.get(push.topic);
     if (q && q[0] === push) q.shift();
     else if (q) removeFrom(q, push);
-    if (q && q.length === 0) this.queues.delete(push.topic);
-    let set = this.inFlight.get(push.topic);
-    if (!set) this.inFlight.set(push.topic, (set = new Set()));
+    if (q && q.length === 0) this.#queues.delete(push.topic);
+    let set = this.#inFlight.get(push.topic);
+    if (!set) this.#inFlight.set(push.topic, (set = new Set()));
     set.add(push);
     push.phase = PushPhases.sent;
   }
 
   /** Messages sent on `topic` and not answered yet, oldest first. */
   inFlightFor(topic: string): AnyPush[] {
-    const set = this.inFlight.get(topic);
+    const set = this.#inFlight.get(topic);
     return set ? [...set].sort((a, b) => a.seq - b.seq) : [];
   }
 
   /** Puts a sent message back in its queue, in order, to be sent again, with its TTL running again. */
   requeue(push: AnyPush): void {
     push.disarm();
-    this.inFlight.get(push.topic)?.delete(push);
+    this.#inFlight.get(push.topic)?.delete(push);
     push.phase = PushPhases.queued;
     push.ref = null;
     push.joinRef = null;
-    this.insert(push);
-    this.armExpiry(push, false);
+    this.#insert(push);
+    this.#armExpiry(push, false);
   }
 
   /** Settles an unsent message whose TTL passed (or re-arms, when a clamped timer fired early). */
   expireIfDue(push: AnyPush): boolean {
     if (push.expiresAt === null || push.settled) return false;
-    const now = this.host.clock.now();
+    const now = this.#host.clock.now();
     if (now < push.expiresAt) {
       push.arm(push.expiresAt - now, () => this.expireIfDue(push));
       return false;
@@ -172,81 +172,81 @@ export class Outbox {
 
   /** Forgets a settled message, here and in the store (any outcome). */
   release(push: AnyPush): void {
-    const q = this.queues.get(push.topic);
+    const q = this.#queues.get(push.topic);
     const wasQueued = q ? removeFrom(q, push) : false;
-    if (q && q.length === 0) this.queues.delete(push.topic);
-    const set = this.inFlight.get(push.topic);
+    if (q && q.length === 0) this.#queues.delete(push.topic);
+    const set = this.#inFlight.get(push.topic);
     const wasInFlight = set ? set.delete(push) : false;
-    if (set && set.size === 0) this.inFlight.delete(push.topic);
+    if (set && set.size === 0) this.#inFlight.delete(push.topic);
     if (wasQueued || wasInFlight) {
-      this.count -= 1;
-      this.byteCount -= push.bytes;
+      this.#count -= 1;
+      this.#byteCount -= push.bytes;
     }
-    if (!this.stored.delete(push)) return;
+    if (!this.#stored.delete(push)) return;
     try {
       const removal = this.store.delete(push.id);
-      if (removal && typeof removal.then === 'function') removal.then(undefined, (err: unknown) => this.deleteFailed(push, err));
+      if (removal && typeof removal.then === 'function') removal.then(undefined, (err: unknown) => this.#deleteFailed(push, err));
     } catch (err) {
-      this.deleteFailed(push, err);
+      this.#deleteFailed(push, err);
     }
   }
 
-  private refusal(push: AnyPush): TetherClientError | null {
-    if (this.count + 1 > this.maxMessages) {
+  #refusal(push: AnyPush): TetherClientError | null {
+    if (this.#count + 1 > this.maxMessages) {
       return new TetherClientError(
         'outbox_full',
-        `The outbox already holds ${this.count} messages (maxMessages ${this.maxMessages}), so "${push.event}" to ${push.topic} was not accepted. Wait for the link to come back (socket state event) or raise outbox.maxMessages.`,
+        `The outbox already holds ${this.#count} messages (maxMessages ${this.maxMessages}), so "${push.event}" to ${push.topic} was not accepted. Wait for the link to come back (socket state event) or raise outbox.maxMessages.`,
         { topic: push.topic },
       );
     }
-    if (this.byteCount + push.bytes > this.maxBytes) {
+    if (this.#byteCount + push.bytes > this.maxBytes) {
       return new TetherClientError(
         'outbox_full',
-        `The outbox holds ${this.byteCount} bytes and "${push.event}" to ${push.topic} adds ${push.bytes}, over maxBytes ${this.maxBytes}. Wait for the link to come back or raise outbox.maxBytes.`,
+        `The outbox holds ${this.#byteCount} bytes and "${push.event}" to ${push.topic} adds ${push.bytes}, over maxBytes ${this.maxBytes}. Wait for the link to come back or raise outbox.maxBytes.`,
         { topic: push.topic },
       );
     }
     return null;
   }
 
-  private hold(push: AnyPush): void {
-    this.stored.add(push);
-    this.count += 1;
-    this.byteCount += push.bytes;
-    this.insert(push);
+  #hold(push: AnyPush): void {
+    this.#stored.add(push);
+    this.#count += 1;
+    this.#byteCount += push.bytes;
+    this.#insert(push);
   }
 
   /** An asynchronous store write finished: a failed one settles the (still unsent) message `rejected`. */
-  private written(push: AnyPush, err: unknown): boolean {
+  #written(push: AnyPush, err: unknown): boolean {
     push.storePending = false;
     if (err !== null) {
-      this.stored.delete(push);
-      const error = this.storeFailed(push, err);
+      this.#stored.delete(push);
+      const error = this.#storeFailed(push, err);
       push.settle({ status: 'rejected', error });
     }
-    this.host.stored(push.topic);
+    this.#host.stored(push.topic);
     return err === null;
   }
 
-  private storeFailed(push: AnyPush, err: unknown): TetherClientError {
+  #storeFailed(push: AnyPush, err: unknown): TetherClientError {
     const error = new TetherClientError('store_failed', `The outbox store could not save "${push.event}" to ${push.topic}: ${messageOf(err)}. It was not sent. Check the store (disk space, permissions, quota).`, { topic: push.topic, cause: err });
-    this.host.emitError(error);
+    this.#host.emitError(error);
     return error;
   }
 
-  private deleteFailed(push: AnyPush, err: unknown): void {
-    this.host.emitError(new TetherClientError('store_failed', `The outbox store could not delete message ${push.id}: ${messageOf(err)}. It may be sent again after a restart.`, { topic: push.topic, cause: err }));
+  #deleteFailed(push: AnyPush, err: unknown): void {
+    this.#host.emitError(new TetherClientError('store_failed', `The outbox store could not delete message ${push.id}: ${messageOf(err)}. It may be sent again after a restart.`, { topic: push.topic, cause: err }));
   }
 
-  private armExpiry(push: AnyPush, atOnceIfDue: boolean): void {
+  #armExpiry(push: AnyPush, atOnceIfDue: boolean): void {
     if (push.expiresAt === null) return;
     if (atOnceIfDue && this.expireIfDue(push)) return;
-    push.arm(Math.max(0, push.expiresAt - this.host.clock.now()), () => this.expireIfDue(push));
+    push.arm(Math.max(0, push.expiresAt - this.#host.clock.now()), () => this.expireIfDue(push));
   }
 
-  private insert(push: AnyPush): void {
-    let q = this.queues.get(push.topic);
-    if (!q) this.queues.set(push.topic, (q = []));
+  #insert(push: AnyPush): void {
+    let q = this.#queues.get(push.topic);
+    if (!q) this.#queues.set(push.topic, (q = []));
     let i = q.length;
     while (i > 0 && q[i - 1].seq > push.seq) i--;
     q.splice(i, 0, push);

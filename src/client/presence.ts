@@ -63,115 +63,115 @@ export const PRESENCE_DEFAULTS = { maxPendingDiffs: 1000 } as const;
 const noop = (): void => {};
 
 export class Presence<M extends PresenceMeta = PresenceMeta> {
-  private current: PresenceState<M> = Object.create(null) as PresenceState<M>;
-  private pendingDiffs: PresenceDiff<M>[] = [];
-  private syncedJoinRef: string | null = null;
-  private joinCallback: PresenceJoinCallback<M> = noop;
-  private leaveCallback: PresenceLeaveCallback<M> = noop;
-  private syncCallback: () => void = noop;
-  private readonly listeners = new Set<() => void>();
-  private readonly unbind: (() => void)[];
-  private readonly maxPendingDiffs: number;
-  private dropped = 0;
-  private readonly channel: PresenceChannel;
+  #current: PresenceState<M> = Object.create(null) as PresenceState<M>;
+  #pendingDiffs: PresenceDiff<M>[] = [];
+  #syncedJoinRef: string | null = null;
+  #joinCallback: PresenceJoinCallback<M> = noop;
+  #leaveCallback: PresenceLeaveCallback<M> = noop;
+  #syncCallback: () => void = noop;
+  readonly #listeners = new Set<() => void>();
+  readonly #unbind: (() => void)[];
+  readonly #maxPendingDiffs: number;
+  #dropped = 0;
+  readonly #channel: PresenceChannel;
 
   constructor(channel: PresenceChannel, options: PresenceOptions = {}) {
-    this.channel = channel;
+    this.#channel = channel;
     const events = options.events ?? { state: 'presence_state', diff: 'presence_diff' };
-    this.maxPendingDiffs = Math.max(0, options.maxPendingDiffs ?? PRESENCE_DEFAULTS.maxPendingDiffs);
+    this.#maxPendingDiffs = Math.max(0, options.maxPendingDiffs ?? PRESENCE_DEFAULTS.maxPendingDiffs);
     const on = channel.on.bind(channel) as Listen;
-    this.unbind = [
-      on(events.state, ((state: unknown) => this.receiveState(state)) as (payload: never) => void),
-      on(events.diff, ((diff: unknown) => this.receiveDiff(diff)) as (payload: never) => void),
+    this.#unbind = [
+      on(events.state, ((state: unknown) => this.#receiveState(state)) as (payload: never) => void),
+      on(events.diff, ((diff: unknown) => this.#receiveDiff(diff)) as (payload: never) => void),
     ];
   }
 
   /** The current state (a new object after every sync; do not mutate it). */
   get state(): Readonly<PresenceState<M>> {
-    return this.current;
+    return this.#current;
   }
 
   /** Held diffs dropped because more than `maxPendingDiffs` arrived before the state. */
   get droppedDiffs(): number {
-    return this.dropped;
+    return this.#dropped;
   }
 
   /** Sets the join callback (one at a time, as in phoenix.js). */
   onJoin(callback: PresenceJoinCallback<M>): void {
-    this.joinCallback = callback;
+    this.#joinCallback = callback;
   }
 
   /** Sets the leave callback (one at a time, as in phoenix.js). */
   onLeave(callback: PresenceLeaveCallback<M>): void {
-    this.leaveCallback = callback;
+    this.#leaveCallback = callback;
   }
 
   /** Sets the callback run after every applied state or diff (one at a time, as in phoenix.js). */
   onSync(callback: () => void): void {
-    this.syncCallback = callback;
+    this.#syncCallback = callback;
   }
 
   /** Adds a listener run after every sync, beside `onSync`; returns its remover. For UI bindings. */
   subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** One item per key, in phoenix.js's order: the entry itself, or what `by(key, entry)` returns. */
   list(): PresenceEntry<M>[];
   list<T>(by: (key: string, entry: PresenceEntry<M>) => T): T[];
   list<T>(by?: (key: string, entry: PresenceEntry<M>) => T): (T | PresenceEntry<M>)[] {
-    return Presence.list(this.current, by as (key: string, entry: PresenceEntry<M>) => T);
+    return Presence.list(this.#current, by as (key: string, entry: PresenceEntry<M>) => T);
   }
 
   /** True until the state of the channel's current join has arrived; diffs are held meanwhile. */
   inPendingSyncState(): boolean {
-    return this.syncedJoinRef === null || this.syncedJoinRef !== this.channel.joinRef;
+    return this.#syncedJoinRef === null || this.#syncedJoinRef !== this.#channel.joinRef;
   }
 
   /** Stops listening to the channel. */
   dispose(): void {
-    for (const off of this.unbind) off();
-    this.listeners.clear();
-    this.pendingDiffs = [];
+    for (const off of this.#unbind) off();
+    this.#listeners.clear();
+    this.#pendingDiffs = [];
   }
 
-  private receiveState(payload: unknown): void {
+  #receiveState(payload: unknown): void {
     const state = wellFormed<M>(payload);
-    this.syncedJoinRef = this.channel.joinRef;
+    this.#syncedJoinRef = this.#channel.joinRef;
     // What a callback's list() sees is phoenix.js's: the old state during the state's own callbacks, then the
     // state being built during each diff's.
-    this.current = Presence.syncState(this.current, state, this.joinCallback, this.leaveCallback);
-    const held = this.pendingDiffs;
-    this.pendingDiffs = [];
-    for (const diff of held) this.applyLive(diff);
-    this.synced();
+    this.#current = Presence.syncState(this.#current, state, this.#joinCallback, this.#leaveCallback);
+    const held = this.#pendingDiffs;
+    this.#pendingDiffs = [];
+    for (const diff of held) this.#applyLive(diff);
+    this.#synced();
   }
 
-  private receiveDiff(payload: unknown): void {
+  #receiveDiff(payload: unknown): void {
     const { joins, leaves } = isRecord(payload) ? payload : {};
     const diff: PresenceDiff<M> = { joins: wellFormed<M>(joins), leaves: wellFormed<M>(leaves) };
     if (this.inPendingSyncState()) {
-      this.pendingDiffs.push(diff);
-      if (this.pendingDiffs.length > this.maxPendingDiffs) {
-        this.pendingDiffs.shift();
-        this.dropped += 1;
+      this.#pendingDiffs.push(diff);
+      if (this.#pendingDiffs.length > this.#maxPendingDiffs) {
+        this.#pendingDiffs.shift();
+        this.#dropped += 1;
       }
       return;
     }
-    this.applyLive(diff);
-    this.synced();
+    this.#applyLive(diff);
+    this.#synced();
   }
 
   /** Applies a diff to a fresh copy that is already the current state, so the state's identity changes per sync. */
-  private applyLive(diff: PresenceDiff<M>): void {
-    this.current = copyOf(this.current);
-    applyDiff(this.current, diff, this.joinCallback, this.leaveCallback);
+  #applyLive(diff: PresenceDiff<M>): void {
+    this.#current = copyOf(this.#current);
+    applyDiff(this.#current, diff, this.#joinCallback, this.#leaveCallback);
   }
 
-  private synced(): void {
-    this.syncCallback();
-    for (const listener of [...this.listeners]) listener();
+  #synced(): void {
+    this.#syncCallback();
+    for (const listener of [...this.#listeners]) listener();
   }
 
   // ---- phoenix.js's static API; none of these mutate their arguments ----

@@ -71,10 +71,10 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
   /** The meta element of the reply, set before the push settles. @internal */
   replyMeta: FrameMeta | undefined = undefined;
 
-  private host: PushHost | null;
-  private timer: unknown = null;
-  private callbacks: Callback<R>[] | null = null;
-  private waiters: ((result: PushResult<R>) => void)[] | null = null;
+  #host: PushHost | null;
+  #timer: unknown = null;
+  #callbacks: Callback<R>[] | null = null;
+  #waiters: ((result: PushResult<R>) => void)[] | null = null;
 
   /** @internal */
   constructor(
@@ -92,7 +92,7 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
       inOutbox: boolean;
     },
   ) {
-    this.host = host;
+    this.#host = host;
     this.id = init.id;
     this.topic = init.topic;
     this.event = init.event;
@@ -119,14 +119,14 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
       if (this.result.status === status) fn(valueOf(this.result) as never);
       return this;
     }
-    (this.callbacks ??= []).push({ status, fn });
+    (this.#callbacks ??= []).push({ status, fn });
     return this;
   }
 
   /** Runs `fn` with the result, whatever it is. */
   onSettle(fn: (result: PushResult<R>) => void): this {
     if (this.result) fn(this.result);
-    else (this.callbacks ??= []).push({ status: '*', fn });
+    else (this.#callbacks ??= []).push({ status: '*', fn });
     return this;
   }
 
@@ -136,7 +136,7 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
   ): Promise<A | B> {
     const p = this.result
       ? Promise.resolve(this.result)
-      : new Promise<PushResult<R>>((resolve) => (this.waiters ??= []).push(resolve));
+      : new Promise<PushResult<R>>((resolve) => (this.#waiters ??= []).push(resolve));
     return p.then(onFulfilled, onRejected);
   }
 
@@ -149,19 +149,19 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
 
   /** Arms (or re-arms) the single timer this push owns. @internal */
   arm(ms: number, fn: () => void): void {
-    const host = this.host;
+    const host = this.#host;
     if (!host || this.result) return;
-    if (this.timer !== null) host.clock.clearTimeout(this.timer);
-    this.timer = host.clock.setTimeout(() => {
-      this.timer = null;
+    if (this.#timer !== null) host.clock.clearTimeout(this.#timer);
+    this.#timer = host.clock.setTimeout(() => {
+      this.#timer = null;
       fn();
     }, ms);
   }
 
   /** @internal */
   disarm(): void {
-    if (this.timer !== null && this.host) this.host.clock.clearTimeout(this.timer);
-    this.timer = null;
+    if (this.#timer !== null && this.#host) this.#host.clock.clearTimeout(this.#timer);
+    this.#timer = null;
   }
 
   /** Sets the result once; later calls are ignored and return false. @internal */
@@ -170,13 +170,13 @@ export class Push<R = Payload> implements PromiseLike<PushResult<R>> {
     this.result = result;
     this.phase = PushPhases.settled;
     this.disarm();
-    const host = this.host;
-    this.host = null;
+    const host = this.#host;
+    this.#host = null;
     host?.released(this as Push<unknown>);
-    const callbacks = this.callbacks;
-    const waiters = this.waiters;
-    this.callbacks = null;
-    this.waiters = null;
+    const callbacks = this.#callbacks;
+    const waiters = this.#waiters;
+    this.#callbacks = null;
+    this.#waiters = null;
     if (callbacks) {
       const value = valueOf(result);
       for (const c of callbacks) {

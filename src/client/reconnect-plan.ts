@@ -15,13 +15,13 @@ export interface NextAttempt {
 
 export class ReconnectPlan {
   readonly endpoints: EndpointRotation;
-  private readonly schedule: RetrySchedule;
-  private readonly random: () => number;
+  readonly #schedule: RetrySchedule;
+  readonly #random: () => number;
 
   constructor(endpoints: string | readonly string[], policy: RetryPolicy, random: () => number = Math.random) {
     this.endpoints = new EndpointRotation(endpoints);
-    this.schedule = new RetrySchedule(policy);
-    this.random = random;
+    this.#schedule = new RetrySchedule(policy);
+    this.#random = random;
   }
 
   get endpoint(): string {
@@ -29,7 +29,7 @@ export class ReconnectPlan {
   }
 
   get attempts(): number {
-    return this.schedule.attempts;
+    return this.#schedule.attempts;
   }
 
   /**
@@ -39,15 +39,15 @@ export class ReconnectPlan {
    * window, so the fleet returns spread.
    */
   next(now: number, reason: string, hint: ReconnectHint | null = null): NextAttempt | null {
-    const delay = this.schedule.next(now, reason);
+    const delay = this.#schedule.next(now, reason);
     if (delay === null) return null;
     if (this.endpoints.several) return { delayMs: delay, endpoint: this.endpoints.advance(), hinted: false };
     if (hint === null) return { delayMs: delay, endpoint: this.endpoint, hinted: false };
-    return { delayMs: hint.afterMs + Math.floor(this.random() * hint.windowMs), endpoint: this.endpoint, hinted: true };
+    return { delayMs: hint.afterMs + Math.floor(this.#random() * hint.windowMs), endpoint: this.endpoint, hinted: true };
   }
 
   /** A connection opened: the next outage starts its schedule afresh (the endpoint stays). */
   reset(): void {
-    this.schedule.reset();
+    this.#schedule.reset();
   }
 }

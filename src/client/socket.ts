@@ -35,143 +35,142 @@ export class Socket {
   readonly pushTimeoutMs: number;
   /** @internal */
   readonly channelDefaults: ChannelOptions;
-  private readonly history: StateTransition[] = [];
-  private readonly events = new Emitter<SocketEvents>();
-  private readonly o: SocketOptions;
-  private readonly serializer: Serializer;
-  private readonly version: ProtocolVersion;
-  private readonly transportFactory: TransportFactory;
-  private readonly retry: ReconnectPlan;
-  private readonly connectTimeoutMs: number;
-  private readonly heartbeatTimeoutMs: number;
-  private readonly maxFrameBytes: number;
-  private readonly heartbeat: HeartbeatMonitor;
-  private readonly counters = new Counters();
-  private readonly channels = new Map<string, Channel<object, object>>();
+  readonly #history: StateTransition[] = [];
+  readonly #events = new Emitter<SocketEvents>();
+  readonly #o: SocketOptions;
+  readonly #serializer: Serializer;
+  readonly #version: ProtocolVersion;
+  readonly #transportFactory: TransportFactory;
+  readonly #retry: ReconnectPlan;
+  readonly #connectTimeoutMs: number;
+  readonly #heartbeatTimeoutMs: number;
+  readonly #maxFrameBytes: number;
+  readonly #heartbeat: HeartbeatMonitor;
+  readonly #counters = new Counters();
+  readonly #channels = new Map<string, Channel<object, object>>();
   /** Sent frames awaiting a reply, by ref. */
-  private readonly pending = new Map<string, Push<unknown>>();
-  private readonly pings: PingRegistry;
-  private readonly restored = new Set<Push<unknown>>();
-  private readonly idPrefix = randomIdPrefix();
-  private readonly clientId: string;
-  private current: SocketState = SocketStates.idle;
-  private transport: Transport | null = null;
-  private attemptNo = 0;
-  private attemptsSinceOpen = 0;
-  private authRejections = 0;
-  private connectTimer: unknown = null;
-  private retryTimer: unknown = null;
-  private closingTimer: unknown = null;
-  private connectedSince: number | null = null;
-  private everOpened = false;
-  private ref = 0;
-  private messageNo = 0;
-  private seq: number;
-  private unwatchPage: (() => void) | null = null;
-  private closeWaiters: (() => void)[] = [];
-  private loaded = false;
+  readonly #pending = new Map<string, Push<unknown>>();
+  readonly #pings: PingRegistry;
+  readonly #restored = new Set<Push<unknown>>();
+  readonly #idPrefix = randomIdPrefix();
+  readonly #clientId: string;
+  #current: SocketState = SocketStates.idle;
+  #transport: Transport | null = null;
+  #attemptNo = 0;
+  #attemptsSinceOpen = 0;
+  #authRejections = 0;
+  /** Pending timers by role, each null when not armed (#clearTimer clears one by name). */
+  readonly #timers: Record<'connectTimer' | 'retryTimer' | 'closingTimer', unknown> = { connectTimer: null, retryTimer: null, closingTimer: null };
+  #connectedSince: number | null = null;
+  #everOpened = false;
+  #ref = 0;
+  #messageNo = 0;
+  #seq: number;
+  #unwatchPage: (() => void) | null = null;
+  #closeWaiters: (() => void)[] = [];
+  #loaded = false;
   /** Resolves once the outbox store's messages are loaded (at once for the memory store). */
   readonly ready: Promise<void>;
 
   /** One endpoint URL, or several: after a failed attempt or a dropped link the next attempt goes to the next one. */
   constructor(endpoint: string | readonly string[], options: SocketOptions = {}) {
-    this.o = options;
+    this.#o = options;
     this.clock = boundedClock(options.clock ?? systemClock);
-    this.version = options.vsn === '1.0.0' ? 1 : 2;
-    this.serializer = createSerializer(this.version, 'client');
-    this.transportFactory = options.transport ?? defaultTransport(options);
-    this.retry = new ReconnectPlan(endpoint, options.reconnect ?? outageBackoff());
+    this.#version = options.vsn === '1.0.0' ? 1 : 2;
+    this.#serializer = createSerializer(this.#version, 'client');
+    this.#transportFactory = options.transport ?? defaultTransport(options);
+    this.#retry = new ReconnectPlan(endpoint, options.reconnect ?? outageBackoff());
     this.pushTimeoutMs = options.pushTimeoutMs ?? SOCKET_DEFAULTS.pushTimeoutMs;
     this.channelDefaults = options.channel ?? {};
-    this.outbox = new Outbox(options.outbox, { clock: this.clock, stored: (topic) => this.channels.get(topic)?.pump(), emitError: (error) => this.emitError(error) });
-    this.pings = new PingRegistry(this.clock);
-    this.clientId = options.clientId ?? this.idPrefix;
-    this.seq = this.clock.now() * 1000;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs;
-    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs;
-    this.maxFrameBytes = options.maxFrameBytes ?? SOCKET_DEFAULTS.maxFrameBytes;
-    this.heartbeat = new HeartbeatMonitor({
+    this.outbox = new Outbox(options.outbox, { clock: this.clock, stored: (topic) => this.#channels.get(topic)?.pump(), emitError: (error) => this.emitError(error) });
+    this.#pings = new PingRegistry(this.clock);
+    this.#clientId = options.clientId ?? this.#idPrefix;
+    this.#seq = this.clock.now() * 1000;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs;
+    this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? SOCKET_DEFAULTS.heartbeatTimeoutMs;
+    this.#maxFrameBytes = options.maxFrameBytes ?? SOCKET_DEFAULTS.maxFrameBytes;
+    this.#heartbeat = new HeartbeatMonitor({
       clock: this.clock,
       intervalMs: options.heartbeatIntervalMs ?? SOCKET_DEFAULTS.heartbeatIntervalMs,
-      timeoutMs: this.heartbeatTimeoutMs,
+      timeoutMs: this.#heartbeatTimeoutMs,
       lateToleranceMs: options.lateToleranceMs ?? SOCKET_DEFAULTS.lateToleranceMs,
-      send: () => this.sendHeartbeat(),
-      onDead: () => this.heartbeatDead(),
-      onRtt: (ms) => this.counters.rtt(ms),
+      send: () => this.#sendHeartbeat(),
+      onDead: () => this.#heartbeatDead(),
+      onRtt: (ms) => this.#counters.rtt(ms),
     });
-    this.ready = this.loadOutbox();
+    this.ready = this.#loadOutbox();
   }
 
   get state(): SocketState {
-    return this.current;
+    return this.#current;
   }
 
   /** The endpoint the current (or next) connection attempt uses. */
   get endpoint(): string {
-    return this.retry.endpoint;
+    return this.#retry.endpoint;
   }
 
   /** Every endpoint given, in the order they are tried. */
   get endpoints(): readonly string[] {
-    return this.retry.endpoints.list;
+    return this.#retry.endpoints.list;
   }
 
   /** The most recent transitions (at most `historySize`), oldest first, with wall-clock timestamps. */
   get transitions(): readonly StateTransition[] {
-    return this.history;
+    return this.#history;
   }
 
   /** True once the outbox store's messages are loaded; nothing is flushed before. */
   get outboxReady(): boolean {
-    return this.loaded;
+    return this.#loaded;
   }
 
   get isOpen(): boolean {
-    return this.current === SocketStates.open;
+    return this.#current === SocketStates.open;
   }
 
   on<K extends keyof SocketEvents>(event: K, listener: (value: SocketEvents[K]) => void): () => void {
-    return this.events.on(event, listener);
+    return this.#events.on(event, listener);
   }
 
   off<K extends keyof SocketEvents>(event: K, listener: (value: SocketEvents[K]) => void): void {
-    this.events.off(event, listener);
+    this.#events.off(event, listener);
   }
 
   /** Starts connecting (and reconnecting after losses). A no-op while already connecting or connected. */
   connect(): void {
-    if (this.current === SocketStates.connecting || this.current === SocketStates.open || this.current === SocketStates.reconnecting) return;
-    if (this.current === SocketStates.closing) this.finishClosing();
-    this.retry.reset();
-    this.authRejections = 0;
-    this.attemptsSinceOpen = 0;
-    const page = this.o.page === undefined ? detectPageEnvironment() : this.o.page || null;
-    if (page && !this.unwatchPage) {
-      this.unwatchPage = watchPage(page, (trigger) => this.wake(trigger), () => this.heartbeat.setHidden(true));
+    if (this.#current === SocketStates.connecting || this.#current === SocketStates.open || this.#current === SocketStates.reconnecting) return;
+    if (this.#current === SocketStates.closing) this.#finishClosing();
+    this.#retry.reset();
+    this.#authRejections = 0;
+    this.#attemptsSinceOpen = 0;
+    const page = this.#o.page === undefined ? detectPageEnvironment() : this.#o.page || null;
+    if (page && !this.#unwatchPage) {
+      this.#unwatchPage = watchPage(page, (trigger) => this.#wake(trigger), () => this.#heartbeat.setHidden(true));
     }
-    this.transition(SocketStates.connecting, TransitionReasons.connect, 'connect() was called');
-    void this.attempt(false);
+    this.#transition(SocketStates.connecting, TransitionReasons.connect, 'connect() was called');
+    void this.#attempt(false);
   }
 
   /** Closes the connection for good: nothing reconnects it until `connect()`. Resolves once closed. */
   disconnect(code = 1000, reason = 'client disconnect'): Promise<void> {
-    this.unwatchPage?.();
-    this.unwatchPage = null;
-    this.clearTimer('retryTimer');
-    this.clearTimer('connectTimer');
-    this.heartbeat.stop();
-    if (this.current === SocketStates.closed || this.current === SocketStates.idle || this.current === SocketStates.failed) return Promise.resolve();
-    const transport = this.transport;
-    if (this.current === SocketStates.closing) return new Promise((resolve) => this.closeWaiters.push(resolve));
-    this.transition(SocketStates.closing, TransitionReasons.disconnect, `disconnect() was called (${code} ${reason})`, { code });
-    this.linkDown('disconnect');
+    this.#unwatchPage?.();
+    this.#unwatchPage = null;
+    this.#clearTimer('retryTimer');
+    this.#clearTimer('connectTimer');
+    this.#heartbeat.stop();
+    if (this.#current === SocketStates.closed || this.#current === SocketStates.idle || this.#current === SocketStates.failed) return Promise.resolve();
+    const transport = this.#transport;
+    if (this.#current === SocketStates.closing) return new Promise((resolve) => this.#closeWaiters.push(resolve));
+    this.#transition(SocketStates.closing, TransitionReasons.disconnect, `disconnect() was called (${code} ${reason})`, { code });
+    this.#linkDown('disconnect');
     if (!transport) {
-      this.finishClosing();
+      this.#finishClosing();
       return Promise.resolve();
     }
-    this.closingTimer = this.clock.setTimeout(() => this.finishClosing(), SOCKET_DEFAULTS.closingTimeoutMs);
+    this.#timers.closingTimer = this.clock.setTimeout(() => this.#finishClosing(), SOCKET_DEFAULTS.closingTimeoutMs);
     transport.close(code, reason);
-    return new Promise((resolve) => this.closeWaiters.push(resolve));
+    return new Promise((resolve) => this.#closeWaiters.push(resolve));
   }
 
   /**
@@ -179,26 +178,26 @@ export class Socket {
    * `duplicate_channel`. Type the events with `socket.channel<RoomEvents, RoomReplies>('room:1')`.
    */
   channel<E extends object = DefaultEvents, R extends object = DefaultEvents>(topic: string, params?: JoinParams, options?: ChannelOptions): Channel<E, R> {
-    const existing = this.channels.get(topic);
+    const existing = this.#channels.get(topic);
     if (existing && !existing.isEnded) {
       throw new TetherClientError('duplicate_channel', `A channel for "${topic}" already exists (state ${existing.state}). Use that instance, or call leave() on it first.`, { topic });
     }
     const channel = new Channel<E, R>(this, topic, params ?? {}, { ...this.channelDefaults, ...options });
-    this.channels.set(topic, channel as unknown as Channel<object, object>);
+    this.#channels.set(topic, channel as unknown as Channel<object, object>);
     return channel;
   }
 
   /** Sends a heartbeat now and resolves with its round trip in ms; rejects if the socket is not open or no reply comes in time. */
-  ping(timeoutMs = this.heartbeatTimeoutMs): Promise<number> {
-    if (!this.isOpen) return Promise.reject(this.reportError('not_connected', `ping() needs an open socket; the socket is ${this.current}. Call connect() and wait for state "open".`, { silent: true }));
-    return this.pings.wait(this.sendHeartbeat(), timeoutMs);
+  ping(timeoutMs = this.#heartbeatTimeoutMs): Promise<number> {
+    if (!this.isOpen) return Promise.reject(this.reportError('not_connected', `ping() needs an open socket; the socket is ${this.#current}. Call connect() and wait for state "open".`, { silent: true }));
+    return this.#pings.wait(this.#sendHeartbeat(), timeoutMs);
   }
 
   stats(): SocketStats {
-    const c = this.counters;
+    const c = this.#counters;
     return {
-      state: this.current,
-      connectedSince: this.connectedSince,
+      state: this.#current,
+      connectedSince: this.#connectedSince,
       reconnects: c.reconnects,
       messagesIn: c.messagesIn,
       messagesOut: c.messagesOut,
@@ -206,12 +205,12 @@ export class Socket {
       bytesOut: c.bytesOut,
       lastRttMs: c.lastRttMs,
       smoothedRttMs: c.smoothedRttMs,
-      heartbeatMisses: this.heartbeat.misses,
-      timeJumps: this.heartbeat.jumps,
-      pendingPushes: this.pending.size + this.pings.size,
+      heartbeatMisses: this.#heartbeat.misses,
+      timeJumps: this.#heartbeat.jumps,
+      pendingPushes: this.#pending.size + this.#pings.size,
       outboxDepth: this.outbox.depth,
       outboxBytes: this.outbox.bytes,
-      channels: this.channels.size,
+      channels: this.#channels.size,
       staleDropped: c.staleDropped,
       invalidFrames: c.invalidFrames,
     };
@@ -221,28 +220,28 @@ export class Socket {
 
   /** @internal */
   makeRef(): string {
-    return String(++this.ref);
+    return String(++this.#ref);
   }
 
   /** @internal */
   nextMessageId(): string {
-    return `${this.idPrefix}.${++this.messageNo}`;
+    return `${this.#idPrefix}.${++this.#messageNo}`;
   }
 
   /** @internal */
   nextSeq(): number {
-    return ++this.seq;
+    return ++this.#seq;
   }
 
   /** @internal */
   transmit(push: Push<unknown>, joinRef: string | null, ownJoinRef = false): boolean {
-    const transport = this.transport;
+    const transport = this.#transport;
     if (!transport || !this.isOpen) return false;
     const ref = this.makeRef();
     if (ownJoinRef) joinRef = ref;
     let data: string | Uint8Array;
     try {
-      data = pushFrame(this.serializer, joinRef, ref, push, this.o.messageIds !== false);
+      data = pushFrame(this.#serializer, joinRef, ref, push, this.#o.messageIds !== false);
     } catch (err) {
       const message = err instanceof ProtocolError ? err.message : String(err);
       push.settle({ status: 'rejected', error: this.reportError('invalid_payload', `"${push.event}" to ${push.topic} could not be encoded: ${message}. Fix the payload (binary needs vsn 2.0.0; names at most 255 bytes).`, { topic: push.topic, cause: err }) });
@@ -251,14 +250,14 @@ export class Socket {
     push.ref = ref;
     push.joinRef = joinRef;
     push.sentAt = this.clock.monotonic();
-    this.pending.set(ref, push);
-    this.write(transport, data);
+    this.#pending.set(ref, push);
+    this.#write(transport, data);
     return true;
   }
 
   /** @internal */
   unregister(push: Push<unknown>): void {
-    if (push.ref !== null && this.pending.get(push.ref) === push) this.pending.delete(push.ref);
+    if (push.ref !== null && this.#pending.get(push.ref) === push) this.#pending.delete(push.ref);
   }
 
   /** @internal */
@@ -266,7 +265,7 @@ export class Socket {
     this.unregister(push);
     if (!push.inOutbox) return;
     this.outbox.release(push);
-    if (this.restored.delete(push)) this.events.emit('settled', { id: push.id, topic: push.topic, event: push.event, result: push.result as PushResult });
+    if (this.#restored.delete(push)) this.#events.emit('settled', { id: push.id, topic: push.topic, event: push.event, result: push.result as PushResult });
   }
 
   /** @internal */
@@ -278,206 +277,206 @@ export class Socket {
 
   /** @internal */
   emitError(error: TetherClientError): void {
-    this.events.emit('error', error);
+    this.#events.emit('error', error);
   }
 
   /** @internal */
   countStale(): void {
-    this.counters.staleDropped += 1;
+    this.#counters.staleDropped += 1;
   }
 
   /** @internal */
   forget(topic: string, owner: object): void {
-    if (this.channels.get(topic) === owner) this.channels.delete(topic);
+    if (this.#channels.get(topic) === owner) this.#channels.delete(topic);
   }
 
   // ---- connection attempts ----
 
-  private async attempt(refresh: boolean): Promise<void> {
-    const attemptNo = ++this.attemptNo;
-    const attempt = ++this.attemptsSinceOpen;
+  async #attempt(refresh: boolean): Promise<void> {
+    const attemptNo = ++this.#attemptNo;
+    const attempt = ++this.#attemptsSinceOpen;
     let params: QueryParams;
     let token: string | null | undefined;
     try {
-      const p = this.o.params;
+      const p = this.#o.params;
       params = typeof p === 'function' ? await p() : (p ?? {});
-      const t = this.o.authToken;
+      const t = this.#o.authToken;
       token = typeof t === 'function' ? await t({ attempt, refresh }) : t;
     } catch (err) {
-      if (attemptNo !== this.attemptNo || this.current !== SocketStates.connecting) return;
+      if (attemptNo !== this.#attemptNo || this.#current !== SocketStates.connecting) return;
       this.reportError('provider_failed', `The params or authToken provider threw: ${(err as Error).message}. The socket will retry; fix the provider if this repeats.`, { cause: err });
-      this.scheduleRetry(TransitionReasons.providerFailed, `provider threw: ${(err as Error).message}`);
+      this.#scheduleRetry(TransitionReasons.providerFailed, `provider threw: ${(err as Error).message}`);
       return;
     }
-    if (attemptNo !== this.attemptNo || this.current !== SocketStates.connecting) return;
-    if (this.version === 2) params = { ...params, ...recoveryConnectParams(this.clientId) };
-    const url = endpointUrl(this.endpoint, params, this.version === 2 ? '2.0.0' : '1.0.0');
+    if (attemptNo !== this.#attemptNo || this.#current !== SocketStates.connecting) return;
+    if (this.#version === 2) params = { ...params, ...recoveryConnectParams(this.#clientId) };
+    const url = endpointUrl(this.endpoint, params, this.#version === 2 ? '2.0.0' : '1.0.0');
     const protocols = token ? ['phoenix', authTokenProtocol(token)] : [];
-    const transport = this.transportFactory(url, protocols, {
-      open: () => this.transport === transport && this.opened(),
-      message: (data, bytes) => this.transport === transport && this.receive(transport, data, bytes),
-      close: (info) => this.transportClosed(transport, info),
+    const transport = this.#transportFactory(url, protocols, {
+      open: () => this.#transport === transport && this.#opened(),
+      message: (data, bytes) => this.#transport === transport && this.#receive(transport, data, bytes),
+      close: (info) => this.#transportClosed(transport, info),
     });
-    this.transport = transport;
-    this.connectTimer = this.clock.setTimeout(() => {
-      this.connectTimer = null;
-      if (this.transport !== transport || this.current !== SocketStates.connecting) return;
-      this.transport = null;
+    this.#transport = transport;
+    this.#timers.connectTimer = this.clock.setTimeout(() => {
+      this.#timers.connectTimer = null;
+      if (this.#transport !== transport || this.#current !== SocketStates.connecting) return;
+      this.#transport = null;
       transport.close(1000, 'connect timeout');
-      this.reportError('connect_timeout', `The WebSocket to ${this.endpoint} did not open within ${this.connectTimeoutMs} ms. Retrying with backoff; check the URL and network, or raise connectTimeoutMs.`);
-      this.scheduleRetry(TransitionReasons.connectTimeout, `no open within ${this.connectTimeoutMs} ms`);
-    }, this.connectTimeoutMs);
+      this.reportError('connect_timeout', `The WebSocket to ${this.endpoint} did not open within ${this.#connectTimeoutMs} ms. Retrying with backoff; check the URL and network, or raise connectTimeoutMs.`);
+      this.#scheduleRetry(TransitionReasons.connectTimeout, `no open within ${this.#connectTimeoutMs} ms`);
+    }, this.#connectTimeoutMs);
   }
 
-  private opened(): void {
-    this.clearTimer('connectTimer');
-    if (this.everOpened) this.counters.reconnects += 1;
-    this.everOpened = true;
-    this.retry.reset();
-    this.authRejections = 0;
-    this.attemptsSinceOpen = 0;
-    this.connectedSince = this.clock.now();
-    this.transition(SocketStates.open, TransitionReasons.opened, `connected to ${this.endpoint}`);
-    this.heartbeat.start();
-    for (const channel of [...this.channels.values()]) channel.socketOpened();
+  #opened(): void {
+    this.#clearTimer('connectTimer');
+    if (this.#everOpened) this.#counters.reconnects += 1;
+    this.#everOpened = true;
+    this.#retry.reset();
+    this.#authRejections = 0;
+    this.#attemptsSinceOpen = 0;
+    this.#connectedSince = this.clock.now();
+    this.#transition(SocketStates.open, TransitionReasons.opened, `connected to ${this.endpoint}`);
+    this.#heartbeat.start();
+    for (const channel of [...this.#channels.values()]) channel.socketOpened();
   }
 
-  private transportClosed(transport: Transport, info: TransportClose): void {
-    if (this.transport !== transport) return;
-    this.transport = null;
-    this.clearTimer('connectTimer');
-    if (this.current === SocketStates.closing) {
-      this.finishClosing();
+  #transportClosed(transport: Transport, info: TransportClose): void {
+    if (this.#transport !== transport) return;
+    this.#transport = null;
+    this.#clearTimer('connectTimer');
+    if (this.#current === SocketStates.closing) {
+      this.#finishClosing();
       return;
     }
     if (!info.opened) {
       if (info.status === 401 || info.status === 403) {
-        this.authRejections += 1;
-        if (this.authRejections >= 2) {
+        this.#authRejections += 1;
+        if (this.#authRejections >= 2) {
           this.reportError('auth_failed', `The server refused the connection with HTTP ${info.status} twice, the second time with a fresh token. Giving up; check the credentials, then call connect().`);
-          this.fail(TransitionReasons.auth, `HTTP ${info.status} after a token refresh`, { status: info.status });
+          this.#fail(TransitionReasons.auth, `HTTP ${info.status} after a token refresh`, { status: info.status });
           return;
         }
         this.reportError('auth_rejected', `The server refused the connection with HTTP ${info.status}. Asking the token provider for a fresh token and retrying once.`);
-        this.transition(SocketStates.reconnecting, TransitionReasons.authRejected, `HTTP ${info.status}; retrying at once with a fresh token`, { status: info.status, delayMs: 0 });
-        this.transition(SocketStates.connecting, TransitionReasons.retry, 'retrying with a fresh token');
-        void this.attempt(true);
+        this.#transition(SocketStates.reconnecting, TransitionReasons.authRejected, `HTTP ${info.status}; retrying at once with a fresh token`, { status: info.status, delayMs: 0 });
+        this.#transition(SocketStates.connecting, TransitionReasons.retry, 'retrying with a fresh token');
+        void this.#attempt(true);
         return;
       }
       const what = info.status ? `HTTP ${info.status}` : info.error ?? `close ${info.code}`;
       this.reportError('handshake_failed', `The WebSocket to ${this.endpoint} failed before opening (${what}). Retrying with backoff; a browser cannot see the HTTP status, so a refused token looks the same here.`);
-      this.scheduleRetry(TransitionReasons.handshakeFailed, what, info.status === undefined ? {} : { status: info.status }, info.status === undefined);
+      this.#scheduleRetry(TransitionReasons.handshakeFailed, what, info.status === undefined ? {} : { status: info.status }, info.status === undefined);
       return;
     }
-    if (info.frameTooLarge) return this.frameTooLarge(null, info.error ?? 'the server sent a frame over the transport\'s maxFrameBytes');
-    this.linkDown('transport_closed');
+    if (info.frameTooLarge) return this.#frameTooLarge(null, info.error ?? 'the server sent a frame over the transport\'s maxFrameBytes');
+    this.#linkDown('transport_closed');
     const hint = info.code === CloseCodes.serviceRestart ? parseReconnectHint(info.reason) : null;
-    this.scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, hint);
+    this.#scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, hint);
   }
 
-  private heartbeatDead(): void {
-    const transport = this.transport;
-    this.transport = null;
+  #heartbeatDead(): void {
+    const transport = this.#transport;
+    this.#transport = null;
     transport?.close(1000, 'heartbeat timeout');
-    this.reportError('heartbeat_timeout', `No heartbeat reply within ${this.heartbeatTimeoutMs} ms: the link is dead. Reconnecting with backoff.`);
-    this.linkDown('heartbeat_timeout');
-    this.scheduleRetry(TransitionReasons.heartbeatTimeout, `no heartbeat reply within ${this.heartbeatTimeoutMs} ms`);
+    this.reportError('heartbeat_timeout', `No heartbeat reply within ${this.#heartbeatTimeoutMs} ms: the link is dead. Reconnecting with backoff.`);
+    this.#linkDown('heartbeat_timeout');
+    this.#scheduleRetry(TransitionReasons.heartbeatTimeout, `no heartbeat reply within ${this.#heartbeatTimeoutMs} ms`);
   }
 
   /** The server sent a frame over maxFrameBytes: close the link (if the transport did not) and reconnect. */
-  private frameTooLarge(transport: Transport | null, what: string): void {
-    this.transport = null;
+  #frameTooLarge(transport: Transport | null, what: string): void {
+    this.#transport = null;
     transport?.close(1009, 'frame too large');
     this.reportError('frame_too_large', `The link was closed (1009): ${what}. Reconnecting with backoff; raise maxFrameBytes if the server sends such frames on purpose.`);
-    this.linkDown('frame_too_large');
-    this.scheduleRetry(TransitionReasons.frameTooLarge, what, { code: 1009 });
+    this.#linkDown('frame_too_large');
+    this.#scheduleRetry(TransitionReasons.frameTooLarge, what, { code: 1009 });
   }
 
   /** The open link is gone (or going): stop the heartbeat and tell pending pushes, pings and channels. */
-  private linkDown(reason: string): void {
-    this.heartbeat.stop();
-    this.connectedSince = null;
-    this.pings.rejectAll(reason);
-    for (const channel of [...this.channels.values()]) channel.socketLost();
-    for (const push of [...this.pending.values()]) push.settle({ status: 'disconnected' });
+  #linkDown(reason: string): void {
+    this.#heartbeat.stop();
+    this.#connectedSince = null;
+    this.#pings.rejectAll(reason);
+    for (const channel of [...this.#channels.values()]) channel.socketLost();
+    for (const push of [...this.#pending.values()]) push.settle({ status: 'disconnected' });
   }
 
-  private scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false, hint: ReconnectHint | null = null): void {
-    const next = this.retry.next(this.clock.now(), reason, hint);
+  #scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false, hint: ReconnectHint | null = null): void {
+    const next = this.#retry.next(this.clock.now(), reason, hint);
     if (next === null) {
-      this.reportError('retries_exhausted', `The reconnect policy gave up after ${this.retry.attempts - 1} attempts (last: ${message}). Call connect() to start again.`);
-      this.fail(TransitionReasons.retriesExhausted, `after ${reason}: ${message}`, detail);
+      this.reportError('retries_exhausted', `The reconnect policy gave up after ${this.#retry.attempts - 1} attempts (last: ${message}). Call connect() to start again.`);
+      this.#fail(TransitionReasons.retriesExhausted, `after ${reason}: ${message}`, detail);
       return;
     }
     const delay = next.delayMs;
     const where = `${next.hinted ? ' (the server\'s drain hint)' : ''}${this.endpoints.length > 1 ? ` to ${next.endpoint}` : ''}`;
-    this.transition(SocketStates.reconnecting, reason, `${message}; next attempt in ${delay} ms${where}`, { ...detail, delayMs: delay });
-    this.retryTimer = this.clock.setTimeout(() => {
-      this.retryTimer = null;
-      this.retryNow('the retry delay elapsed', refreshToken);
+    this.#transition(SocketStates.reconnecting, reason, `${message}; next attempt in ${delay} ms${where}`, { ...detail, delayMs: delay });
+    this.#timers.retryTimer = this.clock.setTimeout(() => {
+      this.#timers.retryTimer = null;
+      this.#retryNow('the retry delay elapsed', refreshToken);
     }, delay);
   }
 
-  private retryNow(why: string, refreshToken = false): void {
-    if (this.current !== SocketStates.reconnecting) return;
-    this.clearTimer('retryTimer');
-    this.transition(SocketStates.connecting, TransitionReasons.retry, why);
-    void this.attempt(refreshToken);
+  #retryNow(why: string, refreshToken = false): void {
+    if (this.#current !== SocketStates.reconnecting) return;
+    this.#clearTimer('retryTimer');
+    this.#transition(SocketStates.connecting, TransitionReasons.retry, why);
+    void this.#attempt(refreshToken);
   }
 
-  private fail(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}): void {
-    this.clearTimer('retryTimer');
-    this.unwatchPage?.();
-    this.unwatchPage = null;
-    this.transition(SocketStates.failed, reason, message, detail);
+  #fail(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}): void {
+    this.#clearTimer('retryTimer');
+    this.#unwatchPage?.();
+    this.#unwatchPage = null;
+    this.#transition(SocketStates.failed, reason, message, detail);
   }
 
-  private finishClosing(): void {
-    this.clearTimer('closingTimer');
-    this.transport = null;
-    if (this.current === SocketStates.closing) this.transition(SocketStates.closed, TransitionReasons.closed, 'closed by disconnect()');
-    const waiters = this.closeWaiters;
-    this.closeWaiters = [];
+  #finishClosing(): void {
+    this.#clearTimer('closingTimer');
+    this.#transport = null;
+    if (this.#current === SocketStates.closing) this.#transition(SocketStates.closed, TransitionReasons.closed, 'closed by disconnect()');
+    const waiters = this.#closeWaiters;
+    this.#closeWaiters = [];
     for (const w of waiters) w();
   }
 
-  private wake(trigger: WakeTrigger): void {
-    this.heartbeat.setHidden(false);
-    if (this.current === SocketStates.open) this.heartbeat.probe();
-    else if (this.current === SocketStates.reconnecting) this.retryNow(`page signal: ${trigger}`);
+  #wake(trigger: WakeTrigger): void {
+    this.#heartbeat.setHidden(false);
+    if (this.#current === SocketStates.open) this.#heartbeat.probe();
+    else if (this.#current === SocketStates.reconnecting) this.#retryNow(`page signal: ${trigger}`);
   }
 
   // ---- frames ----
 
-  private sendHeartbeat(): string {
+  #sendHeartbeat(): string {
     const ref = this.makeRef();
-    if (this.transport) this.write(this.transport, heartbeatFrame(this.version, ref));
+    if (this.#transport) this.#write(this.#transport, heartbeatFrame(this.#version, ref));
     return ref;
   }
 
-  private write(transport: Transport, data: string | Uint8Array): void {
-    this.counters.messagesOut += 1;
-    this.counters.bytesOut += typeof data === 'string' ? utf8Length(data) : data.byteLength;
+  #write(transport: Transport, data: string | Uint8Array): void {
+    this.#counters.messagesOut += 1;
+    this.#counters.bytesOut += typeof data === 'string' ? utf8Length(data) : data.byteLength;
     transport.send(data);
   }
 
-  private receive(transport: Transport, data: string | Uint8Array, wireBytes?: number): void {
-    const c = this.counters;
+  #receive(transport: Transport, data: string | Uint8Array, wireBytes?: number): void {
+    const c = this.#counters;
     const bytes = wireBytes ?? (typeof data === 'string' ? utf8Length(data) : data.byteLength);
-    if (bytes > this.maxFrameBytes) return this.frameTooLarge(transport, `the server sent a frame of ${bytes} bytes, over maxFrameBytes (${this.maxFrameBytes} bytes)`);
+    if (bytes > this.#maxFrameBytes) return this.#frameTooLarge(transport, `the server sent a frame of ${bytes} bytes, over maxFrameBytes (${this.#maxFrameBytes} bytes)`);
     c.messagesIn += 1;
     c.bytesIn += bytes;
     let frame: Frame;
     try {
-      frame = this.serializer.decode(data);
+      frame = this.#serializer.decode(data);
     } catch (err) {
       c.invalidFrames += 1;
-      this.reportError('invalid_frame', `Dropped a frame the server sent that does not decode (${(err as Error).message}). The server does not speak Phoenix ${this.version === 2 ? 'V2' : 'V1'} correctly: check the endpoint and vsn, or report it to the server's maintainers.`, { cause: err });
+      this.reportError('invalid_frame', `Dropped a frame the server sent that does not decode (${(err as Error).message}). The server does not speak Phoenix ${this.#version === 2 ? 'V2' : 'V1'} correctly: check the endpoint and vsn, or report it to the server's maintainers.`, { cause: err });
       return;
     }
     if (frame.event === Events.reply && frame.ref !== null) {
-      if (frame.topic === HEARTBEAT_TOPIC && this.heartbeatReply(frame.ref)) return;
-      const push = this.pending.get(frame.ref);
+      if (frame.topic === HEARTBEAT_TOPIC && this.#heartbeatReply(frame.ref)) return;
+      const push = this.#pending.get(frame.ref);
       if (push && push.topic === frame.topic) {
         // A reply must carry the join_ref its push was sent under (none on V1), as phoenix.js's isMember check.
         if (frame.joinRef !== null && frame.joinRef !== push.joinRef) {
@@ -490,15 +489,15 @@ export class Socket {
           this.reportError('invalid_frame', `Dropped a phx_reply to "${push.event}" on ${push.topic} without {status, response}. The push stays pending until its timeout; the server does not speak Phoenix correctly.`, { topic: push.topic, cause: reply });
           return;
         }
-        this.pending.delete(frame.ref);
+        this.#pending.delete(frame.ref);
         push.replyMeta = frame.meta;
         push.latencyMs = this.clock.monotonic() - push.sentAt;
         push.settle(reply.status === 'ok' ? { status: 'ok', response: reply.response } : { status: 'error', response: reply.response, serverStatus: reply.status });
         return;
       }
     }
-    if (frame.topic === HEARTBEAT_TOPIC && frame.event === DRAIN_NOTICE_EVENT) this.drainNotice(parseDrainNotice(frame.payload));
-    else this.channels.get(frame.topic)?.receive(frame);
+    if (frame.topic === HEARTBEAT_TOPIC && frame.event === DRAIN_NOTICE_EVENT) this.#drainNotice(parseDrainNotice(frame.payload));
+    else this.#channels.get(frame.topic)?.receive(frame);
   }
 
   /**
@@ -506,44 +505,44 @@ export class Socket {
    * handshake the draining server answers late; with one, there is nowhere to go early (an early return would
    * meet the draining server's 503), so the close, whose reason carries the same hint, is awaited as usual.
    */
-  private drainNotice(hint: ReconnectHint | null): void {
-    const transport = this.transport;
+  #drainNotice(hint: ReconnectHint | null): void {
+    const transport = this.#transport;
     if (hint === null || transport === null || !this.isOpen || this.endpoints.length < 2) return;
-    this.transport = null;
+    this.#transport = null;
     transport.close(1000, 'server is draining');
-    this.linkDown('transport_closed');
-    this.scheduleRetry(TransitionReasons.transportClosed, 'the server announced a restart (drain notice, 1012 follows)', { code: CloseCodes.serviceRestart }, false, hint);
+    this.#linkDown('transport_closed');
+    this.#scheduleRetry(TransitionReasons.transportClosed, 'the server announced a restart (drain notice, 1012 follows)', { code: CloseCodes.serviceRestart }, false, hint);
   }
 
-  private heartbeatReply(ref: string): boolean {
-    if (this.heartbeat.onReply(ref)) return true;
-    const rtt = this.pings.answer(ref);
+  #heartbeatReply(ref: string): boolean {
+    if (this.#heartbeat.onReply(ref)) return true;
+    const rtt = this.#pings.answer(ref);
     if (rtt === null) return false;
-    this.counters.rtt(rtt);
+    this.#counters.rtt(rtt);
     return true;
   }
 
   // ---- outbox restore, state, timers ----
 
-  private async loadOutbox(): Promise<void> {
-    const maxSeq = await this.outbox.restore(this, (push) => this.restored.add(push));
-    this.seq = Math.max(this.seq, maxSeq);
-    this.loaded = true;
-    for (const channel of this.channels.values()) channel.pump();
+  async #loadOutbox(): Promise<void> {
+    const maxSeq = await this.outbox.restore(this, (push) => this.#restored.add(push));
+    this.#seq = Math.max(this.#seq, maxSeq);
+    this.#loaded = true;
+    for (const channel of this.#channels.values()) channel.pump();
   }
 
-  private transition(to: SocketState, reason: TransitionReason, message: string, extra: { code?: number; status?: number; delayMs?: number } = {}): void {
-    const from = this.current;
-    this.current = to;
+  #transition(to: SocketState, reason: TransitionReason, message: string, extra: { code?: number; status?: number; delayMs?: number } = {}): void {
+    const from = this.#current;
+    this.#current = to;
     const t: StateTransition = { from, to, reason, detail: { message, ...extra }, at: this.clock.now() };
-    this.history.push(t);
-    if (this.history.length > (this.o.historySize ?? SOCKET_DEFAULTS.historySize)) this.history.shift();
-    this.events.emit('state', t);
+    this.#history.push(t);
+    if (this.#history.length > (this.#o.historySize ?? SOCKET_DEFAULTS.historySize)) this.#history.shift();
+    this.#events.emit('state', t);
   }
 
-  private clearTimer(name: 'connectTimer' | 'retryTimer' | 'closingTimer'): void {
-    if (this[name] !== null) this.clock.clearTimeout(this[name]);
-    this[name] = null;
+  #clearTimer(name: 'connectTimer' | 'retryTimer' | 'closingTimer'): void {
+    if (this.#timers[name] !== null) this.clock.clearTimeout(this.#timers[name]);
+    this.#timers[name] = null;
   }
 }
 

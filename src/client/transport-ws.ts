@@ -56,42 +56,42 @@ export function wsTransport(options: WsTransportOptions = {}): TransportFactory 
 }
 
 class WsTransport implements Transport {
-  private ws: import('ws').WebSocket | null = null;
-  private done = false;
-  private opened = false;
-  private closeRequest: [number | undefined, string | undefined] | null = null;
-  private status: number | undefined;
-  private error: string | undefined;
-  private readonly handlers: TransportHandlers;
+  #ws: import('ws').WebSocket | null = null;
+  #done = false;
+  #opened = false;
+  #closeRequest: [number | undefined, string | undefined] | null = null;
+  #status: number | undefined;
+  #error: string | undefined;
+  readonly #handlers: TransportHandlers;
 
   constructor(url: string, protocols: string[], handlers: TransportHandlers, options: WsTransportOptions) {
-    this.handlers = handlers;
-    void this.start(url, protocols, options).catch((err: Error) => this.finish({ code: 1006, reason: '', opened: false, error: err.message }));
+    this.#handlers = handlers;
+    void this.#start(url, protocols, options).catch((err: Error) => this.#finish({ code: 1006, reason: '', opened: false, error: err.message }));
   }
 
   get bufferedAmount(): number {
-    return this.ws?.bufferedAmount ?? 0;
+    return this.#ws?.bufferedAmount ?? 0;
   }
 
   send(data: string | Uint8Array): void {
-    this.ws?.send(data);
+    this.#ws?.send(data);
   }
 
   close(code?: number, reason?: string): void {
-    if (!this.ws) {
-      this.closeRequest = [code, reason];
+    if (!this.#ws) {
+      this.#closeRequest = [code, reason];
       return;
     }
-    if (!this.opened) this.ws.terminate();
-    else this.ws.close(code, reason);
+    if (!this.#opened) this.#ws.terminate();
+    else this.#ws.close(code, reason);
   }
 
-  private async start(url: string, protocols: string[], o: WsTransportOptions): Promise<void> {
+  async #start(url: string, protocols: string[], o: WsTransportOptions): Promise<void> {
     const { WebSocket } = await import('ws');
     const pins = o.pinnedSha256?.map(normalizePin);
     const createConnection = pins ? await pinnedConnector(pins) : undefined;
-    if (this.closeRequest) {
-      this.finish({ code: 1006, reason: 'closed before connecting', opened: false });
+    if (this.#closeRequest) {
+      this.#finish({ code: 1006, reason: 'closed before connecting', opened: false });
       return;
     }
     const clientOptions = {
@@ -106,35 +106,35 @@ class WsTransport implements Transport {
     } as import('ws').ClientOptions & Record<string, unknown>;
     if (createConnection) (clientOptions as Record<string, unknown>).createConnection = createConnection;
     const ws = new WebSocket(url, protocols, clientOptions);
-    this.ws = ws;
+    this.#ws = ws;
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
-      this.opened = true;
-      this.handlers.open();
+      this.#opened = true;
+      this.#handlers.open();
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      this.handlers.message(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString('utf8'), data.byteLength);
+      this.#handlers.message(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString('utf8'), data.byteLength);
     });
     ws.on('unexpected-response', (req, res) => {
-      this.status = res.statusCode;
-      this.error = `server answered the upgrade with HTTP ${res.statusCode}`;
+      this.#status = res.statusCode;
+      this.#error = `server answered the upgrade with HTTP ${res.statusCode}`;
       req.destroy();
-      this.finish({ code: 1006, reason: '', opened: false, status: this.status, error: this.error });
+      this.#finish({ code: 1006, reason: '', opened: false, status: this.#status, error: this.#error });
     });
     ws.on('error', (err: Error & { code?: string }) => {
-      this.error = err.message;
+      this.#error = err.message;
       if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return;
       // ws would wait up to 30 s for the peer's close frame; a server that sends oversize frames gets none of that.
       ws.terminate();
-      this.finish({ code: 1009, reason: '', opened: this.opened, error: `the server sent a frame over maxFrameBytes (${o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES} bytes)`, frameTooLarge: true });
+      this.#finish({ code: 1009, reason: '', opened: this.#opened, error: `the server sent a frame over maxFrameBytes (${o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES} bytes)`, frameTooLarge: true });
     });
-    ws.on('close', (code, reason) => this.finish({ code, reason: reason.toString(), opened: this.opened, status: this.status, error: this.error }));
+    ws.on('close', (code, reason) => this.#finish({ code, reason: reason.toString(), opened: this.#opened, status: this.#status, error: this.#error }));
   }
 
-  private finish(info: TransportClose): void {
-    if (this.done) return;
-    this.done = true;
-    this.handlers.close(info);
+  #finish(info: TransportClose): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#handlers.close(info);
   }
 }
 

@@ -3,7 +3,10 @@
  * environment variable of each key. Loading and precedence live in config-load.ts.
  */
 import { z } from 'zod';
-import type { CompressionOptions } from '../server/compression.ts';
+import { HISTORY_LIMIT_DEFAULTS } from '../broker/history-memory.ts';
+import { COMPRESSION_DEFAULTS, type CompressionOptions } from '../server/compression.ts';
+import { SERVER_DEFAULTS } from '../server/options.ts';
+import { PUSH_DEDUP_DEFAULTS } from '../server/recovery/push-dedup.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -100,58 +103,30 @@ export const CONFIG_KEYS = Object.keys(serveConfigSchema.shape) as ConfigKey[];
 const MiB = 1024 * 1024;
 
 /**
- * The `standard` preset: what `tether serve` runs with when nothing is configured. The server limits equal
- * createServer's own defaults, so the CLI and the library behave alike.
+ * The `standard` preset: what `tether serve` runs with when nothing is configured. The server limits are
+ * createServer's own defaults, read from where the server states them, so the CLI and the library behave alike.
  */
 export const DEFAULTS: ServeConfig = {
   preset: 'standard',
-  port: 4000,
-  host: '127.0.0.1',
-  mount: '/socket',
+  // port, host, mount, every limit, and compression off (as in Phoenix and ws).
+  ...SERVER_DEFAULTS,
   redisPrefix: 'tether:',
   logLevel: 'info',
   logFormat: 'auto',
-  maxConnections: 100_000,
-  backlog: 4096,
-  maxFrameBytes: MiB,
-  maxChannelsPerConnection: 100,
-  idleTimeoutMs: 60_000,
-  outboundBudgetBytes: 4 * MiB,
-  slowConsumerGraceMs: 5_000,
-  framesPerTurn: 32,
-  readBacklogFrames: 256,
-  readBacklogBytes: 256 * 1024,
-  closeGraceMs: 10_000,
-  messagesPerSecond: 10_000,
-  messageBurst: 20_000,
-  joinsPerSecond: 20,
-  joinBurst: 200,
-  connectTimeoutMs: 10_000,
-  handshakeTimeoutMs: 10_000,
-  maxPendingHandshakes: 1_000,
-  inboundBacklogMessages: 1_000,
-  inboundBacklogBytes: 2 * MiB,
-  sweepIntervalMs: 1_000,
-  presenceBatchMs: 0,
-  drainBatchSize: 500,
-  drainIntervalMs: 50,
-  drainTimeoutMs: 5_000,
-  drainReconnectWindowMs: 2_000,
-  dedupWindowSize: 1024,
-  dedupTtlMs: 300_000,
-  dedupMaxClients: 10_000,
+  dedupWindowSize: PUSH_DEDUP_DEFAULTS.maxEntriesPerClient,
+  dedupTtlMs: PUSH_DEDUP_DEFAULTS.ttlMs,
+  dedupMaxClients: PUSH_DEDUP_DEFAULTS.maxClients,
   // The demo rooms keep history (1000 messages, 5 min); these bound what that can cost (docs/recovery.md).
-  historyMaxMessages: 10_000,
-  historyMaxMessageBytes: MiB,
-  historyMaxTopicBytes: 8 * MiB,
-  historyMaxTotalBytes: 64 * MiB,
-  historyMaxTopics: 10_000,
-  // Off as in Phoenix and ws; the other compression keys apply once it is on.
-  compression: false,
-  compressionThresholdBytes: 1024,
-  compressionLevel: 6,
-  compressionMemLevel: 8,
-  compressionConcurrency: 10,
+  historyMaxMessages: HISTORY_LIMIT_DEFAULTS.maxMessages,
+  historyMaxMessageBytes: HISTORY_LIMIT_DEFAULTS.maxMessageBytes,
+  historyMaxTopicBytes: HISTORY_LIMIT_DEFAULTS.maxTopicBytes,
+  historyMaxTotalBytes: HISTORY_LIMIT_DEFAULTS.maxTotalBytes,
+  historyMaxTopics: HISTORY_LIMIT_DEFAULTS.maxTopics,
+  // They apply once `compression` is on.
+  compressionThresholdBytes: COMPRESSION_DEFAULTS.thresholdBytes,
+  compressionLevel: COMPRESSION_DEFAULTS.level,
+  compressionMemLevel: COMPRESSION_DEFAULTS.memLevel,
+  compressionConcurrency: COMPRESSION_DEFAULTS.concurrency,
   metrics: true,
   dashboard: true,
   tasksMaxPerQueue: 1000,

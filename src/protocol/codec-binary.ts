@@ -79,28 +79,28 @@ export function encodeBinary(frame: Frame, direction: Direction): Uint8Array {
 }
 
 class Reader {
-  private at = 0;
-  private readonly bytes: Uint8Array;
+  #at = 0;
+  readonly #bytes: Uint8Array;
   constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
+    this.#bytes = bytes;
   }
   sizes(count: number): number[] {
-    if (this.bytes.length < this.at + count) {
+    if (this.#bytes.length < this.#at + count) {
       throw new ProtocolError(
         'truncated_frame',
-        `binary frame ends inside its header (${this.bytes.length} bytes, header needs ${this.at + count})`,
+        `binary frame ends inside its header (${this.#bytes.length} bytes, header needs ${this.#at + count})`,
       );
     }
-    const out = Array.from(this.bytes.subarray(this.at, this.at + count));
-    this.at += count;
+    const out = Array.from(this.#bytes.subarray(this.#at, this.#at + count));
+    this.#at += count;
     return out;
   }
   text(length: number, field: string): string {
-    if (this.bytes.length < this.at + length) {
+    if (this.#bytes.length < this.#at + length) {
       throw new ProtocolError('truncated_frame', `binary frame ends inside its ${field} field`, field);
     }
-    const slice = this.bytes.subarray(this.at, this.at + length);
-    this.at += length;
+    const slice = this.#bytes.subarray(this.#at, this.#at + length);
+    this.#at += length;
     try {
       return decoder.decode(slice);
     } catch {
@@ -111,7 +111,7 @@ class Reader {
     return length === 0 ? null : this.text(length, field);
   }
   rest(): Uint8Array {
-    return this.bytes.subarray(this.at);
+    return this.#bytes.subarray(this.#at);
   }
 }
 

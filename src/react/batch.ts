@@ -37,73 +37,73 @@ const browserFrames = (): FrameSource | null =>
   typeof requestAnimationFrame === 'function' ? { request: (cb) => requestAnimationFrame(cb), cancel: (h) => cancelAnimationFrame(h as number) } : null;
 
 export class UpdateBatcher {
-  private queue: (() => void)[] = [];
-  private readonly dirty = new Set<() => void>();
-  private frame: unknown = null;
-  private timer: unknown = null;
-  private arrivedThisFrame = false;
-  private readonly mode: UpdateMode;
-  private readonly maxDelayMs: number;
-  private readonly maxQueued: number;
-  private readonly clock: Clock;
-  private readonly frames: FrameSource;
+  #queue: (() => void)[] = [];
+  readonly #dirty = new Set<() => void>();
+  #frame: unknown = null;
+  #timer: unknown = null;
+  #arrivedThisFrame = false;
+  readonly #mode: UpdateMode;
+  readonly #maxDelayMs: number;
+  readonly #maxQueued: number;
+  readonly #clock: Clock;
+  readonly #frames: FrameSource;
 
   constructor(options: UpdateBatcherOptions = {}) {
-    this.mode = options.mode ?? UPDATE_BATCH_DEFAULTS.mode;
-    this.maxDelayMs = options.maxDelayMs ?? UPDATE_BATCH_DEFAULTS.maxDelayMs;
-    this.maxQueued = options.maxQueued ?? UPDATE_BATCH_DEFAULTS.maxQueued;
-    this.clock = options.clock ?? systemClock;
-    const clock = this.clock;
-    this.frames = options.frames ?? browserFrames() ?? { request: (cb) => clock.setTimeout(cb, 16), cancel: (h) => clock.clearTimeout(h) };
+    this.#mode = options.mode ?? UPDATE_BATCH_DEFAULTS.mode;
+    this.#maxDelayMs = options.maxDelayMs ?? UPDATE_BATCH_DEFAULTS.maxDelayMs;
+    this.#maxQueued = options.maxQueued ?? UPDATE_BATCH_DEFAULTS.maxQueued;
+    this.#clock = options.clock ?? systemClock;
+    const clock = this.#clock;
+    this.#frames = options.frames ?? browserFrames() ?? { request: (cb) => clock.setTimeout(cb, 16), cancel: (h) => clock.clearTimeout(h) };
   }
 
   /** Runs `handler` in the next pass, after every handler queued before it. */
   deliver(handler: () => void): void {
-    if (this.mode === 'sync') return run(handler);
-    this.queue.push(handler);
-    if (this.queue.length >= this.maxQueued) this.flush();
-    else this.schedule();
+    if (this.#mode === 'sync') return run(handler);
+    this.#queue.push(handler);
+    if (this.#queue.length >= this.#maxQueued) this.flush();
+    else this.#schedule();
   }
 
   /** Calls `listener` once in the next pass, however many times it is notified before. */
   notify(listener: () => void): void {
-    if (this.mode === 'sync') return run(listener);
-    this.dirty.add(listener);
-    this.schedule();
+    if (this.#mode === 'sync') return run(listener);
+    this.#dirty.add(listener);
+    this.#schedule();
   }
 
   /** Runs everything queued now. A throwing handler is reported and the others still run. */
   flush(): void {
     this.cancel();
-    const queue = this.queue;
-    this.queue = [];
+    const queue = this.#queue;
+    this.#queue = [];
     for (const handler of queue) run(handler);
-    const dirty = [...this.dirty];
-    this.dirty.clear();
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
     for (const listener of dirty) run(listener);
   }
 
   /** Drops the scheduled pass (what is queued stays queued until the next `deliver`, `notify` or `flush`). */
   cancel(): void {
-    if (this.frame !== null) this.frames.cancel(this.frame);
-    if (this.timer !== null) this.clock.clearTimeout(this.timer);
-    this.frame = null;
-    this.timer = null;
-    this.arrivedThisFrame = false;
+    if (this.#frame !== null) this.#frames.cancel(this.#frame);
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#frame = null;
+    this.#timer = null;
+    this.#arrivedThisFrame = false;
   }
 
-  private schedule(): void {
-    this.arrivedThisFrame = true;
-    if (this.timer !== null) return;
-    this.timer = this.clock.setTimeout(() => this.flush(), this.maxDelayMs);
-    this.frame = this.frames.request(this.onFrame);
+  #schedule(): void {
+    this.#arrivedThisFrame = true;
+    if (this.#timer !== null) return;
+    this.#timer = this.#clock.setTimeout(() => this.flush(), this.#maxDelayMs);
+    this.#frame = this.#frames.request(this.#onFrame);
   }
 
-  private readonly onFrame = (): void => {
-    this.frame = null;
-    if (!this.arrivedThisFrame) return this.flush();
-    this.arrivedThisFrame = false;
-    this.frame = this.frames.request(this.onFrame);
+  readonly #onFrame = (): void => {
+    this.#frame = null;
+    if (!this.#arrivedThisFrame) return this.flush();
+    this.#arrivedThisFrame = false;
+    this.#frame = this.#frames.request(this.#onFrame);
   };
 }
 

@@ -39,23 +39,23 @@ export function presenceOf(channel: PresenceChannel): Presence {
 }
 
 export class ChannelRegistry {
-  private readonly entries = new Map<string, Entry>();
-  private readonly socket: Socket;
-  private readonly batcher: UpdateBatcher;
+  readonly #entries = new Map<string, Entry>();
+  readonly #socket: Socket;
+  readonly #batcher: UpdateBatcher;
 
   constructor(socket: Socket, batcher: UpdateBatcher) {
-    this.socket = socket;
-    this.batcher = batcher;
+    this.#socket = socket;
+    this.#batcher = batcher;
   }
 
   snapshot(topic: string): ChannelSnapshot {
-    return this.entries.get(topic)?.snapshot ?? NO_CHANNEL;
+    return this.#entries.get(topic)?.snapshot ?? NO_CHANNEL;
   }
 
   /** Holds the topic's channel (creating and joining it if nobody holds it) until the returned release runs. */
   acquire(topic: string, params: JoinParams | undefined, options: ChannelOptions | undefined, onChange: () => void): () => void {
     const signature = typeof params === 'function' ? null : canonicalJson([params ?? {}, options ?? {}]);
-    let entry = this.entries.get(topic);
+    let entry = this.#entries.get(topic);
     if (entry) {
       if (entry.releaseTimer !== null) clearTimeout(entry.releaseTimer);
       entry.releaseTimer = null;
@@ -63,10 +63,10 @@ export class ChannelRegistry {
         console.warn(`tether-rt/react: useChannel("${topic}") was called with params or options that differ from those of the component that joined it first; the channel is shared and keeps the first ones (${entry.signature}). Use the same params everywhere, or another topic.`);
       }
     } else {
-      entry = this.create(topic, params, options, signature);
+      entry = this.#create(topic, params, options, signature);
     }
     entry.holders += 1;
-    const listener = () => this.batcher.notify(onChange);
+    const listener = () => this.#batcher.notify(onChange);
     entry.listeners.add(listener);
     let released = false;
     const held = entry;
@@ -75,21 +75,21 @@ export class ChannelRegistry {
       released = true;
       held.listeners.delete(listener);
       held.holders -= 1;
-      if (held.holders === 0) held.releaseTimer = setTimeout(() => this.drop(held), 0);
+      if (held.holders === 0) held.releaseTimer = setTimeout(() => this.#drop(held), 0);
     };
   }
 
   /** Leaves every channel at once (the provider is going away). */
   dispose(): void {
-    for (const entry of [...this.entries.values()]) this.drop(entry, true);
+    for (const entry of [...this.#entries.values()]) this.#drop(entry, true);
   }
 
-  private create(topic: string, params: JoinParams | undefined, options: ChannelOptions | undefined, signature: string | null): Entry {
+  #create(topic: string, params: JoinParams | undefined, options: ChannelOptions | undefined, signature: string | null): Entry {
     const entry: Entry = { topic, signature, listeners: new Set(), unbind: [], presence: null, snapshot: NO_CHANNEL, holders: 0, releaseTimer: null };
-    this.entries.set(topic, entry);
+    this.#entries.set(topic, entry);
     let channel: Channel<object, object>;
     try {
-      channel = this.socket.channel<object, object>(topic, params, options);
+      channel = this.#socket.channel<object, object>(topic, params, options);
     } catch (err) {
       const error = err instanceof TetherClientError ? err : new TetherClientError('channel_closed', `Could not create the channel "${topic}": ${String(err)}`, { topic, cause: err });
       entry.snapshot = { channel: null, state: 'closed', error };
@@ -110,11 +110,11 @@ export class ChannelRegistry {
     return entry;
   }
 
-  private drop(entry: Entry, force = false): void {
+  #drop(entry: Entry, force = false): void {
     if (entry.releaseTimer !== null) clearTimeout(entry.releaseTimer);
     entry.releaseTimer = null;
-    if ((entry.holders > 0 && !force) || this.entries.get(entry.topic) !== entry) return;
-    this.entries.delete(entry.topic);
+    if ((entry.holders > 0 && !force) || this.#entries.get(entry.topic) !== entry) return;
+    this.#entries.delete(entry.topic);
     for (const off of entry.unbind) off();
     entry.presence?.dispose();
     const channel = entry.snapshot.channel;

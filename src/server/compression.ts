@@ -9,14 +9,15 @@
 import { constants, deflateRawSync } from 'node:zlib';
 import { z } from 'zod';
 
+/** permessage-deflate settings; every default is in COMPRESSION_DEFAULTS (the `@defaultValue` tags are checked against it). */
 export interface CompressionOptions {
-  /** Messages smaller than this (bytes, uncompressed) are sent uncompressed. Default 1024. */
+  /** Messages smaller than this (bytes, uncompressed) are sent uncompressed. @defaultValue `1024` */
   thresholdBytes?: number;
-  /** zlib level, 0 (store) to 9 (smallest). Default 6 (zlib's default). */
+  /** zlib level, 0 (store) to 9 (smallest). @defaultValue `6` (zlib's default) */
   level?: number;
-  /** zlib memLevel, 1 to 9: memory of each deflate stream against compression ratio. Default 8. */
+  /** zlib memLevel, 1 to 9: memory of each deflate stream against compression ratio. @defaultValue `8` */
   memLevel?: number;
-  /** Per-socket zlib jobs (replies, pushes, client messages) running at once in the process; more wait. Default 10. */
+  /** Per-socket zlib jobs (replies, pushes, client messages) running at once in the process; more wait. @defaultValue `10` */
   concurrency?: number;
 }
 

@@ -94,11 +94,16 @@ describe('resolveServeConfig', () => {
     assert.ok(!('token' in options) && !('logLevel' in options) && !('preset' in options));
   });
 
-  test('every createServer option with a default is a config key with the same default; dedup keys nest', () => {
+  test('every createServer option with a default is a config key with the same default; dedup, history and compression keys nest', () => {
     const resolved = resolveOptions({ channels: {} }) as Record<string, unknown>;
     const mirrored = new Set<string>(SERVER_OPTION_KEYS);
     for (const [key, value] of Object.entries(resolved)) {
       if (key === 'channels') continue;
+      if (key === 'compression') {
+        // Nests like dedup and history: the compression* keys build createServer's `compression`, off by default.
+        assert.equal(serverOptions(DEFAULTS).compression, value);
+        continue;
+      }
       assert.ok(mirrored.has(key), `createServer option ${key} is not exposed by the ops config`);
       if (key === 'outboundHardCapBytes') {
         // Derived from the budget on both sides: unset in the config, so createServer derives the same value.
