@@ -153,6 +153,7 @@ ul#running code, ul#failures code { font: 12.5px ui-monospace, SFMono-Regular, M
 ul#failures li { display: grid; grid-template-columns: 70px minmax(0, 1fr) 2fr; gap: 10px; padding: 7px 4px; border-bottom: 1px solid #1c242e; }
 ul#failures time { color: var(--muted); font-variant-numeric: tabular-nums; }
 ul#failures .detail { color: var(--red); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+ul#events li.empty, ul#running li.empty, ul#failures li.empty { display: block; }
 #denied { position: fixed; inset: 0; background: rgba(13,17,23,.92); display: grid; place-items: center; }
 #denied[hidden] { display: none; }
 #denied div { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 24px 30px; }
