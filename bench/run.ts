@@ -13,6 +13,7 @@ import { runChurn } from './workloads/churn.ts';
 import { runFanout } from './workloads/fanout.ts';
 import { runHold } from './workloads/hold.ts';
 import { runReqReply } from './workloads/reqreply.ts';
+import { runTasks } from './workloads/tasks.ts';
 
 const RUNNERS: Record<Workload, (ctx: BenchContext) => Promise<Table>> = {
   capacity: runCapacity,
@@ -20,6 +21,7 @@ const RUNNERS: Record<Workload, (ctx: BenchContext) => Promise<Table>> = {
   reqreply: runReqReply,
   churn: runChurn,
   hold: runHold,
+  tasks: runTasks,
 };
 
 const options = parseOptions(process.argv.slice(2));
@@ -31,7 +33,7 @@ const ctx = new BenchContext(options);
 const tables: Table[] = [];
 try {
   for (const workload of options.workloads) {
-    ctx.log(`${workload}: ${options.targets.join(', ')}`);
+    ctx.log(`${workload}: ${workload === 'tasks' ? 'tether' : options.targets.join(', ')}`);
     const table = await RUNNERS[workload](ctx);
     tables.push(table);
     console.log(`\n${toConsole(table)}\n`);

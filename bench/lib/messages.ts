@@ -26,6 +26,15 @@ export type WorkerCommand =
   | { op: 'publish'; endpoint: Endpoint; topic: string; perSecond: number; durationMs: number; bodyBytes: number }
   | { op: 'reqreply'; endpoint: Endpoint; clients: number; durationMs: number }
   | { op: 'churn'; endpoint: Endpoint; cycles: number; concurrency: number }
+  | {
+      /** Task progress reports to POST /api/publish, as a worker in any language would send them (tasks workload). */
+      op: 'publishTasks';
+      endpoint: Endpoint;
+      queue: string;
+      tasks: number;
+      perSecond: number;
+      durationMs: number;
+    }
   | { op: 'closeAll' };
 
 export type WorkerRequest = WorkerCommand & { id: number };
@@ -44,6 +53,14 @@ export interface StatsResult {
 export interface PublishResult {
   sent: number;
   acked: number;
+}
+
+export interface PublishTasksResult {
+  /** Progress events sent in POST bodies, and those the server answered 200 for. */
+  sent: number;
+  accepted: number;
+  failedRequests: number;
+  firstError?: string;
 }
 
 export interface ReqReplyResult {

@@ -4,9 +4,9 @@ import { parseArgs } from 'node:util';
 import { TARGET_KINDS, type TargetKind } from './messages.ts';
 import { MAX_SERVER_CONNECTIONS } from './limits.ts';
 
-export const WORKLOADS = ['capacity', 'fanout', 'reqreply', 'churn', 'hold'] as const;
+export const WORKLOADS = ['capacity', 'fanout', 'reqreply', 'churn', 'hold', 'tasks'] as const;
 export type Workload = (typeof WORKLOADS)[number];
-/** `hold` (many server processes, ~1 min per target at 50,000) runs only when named in --only. */
+/** `hold` (many server processes, ~1 min per target at 50,000) and `tasks` (Tether only) run only when named in --only. */
 const DEFAULT_WORKLOADS: Workload[] = ['capacity', 'fanout', 'reqreply', 'churn'];
 
 export interface Options {
@@ -38,6 +38,11 @@ export interface Options {
   /** Most connections one server process (and one load worker) of `hold` takes; below the fd limit. */
   holdPerProcess: number;
   workers: number;
+  /** Tasks workload: watchers of one queue, progress reports per second, tasks they are spread over, duration. */
+  tasksWatchers: number;
+  tasksRate: number;
+  tasksCount: number;
+  tasksMs: number;
   outDir: string;
   /** Results file name without extension (`<outDir>/<outName>.md` and `.json`); the run's date by default. */
   outName?: string;
@@ -64,6 +69,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     churnConcurrency: 32,
     hold: 50_000,
     workers: 2,
+    tasksWatchers: 1_000, tasksRate: 10_000, tasksCount: 10, tasksMs: 3_000,
   },
   quick: {
     capacity: [1_000, 5_000],
@@ -79,6 +85,7 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     churnConcurrency: 32,
     hold: 50_000,
     workers: 2,
+    tasksWatchers: 1_000, tasksRate: 10_000, tasksCount: 10, tasksMs: 2_000,
   },
   tiny: {
     capacity: [50],
@@ -94,13 +101,15 @@ const PRESETS: Record<Options['mode'], Omit<Options, 'mode' | 'workloads' | 'tar
     churnConcurrency: 8,
     hold: 100,
     workers: 1,
+    tasksWatchers: 50, tasksRate: 1_000, tasksCount: 20, tasksMs: 1_000,
   },
 };
 
 const USAGE = `usage: npm run bench -- [--quick | --tiny] [--only capacity,fanout,reqreply,churn] [--targets ws,socketio,tether]
   [--capacity 1000,10000] [--subscribers 1000,5000] [--rates 10000,50000] [--step-ms 3000] [--compression] [--body-bytes 2048]
   [--clients 100] [--reqreply-ms 2000] [--rounds 3] [--reqreply-rounds 5] [--cycles 100000] [--workers 2] [--out DIR|FILE.md] [--cpu-prof] [--heap-snapshot]
-  [--only hold] [--hold 50000] [--hold-per-process ${MAX_SERVER_CONNECTIONS}]   (hold: clustered capacity, opt-in)`;
+  [--only hold] [--hold 50000] [--hold-per-process ${MAX_SERVER_CONNECTIONS}]   (hold: clustered capacity, opt-in)
+  [--only tasks] [--watchers 1000] [--tasks-rate 10000] [--tasks 10] [--tasks-ms 3000]   (tasks: Tether's task hub, opt-in)`;
 
 function list(value: string | undefined): string[] | undefined {
   return value?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -146,6 +155,10 @@ export function parseOptions(argv: string[]): Options {
       hold: { type: 'string' },
       'hold-per-process': { type: 'string' },
       workers: { type: 'string' },
+      watchers: { type: 'string' },
+      'tasks-rate': { type: 'string' },
+      tasks: { type: 'string' },
+      'tasks-ms': { type: 'string' },
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       'heap-snapshot': { type: 'boolean' },
@@ -178,6 +191,10 @@ export function parseOptions(argv: string[]): Options {
     hold: single(values.hold, 'hold') ?? preset.hold,
     holdPerProcess: Math.min(single(values['hold-per-process'], 'hold-per-process') ?? MAX_SERVER_CONNECTIONS, MAX_SERVER_CONNECTIONS),
     workers: single(values.workers, 'workers') ?? preset.workers,
+    tasksWatchers: single(values.watchers, 'watchers') ?? preset.tasksWatchers,
+    tasksRate: single(values['tasks-rate'], 'tasks-rate') ?? preset.tasksRate,
+    tasksCount: single(values.tasks, 'tasks') ?? preset.tasksCount,
+    tasksMs: single(values['tasks-ms'], 'tasks-ms') ?? preset.tasksMs,
     outDir: values.out?.endsWith('.md') ? dirname(values.out) : (values.out ?? new URL('../results/', import.meta.url).pathname),
     outName: values.out?.endsWith('.md') ? basename(values.out, '.md') : undefined,
     cpuProfile: values['cpu-prof'] ?? false,

@@ -18,10 +18,15 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/** Reads the `ts` field of a broadcast payload; NaN when absent. */
+/** A task update's integer `timestamp`: the tasks workload stamps it with this clock in milliseconds. */
+const TIMESTAMP_KEY = '"timestamp":';
+
+/** Reads the `ts` field of a broadcast payload (or a task update's `timestamp`, in ms); NaN when absent. */
 function sentAt(text: string): number {
   const at = text.indexOf(TS_KEY);
-  return at < 0 ? Number.NaN : Number.parseFloat(text.slice(at + TS_KEY.length, at + TS_KEY.length + 24));
+  if (at >= 0) return Number.parseFloat(text.slice(at + TS_KEY.length, at + TS_KEY.length + 24));
+  const ms = text.indexOf(TIMESTAMP_KEY);
+  return ms < 0 ? Number.NaN : Number.parseFloat(text.slice(ms + TIMESTAMP_KEY.length, ms + TIMESTAMP_KEY.length + 24)) * 1000;
 }
 
 export abstract class BenchClient {

@@ -9,6 +9,7 @@ import type {
   ConnectResult,
   Endpoint,
   PublishResult,
+  PublishTasksResult,
   ReqReplyResult,
   StatsResult,
   WorkerCommand,
@@ -134,6 +135,58 @@ async function publish(cmd: Extract<WorkerCommand, { op: 'publish' }>): Promise<
   return result;
 }
 
+/**
+ * Progress reports at a steady rate over `tasks` tasks, each 10 ms tick's due events POSTed in bodies of at most
+ * 100 (the endpoint's limit), requests not awaited before the next tick. `timestamp` is this machine's monotonic
+ * clock in ms, so the watchers' workers can measure report-to-watcher latency (ms resolution).
+ */
+async function publishTasks(cmd: Extract<WorkerCommand, { op: 'publishTasks' }>): Promise<PublishTasksResult> {
+  const result: PublishTasksResult = { sent: 0, accepted: 0, failedRequests: 0 };
+  const url = `http://127.0.0.1:${cmd.endpoint.port}/api/publish`;
+  const requests: Promise<void>[] = [];
+  const post = (events: string[]) =>
+    fetch(url, { method: 'POST', headers: { authorization: 'Bearer bench', 'content-type': 'application/json' }, body: `[${events.join(',')}]` }).then(
+      async (res) => {
+        await res.arrayBuffer();
+        if (res.ok) result.accepted += events.length;
+        else {
+          result.failedRequests++;
+          result.firstError ??= `HTTP ${res.status}`;
+        }
+      },
+      (err: Error) => {
+        result.failedRequests++;
+        result.firstError ??= err.message;
+      },
+    );
+  const total = Math.floor((cmd.durationMs / 1000) * cmd.perSecond);
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const elapsed = performance.now() - started;
+      const due = Math.min(Math.floor((elapsed / 1000) * cmd.perSecond), total);
+      let batch: string[] = [];
+      while (result.sent < due) {
+        const n = result.sent++;
+        const progress = Math.floor(n / cmd.tasks) % 101;
+        batch.push(`{"type":"task_updated","task":{"task_id":"t${n % cmd.tasks}","queue":"${cmd.queue}","status":"progress","progress":${progress},"timestamp":${Math.floor(nowMicros() / 1000)}}}`);
+        if (batch.length === 100) {
+          requests.push(post(batch));
+          batch = [];
+        }
+      }
+      if (batch.length > 0) requests.push(post(batch));
+      if (elapsed >= cmd.durationMs) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 10);
+  });
+  // Bounded: a saturated server may leave requests unanswered; those count as neither accepted nor failed.
+  await Promise.race([Promise.all(requests), new Promise((r) => setTimeout(r, 5_000).unref())]);
+  return { ...result };
+}
+
 async function openClients(endpoint: Endpoint, count: number): Promise<BenchClient[]> {
   const clients: BenchClient[] = [];
   await pool(count, 50, async (i) => {
@@ -202,6 +255,8 @@ async function handle(cmd: WorkerCommand): Promise<unknown> {
       return { received, latency: latency.toJSON() } satisfies StatsResult;
     case 'publish':
       return publish(cmd);
+    case 'publishTasks':
+      return publishTasks(cmd);
     case 'reqreply':
       return reqreply(cmd);
     case 'churn':

@@ -26,8 +26,8 @@ interface StepResult {
   latency: LatencyHistogram;
 }
 
-/** Waits until every expected delivery arrived or none arrived for DRAIN_IDLE_MS. */
-async function drain(ctx: BenchContext, expected: number): Promise<{ received: number; latency: LatencyHistogram }> {
+/** Waits until every expected delivery arrived or none arrived for DRAIN_IDLE_MS; `lastAt`: when the count last grew. */
+export async function drain(ctx: BenchContext, expected: number): Promise<{ received: number; latency: LatencyHistogram; lastAt: number }> {
   const started = performance.now();
   let last = -1;
   let lastChange = started;
@@ -36,7 +36,7 @@ async function drain(ctx: BenchContext, expected: number): Promise<{ received: n
     const now = performance.now();
     if (stats.received !== last) lastChange = now;
     last = stats.received;
-    if (stats.received >= expected || now - lastChange > DRAIN_IDLE_MS || now - started > DRAIN_MAX_MS) return stats;
+    if (stats.received >= expected || now - lastChange > DRAIN_IDLE_MS || now - started > DRAIN_MAX_MS) return { ...stats, lastAt: lastChange };
     await new Promise((r) => setTimeout(r, 20));
   }
 }

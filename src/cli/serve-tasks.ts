@@ -14,11 +14,14 @@ import { BullMQBridge } from '../tasks/server/bullmq-bridge.ts';
 import { RedisSubscriberCensus } from '../tasks/server/census-redis.ts';
 import { createPublishRoute } from '../tasks/server/http-publish.ts';
 import { TaskHub } from '../tasks/server/hub.ts';
+import { taskOverview } from '../tasks/server/overview.ts';
 import { RedisSnapshotStore } from '../tasks/server/snapshots-redis.ts';
 
 export interface TaskWiring {
   readonly channels: Record<string, ChannelDefinition>;
   attach(server: TetherServer): Promise<void>;
+  /** The dashboard's Tasks view source: the `--tasks` queues and those published through this node. */
+  readonly overview: { look(): ReturnType<typeof taskOverview> };
   describe(httpUrl: string): string[];
   close(): Promise<void>;
 }
@@ -50,6 +53,7 @@ export function prepareTasks(config: ServeConfig, nodeId: string, onError: (err:
   let detachRoute: (() => void) | null = null;
   return {
     channels: hub.channels,
+    overview: { look: () => taskOverview(hub.store, [...new Set([...queues, ...hub.queues])]) },
     async attach(server) {
       hub.attach(server);
       if (config.publishToken !== undefined) {

@@ -55,6 +55,7 @@ export async function serve(flags: ServeFlags = {}): Promise<void> {
   ops.attach(server);
   const { url, httpUrl } = await server.listen();
   await tasks?.attach(server);
+  if (tasks) ops.showTasks(tasks.overview);
   process.stdout.write(
     `tether serve listening\n  WebSocket  ${url}/websocket  (Phoenix clients take ${url})\n  HTTP       ${httpUrl}\n` +
       `  channels   room:*${config.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}` +

@@ -6,6 +6,8 @@ import { Socket } from '../client/socket.ts';
 import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TopicRow } from './feed.ts';
 import type { PageSettings } from './page.ts';
 import { LineChart, type ChartPoint } from './charts.ts';
+import { TasksView } from './tasks-view.ts';
+import { el } from './dom.ts';
 import { formatBytes, formatCount, formatDuration, formatMs, formatRate } from './format.ts';
 
 const HISTORY_MS = 300_000;
@@ -71,6 +73,9 @@ channel.on('sample', (message) => {
   events = events.concat(message.events).slice(-MAX_EVENTS);
   render(message.topics);
 });
+const tasksView = new TasksView($('tasks'));
+channel.on('tasks_snapshot', ({ history, latest }) => tasksView.snapshot(history, latest));
+channel.on('tasks', (picture) => tasksView.picture(picture));
 void channel.join().then((result) => {
   if (result.status === 'error') {
     const reason = (result.response as { reason?: string }).reason ?? 'refused';
@@ -180,13 +185,6 @@ function renderEvents(): void {
 
 function last<T>(list: T[]): T | undefined {
   return list[list.length - 1];
-}
-
-function el(tag: string, text: string, className?: string): HTMLElement {
-  const node = document.createElement(tag);
-  node.textContent = text;
-  if (className) node.className = className;
-  return node;
 }
 
 function cell(text: string, className?: string, colSpan?: number): HTMLTableCellElement {

@@ -54,4 +54,37 @@ export type RecentEvent = {
 export type AdminEvents = {
   snapshot: { info: NodeInfo; history: Sample[]; recent: RecentEvent[]; topics: TopicRow[] };
   sample: { sample: Sample; events: RecentEvent[]; topics: TopicRow[] };
+} & TasksEvents;
+
+/**
+ * One queue's counters: the tasks module's QueueStatus, restated because the dashboard imports only protocol and
+ * client. `ops.showTasks(tasks.overview)` in src/cli/serve.ts type-checks that the tasks module's overview fits.
+ */
+export type TaskQueueRow = {
+  queue: string;
+  total_tasks: number;
+  pending_tasks: number;
+  running_tasks: number;
+  completed_tasks: number;
+  failed_tasks: number;
 };
+
+/** A task as the Tasks view lists it (running, or failed with its message). */
+export type TaskRow = { queue: string; task_id: string; status: string; progress?: number; message?: string; timestamp?: number };
+
+/**
+ * The Tasks view's picture at one sample: each queue's counters, the running tasks (at most `runningLimit`) and
+ * the latest failures (at most `failureLimit`), both newest first. Absent from the feed when the server has no
+ * task queues.
+ */
+export type TasksPicture = { t: number; queues: TaskQueueRow[]; running: TaskRow[]; failures: TaskRow[] };
+
+/** What the admin channel pushes for the Tasks view: a snapshot (with the counters' history) and one per sample. */
+export type TasksEvents = {
+  /** After every join when the server has task queues: the counters' history (oldest first) and the latest picture. */
+  tasks_snapshot: { history: TaskCounters[]; latest: TasksPicture | null };
+  tasks: TasksPicture;
+};
+
+/** Each queue's counters at one sample, for the charts. */
+export type TaskCounters = { t: number; queues: TaskQueueRow[] };

@@ -61,6 +61,20 @@ export function renderPage(settings: PageSettings): string {
       <div class="scroll"><ul id="events"></ul></div>
     </article>
   </section>
+  <section id="tasks" class="tasks" hidden>
+    <h2 class="section">Tasks</h2>
+    <div id="task-queues" class="charts"></div>
+    <div class="lists">
+      <article class="card">
+        <h2>Running <span class="count" id="running-count"></span></h2>
+        <div class="scroll"><ul id="running"></ul></div>
+      </article>
+      <article class="card">
+        <h2>Recent failures <span class="count" id="failure-count"></span></h2>
+        <div class="scroll"><ul id="failures"></ul></div>
+      </article>
+    </div>
+  </section>
 </main>
 <div id="denied" hidden><div><h1>Not authorised</h1><p id="denied-reason"></p><a href="/">Sign in again</a></div></div>
 </body>
@@ -125,6 +139,21 @@ ul#events .detail { color: #aab6c2; overflow: hidden; text-overflow: ellipsis; w
 .badge.rejected { background: rgba(167,139,250,.15); color: var(--violet); }
 .badge.error { background: rgba(240,98,93,.15); color: var(--red); }
 .reasons { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 8px; }
+.tasks { display: grid; gap: 14px; }
+.tasks[hidden] { display: none; }
+h2.section { margin: 6px 0 0; font-size: 15px; font-weight: 600; }
+.queue-figures { display: flex; gap: 14px; color: var(--muted); font-size: 12px; margin-bottom: 6px; flex-wrap: wrap; }
+.queue-figures b { color: var(--text); font-weight: 600; font-variant-numeric: tabular-nums; }
+ul#running, ul#failures { list-style: none; margin: 0; padding: 0; font-size: 13px; }
+ul#running li { display: grid; grid-template-columns: minmax(0, 1fr) 2fr 48px; gap: 10px; align-items: center; padding: 7px 4px;
+  border-bottom: 1px solid #1c242e; }
+ul#running code, ul#failures code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, monospace; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.bar { height: 8px; border-radius: 4px; background: #1f2a36; overflow: hidden; }
+.bar i { display: block; height: 100%; background: var(--blue); transition: width .3s; }
+ul#failures li { display: grid; grid-template-columns: 70px minmax(0, 1fr) 2fr; gap: 10px; padding: 7px 4px; border-bottom: 1px solid #1c242e; }
+ul#failures time { color: var(--muted); font-variant-numeric: tabular-nums; }
+ul#failures .detail { color: var(--red); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+ul#events li.empty, ul#running li.empty, ul#failures li.empty { display: block; }
 #denied { position: fixed; inset: 0; background: rgba(13,17,23,.92); display: grid; place-items: center; }
 #denied[hidden] { display: none; }
 #denied div { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 24px 30px; }

@@ -5,11 +5,15 @@
  * origin, even one the socket's origin check lets in (a dev server on another loopback port). Each join first gets a `snapshot` push with the recent
  * history, then one `sample` push per interval. Pushes go to this node's admin sockets only, so with a shared
  * broker each dashboard shows the node it is connected to.
+ *
+ * With a tasks source (`setTasks`, wired by `tether serve --tasks`), each join also gets `tasks_snapshot` and each
+ * interval a `tasks` push: the Tasks view is fed here, behind the admin token, rather than by the page joining
+ * task topics itself (see docs/tasks.md, "In the dashboard").
  */
 import { timingSafeEqual } from 'node:crypto';
 import { error, ok, type ChannelDefinition, type ChannelSocket } from '../server/channel.ts';
 import { systemClock, type Clock } from '../server/clock.ts';
-import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TopicRow } from '../dashboard/feed.ts';
+import type { AdminEvents, NodeInfo, TaskCounters, TasksPicture } from '../dashboard/feed.ts';
 import type { Sampler } from './sampler.ts';
 
 /** Who may join the admin channel: anyone (`open`), or whoever presents `token` as the `admin_token` param. */
@@ -22,8 +26,15 @@ export interface AdminFeedOptions {
   info: () => NodeInfo;
   /** Default 1000. */
   intervalMs?: number;
+  /** Tasks-view counter samples kept for a dashboard that joins later. Default 300 (five minutes at 1 Hz). */
+  tasksHistorySize?: number;
   clock?: Clock;
   onError?: (err: Error) => void;
+}
+
+/** Where the Tasks view's picture comes from: one bounded look per interval. */
+export interface TasksSource {
+  look(): Promise<Omit<TasksPicture, 't'>>;
 }
 
 export function tokenMatches(expected: string, given: unknown): boolean {
@@ -46,6 +57,9 @@ export class AdminFeed {
   readonly #clock: Clock;
   #timer: unknown = null;
   #busy = false;
+  #tasks: TasksSource | null = null;
+  readonly #taskHistory: TaskCounters[] = [];
+  #taskLatest: TasksPicture | null = null;
 
   constructor(options: AdminFeedOptions) {
     this.#options = options;
@@ -57,6 +71,7 @@ export class AdminFeed {
       afterJoin: (socket) => {
         const snapshot: AdminEvents['snapshot'] = { info: info(), history: sampler.history, recent: sampler.recent, topics: sampler.topicRows() };
         socket.push('snapshot', snapshot);
+        if (this.#tasks) socket.push('tasks_snapshot', { history: this.#taskHistory, latest: this.#taskLatest });
         this.#sockets.add(socket);
       },
       handleIn: (event) => error({ reason: `the admin channel takes no "${event}" event` }),
@@ -68,6 +83,13 @@ export class AdminFeed {
 
   get subscribers(): number {
     return this.#sockets.size;
+  }
+
+  /** Turns the Tasks view on (a source) or off (null). */
+  setTasks(source: TasksSource | null): void {
+    this.#tasks = source;
+    this.#taskHistory.length = 0;
+    this.#taskLatest = null;
   }
 
   start(): void {
@@ -85,13 +107,35 @@ export class AdminFeed {
     this.#busy = true;
     try {
       const { sample, events } = await this.#options.sampler.sample();
+      const tasks = await this.#lookAtTasks(sample.t);
       if (this.#sockets.size === 0) return;
       const payload: AdminEvents['sample'] = { sample, events, topics: this.#options.sampler.topicRows() };
-      for (const socket of this.#sockets) socket.push('sample', payload);
+      for (const socket of this.#sockets) {
+        socket.push('sample', payload);
+        if (tasks) socket.push('tasks', tasks);
+      }
     } catch (err) {
       this.#options.onError?.(err as Error);
     } finally {
       this.#busy = false;
+    }
+  }
+
+  /** One look at the task queues (null without a source or when the look fails: the sample still goes out). */
+  async #lookAtTasks(t: number): Promise<TasksPicture | null> {
+    const source = this.#tasks;
+    if (!source) return null;
+    try {
+      const picture: TasksPicture = { t, ...(await source.look()) };
+      if (source !== this.#tasks) return null;
+      this.#taskLatest = picture;
+      this.#taskHistory.push({ t, queues: picture.queues });
+      const limit = this.#options.tasksHistorySize ?? 300;
+      while (this.#taskHistory.length > limit) this.#taskHistory.shift();
+      return picture;
+    } catch (err) {
+      this.#options.onError?.(err as Error);
+      return null;
     }
   }
 }

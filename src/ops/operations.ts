@@ -12,7 +12,7 @@ import type { TetherServer } from '../server/server.ts';
 import { isLoopbackHost } from '../server/upgrade.ts';
 import { renderPage } from '../dashboard/page.ts';
 import { ADMIN_TOPIC, type NodeInfo } from '../dashboard/feed.ts';
-import { AdminFeed, type AdminAccess } from './admin-channel.ts';
+import { AdminFeed, type AdminAccess, type TasksSource } from './admin-channel.ts';
 import { serverOptions, type ServeConfig, type ServerLimits } from './config.ts';
 import { loadServeConfig, type ConfigSource } from './config-load.ts';
 import { dashboardScript } from './dashboard-assets.ts';
@@ -50,6 +50,8 @@ export interface Operations {
   readiness(): Readiness;
   /** Wires metrics, logging, the HTTP routes and the dashboard feed into a created server. */
   attach(server: TetherServer): void;
+  /** Shows the dashboard's Tasks view, fed by `source` (no-op when the dashboard is off); null hides it. */
+  showTasks(source: TasksSource | null): void;
   /** Stops the feed and detaches every observer (the server's own close() stays the caller's). */
   detach(): void;
 }
@@ -139,6 +141,9 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
         onError: (err) => logger.error({ err }, 'operations endpoint failed'),
       });
       detachers.push(prependRequestHandler(server.httpServer, routes));
+    },
+    showTasks(source) {
+      feed?.setTasks(source);
     },
     detach() {
       feed?.stop();

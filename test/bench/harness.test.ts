@@ -87,3 +87,25 @@ test('bench --only hold spreads the connections over several server processes an
     rmSync(outDir, { recursive: true, force: true });
   }
 });
+
+test('bench --only tasks: watchers over the load workers get the coalesced and the uncoalesced progress of a producer process', { timeout: 45_000 }, async () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'tether-bench-tasks-'));
+  try {
+    const { code, output } = await runBench(join(outDir, 'tasks.md'), '--only', 'tasks', '--workers', '2', '--watchers', '20', '--tasks-rate', '200', '--tasks', '4');
+    assert.equal(code, 0, output);
+    const { tables } = JSON.parse(readFileSync(join(outDir, 'tasks.json'), 'utf8')) as { tables: Table[] };
+    assert.deepEqual(tables.map((t) => t.workload), ['tasks']);
+    const [on, off] = rows(tables, 'tasks', 'updates delivered/s');
+    const [acceptedOn, acceptedOff] = rows(tables, 'tasks', 'reports accepted/s');
+    assert.deepEqual([on.scenario, off.scenario], ['coalescing on', 'coalescing off']);
+    assert.equal(acceptedOn.values.tether, 200);
+    assert.equal(acceptedOff.values.tether, 200);
+    // Off: every report reaches all 20 watchers (200 x 20 = 4,000 in the one second); on: at most 10 per task per second.
+    assert.match(off.notes?.tether ?? '', /^100\.0 % of 4,000 due$/);
+    assert.ok(on.values.tether! > 0 && on.values.tether! <= 4 * 10 * 20 * 1.5, `coalesced deliveries/s ${on.values.tether}`);
+    for (const row of rows(tables, 'tasks', 'p99 ms report→watcher')) assert.ok(row.values.tether! >= 0, 'latency measured');
+    assert.match(output, /tasks: tether/);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});

@@ -102,6 +102,7 @@ test('the dashboard shows a new connection within 2 s, its topic and presence, a
     null,
     { timeout: 2000 },
   );
+  assert.equal(await page.$eval('#tasks', (section) => (section as HTMLElement).hidden), true, 'no Tasks view without task queues');
   const rates = await page.textContent('#kpi-in');
   assert.ok(Number.parseFloat(rates ?? '0') > 0, `messages in per second shown: ${rates}`);
 

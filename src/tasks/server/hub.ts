@@ -60,6 +60,8 @@ export type PublishResult = { ok: true; reached: number; delivered: boolean } | 
 
 const TASK_PATTERNS = new Set(['tasks:*', 'task:*', 'queue:*', 'user:*', 'events:*', topics.system]);
 
+const MAX_NOTED_QUEUES = 50;
+
 export class TaskHub {
   readonly channels: Record<string, ChannelDefinition>;
   readonly store: SnapshotStore;
@@ -67,6 +69,7 @@ export class TaskHub {
   readonly #subscribers = new Map<string, number>();
   readonly #onError: (err: Error, context: string) => void;
   readonly #census: SubscriberCensus | undefined;
+  readonly #queues = new Set<string>();
   #server: TaskHubServer | null = null;
   #detach: (() => void) | null = null;
 
@@ -103,6 +106,11 @@ export class TaskHub {
     });
     this.#census?.start(() => this.#subscribers).catch((err: unknown) => this.#onError(err as Error, 'census start'));
     return this;
+  }
+
+  /** Queues this hub has delivered events of, oldest first (at most 50: an operator's view, not an index). */
+  get queues(): ReadonlySet<string> {
+    return this.#queues;
   }
 
   /** Subscribers of one topic: on this node, plus the other nodes' when the hub has a census. */
@@ -155,6 +163,11 @@ export class TaskHub {
     }
   }
 
+  #noteQueue(queue: string): void {
+    if (this.#queues.has(queue) || this.#queues.size >= MAX_NOTED_QUEUES) return;
+    this.#queues.add(queue);
+  }
+
   /** Issues the snapshot write and the broadcasts in one synchronous step, so per-task order is publish order. */
   #deliver(event: TaskEvent): void {
     const server = this.#server;
@@ -163,11 +176,13 @@ export class TaskHub {
     let stored: Promise<void> | null = null;
     if (event.type === 'queue_status_changed') {
       payload = event.status;
+      this.#noteQueue(event.status.queue);
       stored = this.store.putStatus(event.status);
     } else if (event.type === 'system_notification' || event.type === 'user_notification') {
       payload = event.notification;
     } else {
       payload = event.task;
+      this.#noteQueue(event.task.queue);
       stored = this.store.putTask({ ...event.task, timestamp: event.task.timestamp ?? Date.now() });
     }
     stored?.catch((err: unknown) => this.#onError(err as Error, `snapshot ${event.type}`));

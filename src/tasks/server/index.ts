@@ -9,3 +9,4 @@ export { jwtConnect, MIN_JWT_SECRET_BYTES, type JwtConnectOptions } from './auth
 export { BullMQBridge, BRIDGE_DEFAULTS, bullConnection, type BullMQBridgeOptions } from './bullmq-bridge.ts';
 export { taskEventOfBullMQ, progressOf, BULLMQ_EVENTS, type BullMQEventName, type BullMQEventArgs } from './bullmq-events.ts';
 export { createPublishRoute, PUBLISH_DEFAULTS, type PublishRouteOptions } from './http-publish.ts';
+export { taskOverview, OVERVIEW_DEFAULTS, type TaskOverview, type TaskOverviewOptions } from './overview.ts';
