@@ -56,14 +56,14 @@ export class Connection {
   readonly sameOrigin: boolean;
   readonly core: ServerCore;
   readonly openedAt: number;
-  lastSeen: number;
+  #lastSeen: number;
   /** When the outbound buffer was first seen over budget in the current stretch; 0 when under it. */
-  overBudgetSince = 0;
-  closing = false;
+  #overBudgetSince = 0;
+  #closing = false;
   /** When a close this server started gives up on the peer's close frame and cuts the socket; 0 = none. */
-  closeDeadline = 0;
+  #closeDeadline = 0;
   /** How this connection's channels see its end (`disconnect` after `server.disconnect(id)`). */
-  channelEndReason: 'close' | 'disconnect' = 'close';
+  #channelEndReason: 'close' | 'disconnect' = 'close';
   /** The code and reason this server closed with, reported instead of ws's 1006 when the socket had to be cut. */
   #sentClose: { code: number; reason: string } | null = null;
   readonly #serializer: Serializer;
@@ -84,7 +84,7 @@ export class Connection {
     this.remoteAddress = init.remoteAddress;
     this.origin = init.origin;
     this.sameOrigin = init.sameOrigin;
-    this.openedAt = this.lastSeen = core.clock.now();
+    this.openedAt = this.#lastSeen = core.clock.now();
     this.#messageBucket = new TokenBucket(core.limits.messages, this.openedAt);
   }
 
@@ -94,8 +94,8 @@ export class Connection {
 
   /** One frame from the client, as text or (V2 binary) bytes. */
   receive(data: string | Uint8Array): void {
-    if (this.closing) return;
-    const now = (this.lastSeen = this.core.clock.now());
+    if (this.#closing) return;
+    const now = (this.#lastSeen = this.core.clock.now());
     const hooks = this.core.observers.hooks;
     // What the inbound backlog charges a frame: its length as received (characters of text, bytes of binary),
     // known without another pass over the data.
@@ -200,7 +200,7 @@ export class Connection {
   }
 
   send(frame: Frame): void {
-    if (this.closing) return;
+    if (this.#closing) return;
     let data: string | Uint8Array;
     try {
       data = this.#serializer.encode(frame);
@@ -229,16 +229,49 @@ export class Connection {
 
   /** A frame would have taken the queue past the hard cap: it was not queued; the connection ends now (4001). */
   readonly #overCap = (bufferedBytes: number, frameBytes: number): void => {
-    if (this.closing) return;
+    if (this.#closing) return;
     this.core.observers.hooks.slowConsumer?.({ connectionId: this.id, bufferedBytes, cause: 'hardCap' });
     const cap = this.core.limits.outboundHardCapBytes;
     this.close(CloseCodes.slowConsumer, `slow consumer: a ${frameBytes}-byte frame on ${bufferedBytes} queued bytes would pass the hard cap of ${cap}`);
   };
 
+  /**
+   * The server's sweep asks (every `sweepIntervalMs`): a close the peer never answered is cut, and an idle
+   * connection or one over its outbound budget for the whole grace is closed.
+   */
+  checkLiveness(now: number): void {
+    if (this.#closing) {
+      // A peer that does not answer our close frame (not reading, or gone) would hold its buffers for ws's 30 s.
+      if (this.#closeDeadline !== 0 && now >= this.#closeDeadline) this.transport.terminate();
+      return;
+    }
+    const { idleTimeoutMs, outboundBudgetBytes, slowConsumerGraceMs } = this.core.limits;
+    if (now - this.#lastSeen >= idleTimeoutMs) {
+      this.core.observers.hooks.idleTimeout?.({ connectionId: this.id });
+      this.close(CloseCodes.idleTimeout, `idle timeout: no frame received for ${idleTimeoutMs} ms`);
+      return;
+    }
+    const buffered = this.transport.bufferedAmount;
+    if (buffered <= outboundBudgetBytes) {
+      this.#overBudgetSince = 0;
+    } else if (this.#overBudgetSince === 0) {
+      this.#overBudgetSince = now;
+    } else if (now - this.#overBudgetSince >= slowConsumerGraceMs) {
+      this.core.observers.hooks.slowConsumer?.({ connectionId: this.id, bufferedBytes: buffered, cause: 'grace' });
+      this.close(CloseCodes.slowConsumer, `slow consumer: over ${outboundBudgetBytes} buffered bytes for ${slowConsumerGraceMs} ms`);
+    }
+  }
+
+  /** `server.disconnect(id)`: closes with 1001 (clients reconnect), and the channels end with reason `disconnect`. */
+  disconnect(): void {
+    this.#channelEndReason = 'disconnect';
+    this.close(CloseCodes.goingAway, 'disconnected by the server');
+  }
+
   close(code: number, reason: string): void {
-    if (this.closing) return;
-    this.closing = true;
-    this.closeDeadline = this.core.clock.now() + this.core.limits.closeGraceMs;
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#closeDeadline = this.core.clock.now() + this.core.limits.closeGraceMs;
     reason = closeReason(reason);
     this.#sentClose = { code, reason };
     this.transport.close(code, reason);
@@ -246,11 +279,11 @@ export class Connection {
 
   /** The transport closed (for any reason): end every channel and forget the connection. */
   closed(code: number, reason: string): void {
-    this.closing = true;
+    this.#closing = true;
     if (code === ABNORMAL_CLOSURE && this.#sentClose !== null) ({ code, reason } = this.#sentClose);
     for (const channel of [...this.#channels.values()]) {
       try {
-        channel.stop(this.channelEndReason, false);
+        channel.stop(this.#channelEndReason, false);
       } catch (err) {
         this.core.observers.hooks.error?.(asError(err), `close ${this.id} ${channel.topic}`);
       }

@@ -67,6 +67,10 @@ export interface Limits {
   joins: RateLimit;
   inboundBacklogMessages: number;
   inboundBacklogBytes: number;
+  /** The sweep's liveness and budget bounds (Connection.checkLiveness). */
+  idleTimeoutMs: number;
+  outboundBudgetBytes: number;
+  slowConsumerGraceMs: number;
 }
 
 export class ServerCore {
@@ -116,6 +120,9 @@ export class ServerCore {
       joins: { perSecond: options.joinsPerSecond, burst: options.joinBurst },
       inboundBacklogMessages: options.inboundBacklogMessages,
       inboundBacklogBytes: options.inboundBacklogBytes,
+      idleTimeoutMs: options.idleTimeoutMs,
+      outboundBudgetBytes: options.outboundBudgetBytes,
+      slowConsumerGraceMs: options.slowConsumerGraceMs,
     };
     this.#connect = options.connect;
     const origins = options.allowedOrigins;
@@ -325,10 +332,7 @@ export class ServerCore {
     const set = this.#bySocketId.get(socketId);
     if (!set) return 0;
     const conns = [...set];
-    for (const conn of conns) {
-      conn.channelEndReason = 'disconnect';
-      conn.close(CloseCodes.goingAway, 'disconnected by the server');
-    }
+    for (const conn of conns) conn.disconnect();
     return conns.length;
   }
 
@@ -342,33 +346,13 @@ export class ServerCore {
     return false;
   }
 
-  /** The single liveness and budget pass over all connections. @internal */
+  /** The single liveness and budget pass over all connections: each checks its own. @internal */
   readonly sweep = (): void => {
     const now = this.clock.now();
-    const { idleTimeoutMs, outboundBudgetBytes, slowConsumerGraceMs } = this.#options;
-    const hooks = this.observers.hooks;
     for (const conn of this.#connections) {
       // The sweep runs from a timer: a throw for one connection is reported and the pass goes on.
       try {
-      if (conn.closing) {
-        // A peer that does not answer our close frame (not reading, or gone) would hold its buffers for ws's 30 s.
-        if (conn.closeDeadline !== 0 && now >= conn.closeDeadline) conn.transport.terminate();
-        continue;
-      }
-      if (now - conn.lastSeen >= idleTimeoutMs) {
-        hooks.idleTimeout?.({ connectionId: conn.id });
-        conn.close(CloseCodes.idleTimeout, `idle timeout: no frame received for ${idleTimeoutMs} ms`);
-        continue;
-      }
-      const buffered = conn.transport.bufferedAmount;
-      if (buffered <= outboundBudgetBytes) {
-        conn.overBudgetSince = 0;
-      } else if (conn.overBudgetSince === 0) {
-        conn.overBudgetSince = now;
-      } else if (now - conn.overBudgetSince >= slowConsumerGraceMs) {
-        hooks.slowConsumer?.({ connectionId: conn.id, bufferedBytes: buffered, cause: 'grace' });
-        conn.close(CloseCodes.slowConsumer, `slow consumer: over ${outboundBudgetBytes} buffered bytes for ${slowConsumerGraceMs} ms`);
-      }
+        conn.checkLiveness(now);
       } catch (err) {
         this.#reportError(asError(err), `sweep ${conn.id}`);
       }
