@@ -8,12 +8,18 @@ import { Events, HEARTBEAT_TOPIC, ReplyReasons } from '../protocol/events.ts';
 import { isJsonObject, type Frame, type JsonObject, type Payload } from '../protocol/frame.ts';
 import { closeFrame, heartbeatReply, replyFrame, unmatchedTopicReply } from '../protocol/replies.ts';
 import type { Serializer } from '../protocol/serializer.ts';
-import type { Reply } from './channel.ts';
+import type { HistoryStore } from '../broker/types.ts';
+import type { BroadcastResult, Reply } from './channel.ts';
+import type { BacklogLimits, ChannelHost } from './channel-host.ts';
 import { ChannelInstance } from './channel-instance.ts';
 import type { ServerCore } from './core.ts';
+import type { Subscriber } from './fanout.ts';
+import type { ObserverSet } from './observer.ts';
 import { CappedTransport } from './outbound-cap.ts';
+import type { Presence } from './presence.ts';
 import { RateVerdict, TokenBucket } from './rate-limit.ts';
-import type { TransportSocket } from './transport.ts';
+import type { PushDeduplicator } from './recovery/push-dedup.ts';
+import type { SharedFrame, TransportSocket } from './transport.ts';
 import { asError } from './unknown.ts';
 
 export interface ConnectionInit {
@@ -42,7 +48,7 @@ function closeReason(text: string): string {
   return `${cut}...`;
 }
 
-export class Connection {
+export class Connection implements ChannelHost {
   readonly id: string;
   readonly socketId: string | null;
   readonly vsn: 1 | 2;
@@ -90,6 +96,32 @@ export class Connection {
 
   get channelCount(): number {
     return this.#channels.size;
+  }
+
+  // What its channels ask of the server (ChannelHost), answered here so they never reach the core.
+  get backlog(): BacklogLimits {
+    return this.core.limits;
+  }
+  get observers(): ObserverSet {
+    return this.core.observers;
+  }
+  get presence(): Presence {
+    return this.core.presence;
+  }
+  get history(): HistoryStore {
+    return this.core.broker.history;
+  }
+  get dedup(): PushDeduplicator {
+    return this.core.dedup;
+  }
+  publish(topic: string, event: string, payload: Payload, excludeSelf: boolean): Promise<BroadcastResult> {
+    return this.core.publish(topic, event, payload, excludeSelf ? this.id : undefined);
+  }
+  subscribe(channel: Subscriber): Promise<void> | null {
+    return this.core.fanout.subscribe(channel);
+  }
+  unsubscribe(channel: Subscriber): void {
+    this.core.fanout.unsubscribe(channel);
   }
 
   /** One frame from the client, as text or (V2 binary) bytes. */
@@ -195,7 +227,7 @@ export class Connection {
   }
 
   /** Removes a channel that ended (only if it is still the current instance of its topic). */
-  forget(channel: ChannelInstance): void {
+  forget(channel: Subscriber): void {
     if (this.#channels.get(channel.topic) === channel) this.#channels.delete(channel.topic);
   }
 
@@ -214,6 +246,10 @@ export class Connection {
     this.transport.send(data);
     const frameOut = this.core.observers.hooks.frameOut;
     if (frameOut) frameOut(typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, 1);
+  }
+
+  sendShared(frame: SharedFrame): void {
+    this.transport.sendShared(frame);
   }
 
   /** `meta` (Tether's V2 meta element, docs/recovery.md) is only ever given for opted-in connections. */
