@@ -12,12 +12,11 @@ import type { Payload } from '../protocol/frame.ts';
 import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
 import type { BroadcastFailure, BroadcastResult } from './channel.ts';
 import type { Clock } from './clock.ts';
-import { Connection } from './connection.ts';
+import { Connection, type ConnectionHost, type Limits } from './connection.ts';
 import { Fanout } from './fanout.ts';
 import { ObserverSet } from './observer.ts';
 import type { ConnectHook, ConnectResult, ResolvedOptions } from './options.ts';
 import { Presence } from './presence.ts';
-import type { RateLimit } from './rate-limit.ts';
 import { PushDeduplicator } from './recovery/push-dedup.ts';
 import { isStorable, notStorableError, validateHistory } from './recovery/channel-recovery.ts';
 import { Router } from './router.ts';
@@ -58,22 +57,7 @@ const TIMED_OUT = Symbol('connect hook timed out');
 /** Shared by every connection whose connect hook gave no assigns; channels copy it before anyone writes. */
 const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
 
-export interface Limits {
-  maxChannelsPerConnection: number;
-  closeGraceMs: number;
-  /** Most bytes queued for one connection (outboundHardCapBytes). */
-  outboundHardCapBytes: number;
-  messages: RateLimit;
-  joins: RateLimit;
-  inboundBacklogMessages: number;
-  inboundBacklogBytes: number;
-  /** The sweep's liveness and budget bounds (Connection.checkLiveness). */
-  idleTimeoutMs: number;
-  outboundBudgetBytes: number;
-  slowConsumerGraceMs: number;
-}
-
-export class ServerCore {
+export class ServerCore implements ConnectionHost {
   /** @internal */
   readonly router: Router;
   /** @internal */
