@@ -6,8 +6,8 @@ import { CloseCodes } from '../protocol/close-codes.ts';
 import { Events, ReplyReasons } from '../protocol/events.ts';
 import type { Frame, FrameMeta, JsonObject, Payload } from '../protocol/frame.ts';
 import { closeFrame, crashFrame } from '../protocol/replies.ts';
+import type { ChannelHost } from './channel-host.ts';
 import type { BroadcastResult, ChannelDefinition, ChannelSocket, HandleInResult, LeaveReason, Reply, SocketRef } from './channel.ts';
-import type { Connection } from './connection.ts';
 import type { Subscriber } from './fanout.ts';
 import type { Presence } from './presence.ts';
 import { dedupScope } from './recovery/push-dedup.ts';
@@ -35,7 +35,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   readonly route: Route;
   readonly positioned: boolean;
   state: State = 'joining';
-  readonly #conn: Connection;
+  readonly #conn: ChannelHost;
   /** Set while a recovering join reads its history: live frames wait in it (docs/recovery.md). */
   #replay: JoinReplay | null = null;
   readonly #dedup: PushDedup | null;
@@ -52,7 +52,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   #pending = false;
   #currentRef: string | null | undefined;
 
-  constructor(conn: Connection, route: Route, topic: string, joinRef: string | null) {
+  constructor(conn: ChannelHost, route: Route, topic: string, joinRef: string | null) {
     this.#conn = conn;
     this.route = route;
     this.topic = topic;
@@ -61,7 +61,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     const recovery = speaksRecovery(conn.vsn, conn.connectParams);
     this.positioned = recovery && route.definition.history !== undefined;
     this.#dedup = recovery
-      ? new PushDedup(conn.core.dedup, dedupScope(conn.socketId, conn.connectParams, conn.id), topic, conn.core.observers, (ref, status, response, meta) =>
+      ? new PushDedup(conn.dedup, dedupScope(conn.socketId, conn.connectParams, conn.id), topic, conn.observers, (ref, status, response, meta) =>
           conn.sendReply(this.joinRef, ref, topic, { status, response }, meta),
         )
       : null;
@@ -89,7 +89,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     return (this.#assigns ??= nullProtoCopy(this.#conn.assigns));
   }
   get presence(): Presence {
-    return this.#conn.core.presence;
+    return this.#conn.presence;
   }
 
   push(event: string, payload: Payload): void {
@@ -97,11 +97,11 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   }
 
   broadcast(event: string, payload: Payload): Promise<BroadcastResult> {
-    return this.#conn.core.publish(this.topic, event, payload, undefined);
+    return this.#conn.publish(this.topic, event, payload, false);
   }
 
   broadcastFrom(event: string, payload: Payload): Promise<BroadcastResult> {
-    return this.#conn.core.publish(this.topic, event, payload, this.#conn.id);
+    return this.#conn.publish(this.topic, event, payload, true);
   }
 
   socketRef(): SocketRef {
@@ -117,7 +117,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
 
   sendShared(frame: SharedFrame): void {
     if (this.#replay !== null && !this.#replay.admit(frame)) return;
-    this.#conn.transport.sendShared(frame);
+    this.#conn.sendShared(frame);
   }
 
   handleOut(event: string, payload: Payload): void {
@@ -159,7 +159,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   #joined(result: Reply | undefined | void, ref: string | null, afterReply: (() => void) | null, started: number): void {
     if (this.state === 'closed') return;
     const reply = result ?? { status: 'ok', response: {} };
-    const hooks = this.#conn.core.observers.hooks;
+    const hooks = this.#conn.observers.hooks;
     hooks.handled?.({ pattern: this.route.pattern, event: Events.join, durationMs: performance.now() - started, status: reply.status === 'ok' ? 'ok' : 'error' });
     if (reply.status !== 'ok') {
       this.state = 'closed';
@@ -170,7 +170,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
       afterReply?.();
       return;
     }
-    const subscribed = this.#conn.core.fanout.subscribe(this);
+    const subscribed = this.#conn.subscribe(this);
     const replay = this.#replay;
     const finish = () => {
       if (this.state === 'closed') return;
@@ -178,7 +178,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
       this.#conn.sendReply(this.joinRef, ref, this.topic, reply, replay?.replyMeta());
       if (replay !== null) {
         this.#replay = null;
-        if (!replay.flush(this.joinRef, this.topic, (f) => this.#conn.send(f), (f) => this.#conn.transport.sendShared(f))) {
+        if (!replay.flush(this.joinRef, this.topic, (f) => this.#conn.send(f), (f) => this.#conn.sendShared(f))) {
           this.crash(new Error(`replay of ${this.topic} overflowed its live buffer`), 'replay');
           return;
         }
@@ -191,7 +191,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
       replay === null
         ? subscribed
         : (subscribed ?? Promise.resolve()).then(() =>
-            replay.read(this.#conn.core.broker.history, this.topic, (err) => hooks.error?.(err, `history ${this.topic}`)),
+            replay.read(this.#conn.history, this.topic, (err) => hooks.error?.(err, `history ${this.topic}`)),
           );
     if (ready === null) finish();
     else ready.then(finish, (err: unknown) => this.crash(err, 'broker.subscribe'));
@@ -221,7 +221,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     this.state = 'closed';
     this.#conn.forget(this);
     this.#conn.sendReply(this.joinRef, ref, this.topic, { status: 'error', response: { reason: ReplyReasons.joinCrashed } });
-    const hooks = this.#conn.core.observers.hooks;
+    const hooks = this.#conn.observers.hooks;
     hooks.error?.(asError(err), `join ${this.route.pattern} ${this.topic}`);
     hooks.handled?.({ pattern: this.route.pattern, event: Events.join, durationMs: 0, status: 'crash' });
     hooks.joinRejected?.({ connectionId: this.#conn.id, topic: this.topic, pattern: this.route.pattern, reason: ReplyReasons.joinCrashed });
@@ -239,7 +239,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
       return;
     }
     const queue = (this.#queue ??= []);
-    const limits = this.#conn.core.limits;
+    const limits = this.#conn.backlog;
     if (queue.length < limits.inboundBacklogMessages && this.#queuedSize + size <= limits.inboundBacklogBytes) {
       this.#refusals = 0;
       this.#queuedSize += size;
@@ -247,7 +247,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
       return;
     }
     const closed = ++this.#refusals > limits.inboundBacklogMessages;
-    this.#conn.core.observers.hooks.inboundBacklogFull?.({ connectionId: this.#conn.id, topic: this.topic, event: frame.event, closed });
+    this.#conn.observers.hooks.inboundBacklogFull?.({ connectionId: this.#conn.id, topic: this.topic, event: frame.event, closed });
     if (closed) {
       this.#conn.close(CloseCodes.inboundBacklog, `inbound backlog: kept sending to ${this.topic} past ${limits.inboundBacklogMessages} frames / ${limits.inboundBacklogBytes} bytes waiting`);
       return;
@@ -318,7 +318,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     // Recorded even when the channel already ended: a resend on the next connection waits for this outcome.
     this.#dedup?.settle(frame.ref, result);
     if (this.state === 'closed') return;
-    const hooks = this.#conn.core.observers.hooks;
+    const hooks = this.#conn.observers.hooks;
     if (result) this.#conn.sendReply(this.joinRef, frame.ref, this.topic, result);
     hooks.handled?.({
       pattern: this.route.pattern,
@@ -342,7 +342,7 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
   crash(err: unknown, context: string): void {
     this.#dedup?.crashed();
     if (this.state === 'closed') return;
-    const hooks = this.#conn.core.observers.hooks;
+    const hooks = this.#conn.observers.hooks;
     hooks.error?.(asError(err), `channel ${this.route.pattern} ${this.topic} ${context}`);
     hooks.handled?.({ pattern: this.route.pattern, event: context, durationMs: 0, status: 'crash' });
     this.stop('crash', false);
@@ -367,26 +367,26 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     this.#queue = null;
     this.#queuedSize = 0;
     this.#conn.forget(this);
-    const core = this.#conn.core;
+    const conn = this.#conn;
     // Teardown: a throw from one step is reported and the next still runs, so the channel always ends.
     try {
-      core.fanout.unsubscribe(this);
+      conn.unsubscribe(this);
     } catch (err) {
-      core.observers.hooks.error?.(asError(err), `unsubscribe ${this.topic}`);
+      conn.observers.hooks.error?.(asError(err), `unsubscribe ${this.topic}`);
     }
     try {
-      core.presence.untrackAll(this);
+      conn.presence.untrackAll(this);
     } catch (err) {
-      core.observers.hooks.error?.(asError(err), `presence untrack ${this.topic}`);
+      conn.observers.hooks.error?.(asError(err), `presence untrack ${this.topic}`);
     }
     if (wasJoined) {
       try {
         this.route.definition.terminate?.(reason, this);
       } catch (err) {
-        core.observers.hooks.error?.(asError(err), `terminate ${this.route.pattern} ${this.topic}`);
+        conn.observers.hooks.error?.(asError(err), `terminate ${this.route.pattern} ${this.topic}`);
       }
-      core.observers.hooks.channelLeft?.({ connectionId: this.#conn.id, topic: this.topic, pattern: this.route.pattern, reason });
+      conn.observers.hooks.channelLeft?.({ connectionId: conn.id, topic: this.topic, pattern: this.route.pattern, reason });
     }
-    if (notifyClose) this.#conn.send(closeFrame(this.joinRef, this.topic));
+    if (notifyClose) conn.send(closeFrame(this.joinRef, this.topic));
   }
 }

@@ -8,13 +8,49 @@ import { Events, HEARTBEAT_TOPIC, ReplyReasons } from '../protocol/events.ts';
 import { isJsonObject, type Frame, type JsonObject, type Payload } from '../protocol/frame.ts';
 import { closeFrame, heartbeatReply, replyFrame, unmatchedTopicReply } from '../protocol/replies.ts';
 import type { Serializer } from '../protocol/serializer.ts';
-import type { Reply } from './channel.ts';
+import type { HistoryStore } from '../broker/types.ts';
+import type { BroadcastResult, Reply } from './channel.ts';
+import type { BacklogLimits, ChannelHost } from './channel-host.ts';
 import { ChannelInstance } from './channel-instance.ts';
-import type { ServerCore } from './core.ts';
+import type { Clock } from './clock.ts';
+import type { Fanout, Subscriber } from './fanout.ts';
+import type { ObserverSet } from './observer.ts';
 import { CappedTransport } from './outbound-cap.ts';
-import { RateVerdict, TokenBucket } from './rate-limit.ts';
-import type { TransportSocket } from './transport.ts';
+import type { Presence } from './presence.ts';
+import { RateVerdict, TokenBucket, type RateLimit } from './rate-limit.ts';
+import type { PushDeduplicator } from './recovery/push-dedup.ts';
+import type { Router } from './router.ts';
+import type { SharedFrame, TransportSocket } from './transport.ts';
 import { asError } from './unknown.ts';
+
+/** A connection's bounds, from the server options of the same names (the rate limits as `messages` and `joins`). */
+export interface Limits extends BacklogLimits {
+  maxChannelsPerConnection: number;
+  closeGraceMs: number;
+  /** Most bytes queued for one connection (outboundHardCapBytes). */
+  outboundHardCapBytes: number;
+  messages: RateLimit;
+  joins: RateLimit;
+  /** The sweep's liveness and budget bounds (checkLiveness). */
+  idleTimeoutMs: number;
+  outboundBudgetBytes: number;
+  slowConsumerGraceMs: number;
+}
+
+/** What a connection needs from the server that opened it (ServerCore implements it). Internal. */
+export interface ConnectionHost {
+  readonly clock: Clock;
+  readonly limits: Limits;
+  readonly observers: ObserverSet;
+  readonly router: Pick<Router, 'match'>;
+  readonly fanout: Pick<Fanout, 'subscribe' | 'unsubscribe'>;
+  readonly presence: Presence;
+  readonly broker: { readonly history: HistoryStore };
+  readonly dedup: PushDeduplicator;
+  publish(topic: string, event: string, payload: Payload, exclude: string | undefined): Promise<BroadcastResult>;
+  /** The transport closed: the server forgets the connection. */
+  connectionClosed(conn: Connection, code: number, reason: string): void;
+}
 
 export interface ConnectionInit {
   id: string;
@@ -42,7 +78,7 @@ function closeReason(text: string): string {
   return `${cut}...`;
 }
 
-export class Connection {
+export class Connection implements ChannelHost {
   readonly id: string;
   readonly socketId: string | null;
   readonly vsn: 1 | 2;
@@ -54,16 +90,15 @@ export class Connection {
   readonly remoteAddress: string;
   readonly origin: string | null;
   readonly sameOrigin: boolean;
-  readonly core: ServerCore;
   readonly openedAt: number;
-  lastSeen: number;
+  #lastSeen: number;
   /** When the outbound buffer was first seen over budget in the current stretch; 0 when under it. */
-  overBudgetSince = 0;
-  closing = false;
+  #overBudgetSince = 0;
+  #closing = false;
   /** When a close this server started gives up on the peer's close frame and cuts the socket; 0 = none. */
-  closeDeadline = 0;
+  #closeDeadline = 0;
   /** How this connection's channels see its end (`disconnect` after `server.disconnect(id)`). */
-  channelEndReason: 'close' | 'disconnect' = 'close';
+  #channelEndReason: 'close' | 'disconnect' = 'close';
   /** The code and reason this server closed with, reported instead of ws's 1006 when the socket had to be cut. */
   #sentClose: { code: number; reason: string } | null = null;
   readonly #serializer: Serializer;
@@ -72,31 +107,59 @@ export class Connection {
   #joinBucket: TokenBucket | null = null;
   readonly #channels = new Map<string, ChannelInstance>();
 
-  constructor(core: ServerCore, init: ConnectionInit) {
-    this.core = core;
+  readonly #server: ConnectionHost;
+
+  constructor(server: ConnectionHost, init: ConnectionInit) {
+    this.#server = server;
     this.id = init.id;
     this.socketId = init.socketId;
     this.#serializer = init.serializer;
     this.vsn = init.serializer.version;
-    this.transport = new CappedTransport(init.transport, core.limits.outboundHardCapBytes, this.#overCap);
+    this.transport = new CappedTransport(init.transport, server.limits.outboundHardCapBytes, this.#overCap);
     this.assigns = init.assigns;
     this.connectParams = init.connectParams;
     this.remoteAddress = init.remoteAddress;
     this.origin = init.origin;
     this.sameOrigin = init.sameOrigin;
-    this.openedAt = this.lastSeen = core.clock.now();
-    this.#messageBucket = new TokenBucket(core.limits.messages, this.openedAt);
+    this.openedAt = this.#lastSeen = server.clock.now();
+    this.#messageBucket = new TokenBucket(server.limits.messages, this.openedAt);
   }
 
   get channelCount(): number {
     return this.#channels.size;
   }
 
+  // What its channels ask of the server (ChannelHost), answered here so they never see the server core.
+  get backlog(): BacklogLimits {
+    return this.#server.limits;
+  }
+  get observers(): ObserverSet {
+    return this.#server.observers;
+  }
+  get presence(): Presence {
+    return this.#server.presence;
+  }
+  get history(): HistoryStore {
+    return this.#server.broker.history;
+  }
+  get dedup(): PushDeduplicator {
+    return this.#server.dedup;
+  }
+  publish(topic: string, event: string, payload: Payload, excludeSelf: boolean): Promise<BroadcastResult> {
+    return this.#server.publish(topic, event, payload, excludeSelf ? this.id : undefined);
+  }
+  subscribe(channel: Subscriber): Promise<void> | null {
+    return this.#server.fanout.subscribe(channel);
+  }
+  unsubscribe(channel: Subscriber): void {
+    this.#server.fanout.unsubscribe(channel);
+  }
+
   /** One frame from the client, as text or (V2 binary) bytes. */
   receive(data: string | Uint8Array): void {
-    if (this.closing) return;
-    const now = (this.lastSeen = this.core.clock.now());
-    const hooks = this.core.observers.hooks;
+    if (this.#closing) return;
+    const now = (this.#lastSeen = this.#server.clock.now());
+    const hooks = this.#server.observers.hooks;
     // What the inbound backlog charges a frame: its length as received (characters of text, bytes of binary),
     // known without another pass over the data.
     const size = typeof data === 'string' ? data.length : data.byteLength;
@@ -112,7 +175,7 @@ export class Connection {
       return;
     }
     hooks.frameReceived?.({ connectionId: this.id, frame });
-    const limits = this.core.limits;
+    const limits = this.#server.limits;
     let verdict = this.#messageBucket.take(limits.messages, now);
     if (verdict === RateVerdict.ok && frame.event === Events.join) {
       verdict = (this.#joinBucket ??= new TokenBucket(limits.joins, now)).take(limits.joins, now);
@@ -129,15 +192,15 @@ export class Connection {
 
   /** Refuses a frame over a rate limit: an error reply when it has a ref, and 4002 once it is one burst too many. */
   #rateLimited(frame: Frame, verdict: RateVerdict): void {
-    const hooks = this.core.observers.hooks;
+    const hooks = this.#server.observers.hooks;
     const join = frame.event === Events.join;
     hooks.rateLimited?.({ connectionId: this.id, kind: join ? 'join' : 'message', topic: frame.topic, event: frame.event });
     if (verdict === RateVerdict.exceeded) {
-      const limit = join ? this.core.limits.joins : this.core.limits.messages;
+      const limit = join ? this.#server.limits.joins : this.#server.limits.messages;
       this.close(CloseCodes.rateLimited, `rate limited: over ${limit.perSecond} ${join ? 'joins' : 'messages'}/s beyond a burst of ${limit.burst}`);
       return;
     }
-    if (join) hooks.joinRejected?.({ connectionId: this.id, topic: frame.topic, pattern: this.core.router.match(frame.topic)?.pattern ?? null, reason: RATE_LIMITED });
+    if (join) hooks.joinRejected?.({ connectionId: this.id, topic: frame.topic, pattern: this.#server.router.match(frame.topic)?.pattern ?? null, reason: RATE_LIMITED });
     if (frame.ref !== null) this.send(replyFrame(frame.joinRef, frame.ref, frame.topic, 'error', { reason: RATE_LIMITED }));
   }
 
@@ -145,7 +208,7 @@ export class Connection {
     const { topic, event } = frame;
     if (event === Events.heartbeat && topic === HEARTBEAT_TOPIC) {
       this.send(heartbeatReply(frame.ref));
-      this.core.observers.hooks.heartbeat?.({ connectionId: this.id });
+      this.#server.observers.hooks.heartbeat?.({ connectionId: this.id });
       return;
     }
     if (event === Events.join) {
@@ -165,15 +228,15 @@ export class Connection {
 
   #join(frame: Frame): void {
     const { topic } = frame;
-    const hooks = this.core.observers.hooks;
-    const route = this.core.router.match(topic);
+    const hooks = this.#server.observers.hooks;
+    const route = this.#server.router.match(topic);
     if (route === null) {
       this.send(unmatchedTopicReply(frame.ref, topic));
       hooks.joinRejected?.({ connectionId: this.id, topic, pattern: null, reason: ReplyReasons.unmatchedTopic });
       return;
     }
     const existing = this.#channels.get(topic);
-    if (existing === undefined && this.#channels.size >= this.core.limits.maxChannelsPerConnection) {
+    if (existing === undefined && this.#channels.size >= this.#server.limits.maxChannelsPerConnection) {
       this.send(replyFrame(frame.joinRef, frame.ref, topic, 'error', { reason: ReplyReasons.tooManyChannels }));
       hooks.joinRejected?.({ connectionId: this.id, topic, pattern: route.pattern, reason: ReplyReasons.tooManyChannels });
       return;
@@ -195,25 +258,29 @@ export class Connection {
   }
 
   /** Removes a channel that ended (only if it is still the current instance of its topic). */
-  forget(channel: ChannelInstance): void {
+  forget(channel: Subscriber): void {
     if (this.#channels.get(channel.topic) === channel) this.#channels.delete(channel.topic);
   }
 
   send(frame: Frame): void {
-    if (this.closing) return;
+    if (this.#closing) return;
     let data: string | Uint8Array;
     try {
       data = this.#serializer.encode(frame);
     } catch (err) {
       // Too deep, a cycle, a BigInt, a binary field over 255 bytes: reported, and a reply still answers its push.
-      this.core.observers.hooks.error?.(asError(err), `encode ${frame.topic} ${frame.event} for ${this.id}`);
+      this.#server.observers.hooks.error?.(asError(err), `encode ${frame.topic} ${frame.event} for ${this.id}`);
       if (frame.event !== Events.reply || frame.ref === null) return;
       // JSON with string fields only: this encoding cannot fail.
       data = this.#serializer.encode(replyFrame(frame.joinRef, frame.ref, frame.topic, 'error', { reason: ReplyReasons.unencodableReply }));
     }
     this.transport.send(data);
-    const frameOut = this.core.observers.hooks.frameOut;
+    const frameOut = this.#server.observers.hooks.frameOut;
     if (frameOut) frameOut(typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, 1);
+  }
+
+  sendShared(frame: SharedFrame): void {
+    this.transport.sendShared(frame);
   }
 
   /** `meta` (Tether's V2 meta element, docs/recovery.md) is only ever given for opted-in connections. */
@@ -229,16 +296,49 @@ export class Connection {
 
   /** A frame would have taken the queue past the hard cap: it was not queued; the connection ends now (4001). */
   readonly #overCap = (bufferedBytes: number, frameBytes: number): void => {
-    if (this.closing) return;
-    this.core.observers.hooks.slowConsumer?.({ connectionId: this.id, bufferedBytes, cause: 'hardCap' });
-    const cap = this.core.limits.outboundHardCapBytes;
+    if (this.#closing) return;
+    this.#server.observers.hooks.slowConsumer?.({ connectionId: this.id, bufferedBytes, cause: 'hardCap' });
+    const cap = this.#server.limits.outboundHardCapBytes;
     this.close(CloseCodes.slowConsumer, `slow consumer: a ${frameBytes}-byte frame on ${bufferedBytes} queued bytes would pass the hard cap of ${cap}`);
   };
 
+  /**
+   * The server's sweep asks (every `sweepIntervalMs`): a close the peer never answered is cut, and an idle
+   * connection or one over its outbound budget for the whole grace is closed.
+   */
+  checkLiveness(now: number): void {
+    if (this.#closing) {
+      // A peer that does not answer our close frame (not reading, or gone) would hold its buffers for ws's 30 s.
+      if (this.#closeDeadline !== 0 && now >= this.#closeDeadline) this.transport.terminate();
+      return;
+    }
+    const { idleTimeoutMs, outboundBudgetBytes, slowConsumerGraceMs } = this.#server.limits;
+    if (now - this.#lastSeen >= idleTimeoutMs) {
+      this.#server.observers.hooks.idleTimeout?.({ connectionId: this.id });
+      this.close(CloseCodes.idleTimeout, `idle timeout: no frame received for ${idleTimeoutMs} ms`);
+      return;
+    }
+    const buffered = this.transport.bufferedAmount;
+    if (buffered <= outboundBudgetBytes) {
+      this.#overBudgetSince = 0;
+    } else if (this.#overBudgetSince === 0) {
+      this.#overBudgetSince = now;
+    } else if (now - this.#overBudgetSince >= slowConsumerGraceMs) {
+      this.#server.observers.hooks.slowConsumer?.({ connectionId: this.id, bufferedBytes: buffered, cause: 'grace' });
+      this.close(CloseCodes.slowConsumer, `slow consumer: over ${outboundBudgetBytes} buffered bytes for ${slowConsumerGraceMs} ms`);
+    }
+  }
+
+  /** `server.disconnect(id)`: closes with 1001 (clients reconnect), and the channels end with reason `disconnect`. */
+  disconnect(): void {
+    this.#channelEndReason = 'disconnect';
+    this.close(CloseCodes.goingAway, 'disconnected by the server');
+  }
+
   close(code: number, reason: string): void {
-    if (this.closing) return;
-    this.closing = true;
-    this.closeDeadline = this.core.clock.now() + this.core.limits.closeGraceMs;
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#closeDeadline = this.#server.clock.now() + this.#server.limits.closeGraceMs;
     reason = closeReason(reason);
     this.#sentClose = { code, reason };
     this.transport.close(code, reason);
@@ -246,16 +346,16 @@ export class Connection {
 
   /** The transport closed (for any reason): end every channel and forget the connection. */
   closed(code: number, reason: string): void {
-    this.closing = true;
+    this.#closing = true;
     if (code === ABNORMAL_CLOSURE && this.#sentClose !== null) ({ code, reason } = this.#sentClose);
     for (const channel of [...this.#channels.values()]) {
       try {
-        channel.stop(this.channelEndReason, false);
+        channel.stop(this.#channelEndReason, false);
       } catch (err) {
-        this.core.observers.hooks.error?.(asError(err), `close ${this.id} ${channel.topic}`);
+        this.#server.observers.hooks.error?.(asError(err), `close ${this.id} ${channel.topic}`);
       }
     }
     this.#channels.clear();
-    this.core.connectionClosed(this, code, reason);
+    this.#server.connectionClosed(this, code, reason);
   }
 }

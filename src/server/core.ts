@@ -12,12 +12,11 @@ import type { Payload } from '../protocol/frame.ts';
 import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
 import type { BroadcastFailure, BroadcastResult } from './channel.ts';
 import type { Clock } from './clock.ts';
-import { Connection } from './connection.ts';
+import { Connection, type ConnectionHost, type Limits } from './connection.ts';
 import { Fanout } from './fanout.ts';
 import { ObserverSet } from './observer.ts';
 import type { ConnectHook, ConnectResult, ResolvedOptions } from './options.ts';
 import { Presence } from './presence.ts';
-import type { RateLimit } from './rate-limit.ts';
 import { PushDeduplicator } from './recovery/push-dedup.ts';
 import { isStorable, notStorableError, validateHistory } from './recovery/channel-recovery.ts';
 import { Router } from './router.ts';
@@ -58,18 +57,7 @@ const TIMED_OUT = Symbol('connect hook timed out');
 /** Shared by every connection whose connect hook gave no assigns; channels copy it before anyone writes. */
 const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
 
-export interface Limits {
-  maxChannelsPerConnection: number;
-  closeGraceMs: number;
-  /** Most bytes queued for one connection (outboundHardCapBytes). */
-  outboundHardCapBytes: number;
-  messages: RateLimit;
-  joins: RateLimit;
-  inboundBacklogMessages: number;
-  inboundBacklogBytes: number;
-}
-
-export class ServerCore {
+export class ServerCore implements ConnectionHost {
   /** @internal */
   readonly router: Router;
   /** @internal */
@@ -116,6 +104,9 @@ export class ServerCore {
       joins: { perSecond: options.joinsPerSecond, burst: options.joinBurst },
       inboundBacklogMessages: options.inboundBacklogMessages,
       inboundBacklogBytes: options.inboundBacklogBytes,
+      idleTimeoutMs: options.idleTimeoutMs,
+      outboundBudgetBytes: options.outboundBudgetBytes,
+      slowConsumerGraceMs: options.slowConsumerGraceMs,
     };
     this.#connect = options.connect;
     const origins = options.allowedOrigins;
@@ -325,10 +316,7 @@ export class ServerCore {
     const set = this.#bySocketId.get(socketId);
     if (!set) return 0;
     const conns = [...set];
-    for (const conn of conns) {
-      conn.channelEndReason = 'disconnect';
-      conn.close(CloseCodes.goingAway, 'disconnected by the server');
-    }
+    for (const conn of conns) conn.disconnect();
     return conns.length;
   }
 
@@ -342,33 +330,13 @@ export class ServerCore {
     return false;
   }
 
-  /** The single liveness and budget pass over all connections. @internal */
+  /** The single liveness and budget pass over all connections: each checks its own. @internal */
   readonly sweep = (): void => {
     const now = this.clock.now();
-    const { idleTimeoutMs, outboundBudgetBytes, slowConsumerGraceMs } = this.#options;
-    const hooks = this.observers.hooks;
     for (const conn of this.#connections) {
       // The sweep runs from a timer: a throw for one connection is reported and the pass goes on.
       try {
-      if (conn.closing) {
-        // A peer that does not answer our close frame (not reading, or gone) would hold its buffers for ws's 30 s.
-        if (conn.closeDeadline !== 0 && now >= conn.closeDeadline) conn.transport.terminate();
-        continue;
-      }
-      if (now - conn.lastSeen >= idleTimeoutMs) {
-        hooks.idleTimeout?.({ connectionId: conn.id });
-        conn.close(CloseCodes.idleTimeout, `idle timeout: no frame received for ${idleTimeoutMs} ms`);
-        continue;
-      }
-      const buffered = conn.transport.bufferedAmount;
-      if (buffered <= outboundBudgetBytes) {
-        conn.overBudgetSince = 0;
-      } else if (conn.overBudgetSince === 0) {
-        conn.overBudgetSince = now;
-      } else if (now - conn.overBudgetSince >= slowConsumerGraceMs) {
-        hooks.slowConsumer?.({ connectionId: conn.id, bufferedBytes: buffered, cause: 'grace' });
-        conn.close(CloseCodes.slowConsumer, `slow consumer: over ${outboundBudgetBytes} buffered bytes for ${slowConsumerGraceMs} ms`);
-      }
+        conn.checkLiveness(now);
       } catch (err) {
         this.#reportError(asError(err), `sweep ${conn.id}`);
       }

@@ -32,7 +32,7 @@ function onWsClose(this: WebSocket, code: number, reason: Buffer): void {
 }
 function onWsError(this: WebSocket, err: Error): void {
   const conn = (this as TaggedWs)[TRANSPORT].connection;
-  conn.core.observers.hooks.error?.(err, `socket ${conn.id}`);
+  conn.observers.hooks.error?.(err, `socket ${conn.id}`);
 }
 
 /** One accepted socket: the core's TransportSocket, and its connection's lane in the inbound rotation. */
