@@ -9,7 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { error, ok, type ChannelDefinition, type ChannelSocket } from '../server/channel.ts';
 import { systemClock, type Clock } from '../server/clock.ts';
-import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TopicRow } from '../dashboard/feed.ts';
+import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type WorkerInfo, type RecentEvent, type Sample, type TopicRow } from '../dashboard/feed.ts';
 import type { Sampler } from './sampler.ts';
 
 /** Who may join the admin channel: anyone (`open`), or whoever presents `token` as the `admin_token` param. */
@@ -20,6 +20,8 @@ export interface AdminFeedOptions {
   access: AdminAccess;
   /** Read at each join, so it can reflect the port chosen at listen time. */
   info: () => NodeInfo;
+  /** With `tether serve --workers`: the machine's workers, pushed with every sample. */
+  workers?: () => WorkerInfo[];
   /** Default 1000. */
   intervalMs?: number;
   clock?: Clock;
@@ -87,6 +89,7 @@ export class AdminFeed {
       const { sample, events } = await this.#options.sampler.sample();
       if (this.#sockets.size === 0) return;
       const payload: AdminEvents['sample'] = { sample, events, topics: this.#options.sampler.topicRows() };
+      if (this.#options.workers) payload.workers = this.#options.workers();
       for (const socket of this.#sockets) socket.push('sample', payload);
     } catch (err) {
       this.#options.onError?.(err as Error);
