@@ -3,7 +3,7 @@
  * the browser by esbuild (see src/ops/dashboard-assets.ts). It knows ops only through ./feed.ts.
  */
 import { Socket } from '../client/socket.ts';
-import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TopicRow } from './feed.ts';
+import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TopicRow, type WorkerInfo } from './feed.ts';
 import type { PageSettings } from './page.ts';
 import { LineChart, type ChartPoint } from './charts.ts';
 import { formatBytes, formatCount, formatDuration, formatMs, formatRate } from './format.ts';
@@ -18,6 +18,8 @@ const adminToken = readAdminToken();
 const samples: Sample[] = [];
 let events: RecentEvent[] = [];
 let info: NodeInfo | null = null;
+/** With `tether serve --workers`: every worker of the machine (from the snapshot, then each sample). */
+let workers: WorkerInfo[] | undefined;
 
 const charts = {
   connections: new LineChart($<HTMLCanvasElement>('chart-connections'), {
@@ -60,6 +62,7 @@ socket.on('state', (t) => setStatus(t.to === 'open' ? 'live' : t.to === 'failed'
 const channel = socket.channel<AdminEvents>(ADMIN_TOPIC, adminToken ? { admin_token: adminToken } : {});
 channel.on('snapshot', (snapshot) => {
   info = snapshot.info;
+  workers = snapshot.info.workers;
   samples.length = 0;
   samples.push(...snapshot.history);
   events = snapshot.recent.slice(-MAX_EVENTS);
@@ -69,6 +72,7 @@ channel.on('sample', (message) => {
   samples.push(message.sample);
   while (samples.length > 0 && samples[0].t < message.sample.t - HISTORY_MS) samples.shift();
   events = events.concat(message.events).slice(-MAX_EVENTS);
+  workers = message.workers ?? workers;
   render(message.topics);
 });
 void channel.join().then((result) => {
@@ -108,6 +112,11 @@ function render(topics: TopicRow[]): void {
   if (info) {
     $('node').textContent = `node ${info.node}`;
     $('endpoint').textContent = info.endpoint;
+  }
+  if (workers) {
+    // One line: `2 workers: node-a-w1 3 conn · node-a-w2 2 conn` (this page's worker is the one in `node`).
+    $('workers').hidden = false;
+    $('workers').textContent = `${workers.length} workers: ${workers.map((w) => `${w.node} ${formatCount(w.connections)} conn`).join(' · ')}`;
   }
   if (latest) {
     $('kpi-connections').textContent = formatCount(latest.connections);

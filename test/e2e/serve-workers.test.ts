@@ -111,6 +111,20 @@ test('two workers on one port: one server across them, rolled one at a time on S
   const metrics = (await fetchText(`${server.httpUrl}/metrics`)).body;
   assert.deepEqual(metric(metrics, /^tether_connections (\d+)$/gm), [4], '/metrics sums both workers');
   assert.deepEqual(metric(metrics, /^tether_workers (\d+)$/gm), [2]);
+  // The dashboard's feed (open on loopback) lists both workers with their connections.
+  const admin = new WebSocket(`${server.wsUrl}/websocket?vsn=2.0.0`);
+  await new Promise((resolve) => admin.once('open', resolve));
+  const snapshot = new Promise<{ info: { node: string; workers?: { node: string; connections: number }[] } }>((resolve) =>
+    admin.on('message', (data: Buffer) => {
+      const [, , , event, payload] = JSON.parse(data.toString()) as [unknown, unknown, string, string, never];
+      if (event === 'snapshot') resolve(payload);
+    }),
+  );
+  admin.send(JSON.stringify(['1', '1', 'tether:admin', 'phx_join', {}]));
+  const { info } = await snapshot;
+  admin.close();
+  assert.deepEqual(info.workers?.map((w) => w.node.replace(/^.*-(w\d)$/, '$1')).toSorted(), ['w1', 'w2']);
+  assert.ok(info.workers?.some((w) => w.node === info.node), 'the answering worker is in the list');
 
   // The same presence everywhere, and a shout delivered exactly once to every member.
   const everyone = () => members.every((m) => m.present.size === 4);
