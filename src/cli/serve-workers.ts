@@ -50,7 +50,18 @@ export function reportToPrimary(connections: () => number, onRows: (rows: Worker
   };
 }
 
-type Slot = { index: number; node: string; worker?: Worker; startedAt: number; crashes: number; restarts: number; connections: number; ready: boolean };
+type Slot = {
+  index: number;
+  node: string;
+  worker?: Worker;
+  startedAt: number;
+  crashes: number;
+  restarts: number;
+  connections: number;
+  ready: boolean;
+  /** False until the slot's first worker reports ready: dying before that is a startup failure, not a crash. */
+  served: boolean;
+};
 
 /** In the primary: runs the workers until SIGTERM/SIGINT. `drainTimeoutMs` bounds how long a worker may take to drain. */
 export async function runPrimary(config: ServeConfig, out: { info(line: string): void; error(line: string): void }): Promise<void> {
@@ -64,6 +75,7 @@ export async function runPrimary(config: ServeConfig, out: { info(line: string):
     restarts: -1,
     connections: 0,
     ready: false,
+    served: false,
   }));
   const leaving = new Set<Worker>(); // workers we asked to go: their exit is not a crash
   const readyWaiters = new Map<Slot, () => void>();
@@ -84,6 +96,7 @@ export async function runPrimary(config: ServeConfig, out: { info(line: string):
       const message = raw as Partial<WorkerMessage> | null;
       if (message?.tether === 'ready') {
         slot.ready = true;
+        slot.served = true;
         out.info(`  worker ${slot.node} ready (pid ${worker.process.pid})`);
         readyWaiters.get(slot)?.();
       } else if (message?.tether === 'status' && typeof message.connections === 'number') {
@@ -98,6 +111,11 @@ export async function runPrimary(config: ServeConfig, out: { info(line: string):
         slot.ready = false;
       }
       if (leaving.delete(worker) || stopping) return;
+      if (!slot.served) {
+        // A worker that never came up (port taken, Redis unreachable, bad TLS files) would fail the same way again.
+        out.error(`  worker ${slot.node} failed to start (${signal ?? `exit ${code}`}); stopping`);
+        return stop('startup failure', 1);
+      }
       // Unexpected: restart, backing off while it keeps crashing soon after starting.
       slot.crashes = Date.now() - slot.startedAt > STABLE_MS ? 1 : slot.crashes + 1;
       const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (slot.crashes - 1));
@@ -146,14 +164,14 @@ export async function runPrimary(config: ServeConfig, out: { info(line: string):
     if (!stopping) out.info('rolling restart done');
   };
 
-  const stop = (signal: string) => {
+  function stop(signal: string, exitCode = 0): void {
     if (stopping) return;
     stopping = true;
     out.info(`${signal}: draining ${slots.length} worker(s)`);
     for (const waiter of readyWaiters.values()) waiter();
     const live = slots.flatMap((s) => (s.worker ? [s.worker] : []));
-    Promise.all(live.map(retire)).then(() => process.exit(0));
-  };
+    void Promise.all(live.map(retire)).then(() => process.exit(exitCode));
+  }
 
   // Every second, tell each worker the list (the dashboard's node info shows it).
   const broadcast = setInterval(() => {
