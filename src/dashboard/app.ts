@@ -114,9 +114,10 @@ function render(topics: TopicRow[]): void {
     $('endpoint').textContent = info.endpoint;
   }
   if (workers) {
-    // One line: `2 workers: node-a-w1 3 conn · node-a-w2 2 conn` (this page's worker is the one in `node`).
+    // Short: `workers w1 3 · w2 2` (connections each; ids end in -wI, the full ids are in the tooltip).
     $('workers').hidden = false;
-    $('workers').textContent = `${workers.length} workers: ${workers.map((w) => `${w.node} ${formatCount(w.connections)} conn`).join(' · ')}`;
+    $('workers').textContent = `workers ${workers.map((w) => `${w.node.slice(w.node.lastIndexOf('-') + 1)} ${formatCount(w.connections)}`).join(' · ')}`;
+    $('workers').title = workers.map((w) => `${w.node} (pid ${w.pid}): ${w.connections} connections, ${w.restarts} restarts`).join('\n');
   }
   if (latest) {
     $('kpi-connections').textContent = formatCount(latest.connections);
