@@ -6,7 +6,11 @@
  * of the Redis processes where they are ours alone), with the load average. A program that prints figures.
  *
  *   node bench/cluster-fanout.ts [--subscribers 60] [--rate 200] [--seconds 4] [--burst 2000]
- *                                [--nodes 1,3] [--backends redis,cluster]
+ *                                [--nodes 1,3] [--workers 0,1,2] [--backends redis,cluster]
+ *
+ * `--workers` runs `tether serve` itself (metrics on, dashboard off) on one port: 0 is one plain process, N is
+ * `--workers N` (a primary and N workers; the subscribers and the publisher reach the workers round-robin).
+ * Its CPU figure is the primary's and every worker's. `npm run bench:workers` runs just those rows.
  *
  * Latency is measured in this process (it both publishes and receives), so node clocks do not matter; this
  * process also decodes every delivery, so on a small machine it is part of what is measured. The shared Redis
@@ -63,7 +67,27 @@ function connect(port: number, onBroadcast: (payload: { s: number; i: number }) 
   return { ws, joined };
 }
 
-async function startNodes(n: number, prefix: string, cluster: string | undefined): Promise<{ procs: ChildProcess[]; ports: number[] }> {
+/** `tether serve` (workers 0: one process; N: `--workers N`) on one port; `pids` are the primary's and every worker's. */
+async function startServe(workers: number, prefix: string, cluster: string | undefined): Promise<{ procs: ChildProcess[]; ports: number[]; pids: number[] }> {
+  const broker = cluster ? ['--redis-cluster', cluster] : ['--redis', REDIS_URL];
+  const args = ['src/cli/main.ts', 'serve', '--port', '0', ...broker, '--redis-prefix', prefix, '--no-dashboard', '--log-level', 'warn'];
+  const child = spawn(process.execPath, workers > 0 ? [...args, '--workers', String(workers)] : args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pids = [child.pid!];
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`tether serve exited with ${code}`)));
+    let port = 0;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const ws = /WebSocket\s+ws:\/\/[^:]+:(\d+)\//.exec(line);
+      if (ws) port = Number(ws[1]);
+      const pid = /ready \(pid (\d+)\)/.exec(line);
+      if (pid) pids.push(Number(pid[1]));
+      if (port && (workers === 0 || pids.length === workers + 1)) resolve(port);
+    });
+  });
+  return { procs: [child], ports: [port], pids };
+}
+
+async function startNodes(n: number, prefix: string, cluster: string | undefined): Promise<{ procs: ChildProcess[]; ports: number[]; pids: number[] }> {
   const procs: ChildProcess[] = [];
   const ports = await Promise.all(
     Array.from({ length: n }, (_, i) => {
@@ -81,7 +105,7 @@ async function startNodes(n: number, prefix: string, cluster: string | undefined
       });
     }),
   );
-  return { procs, ports };
+  return { procs, ports, pids: procs.map((p) => p.pid!) };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -115,16 +139,22 @@ async function orchestrate(): Promise<void> {
       seconds: { type: 'string', default: '4' },
       burst: { type: 'string', default: '2000' },
       nodes: { type: 'string', default: '1,3' },
+      workers: { type: 'string', default: '' },
       backends: { type: 'string', default: 'redis,cluster' },
     },
   });
-  const nodeCounts = values.nodes.split(',').map(Number);
+  const list = (v: string) => v.split(',').filter((x) => x !== '').map(Number);
+  // Each setup: a label for the table and how to start it.
+  const setups = [
+    ...list(values.nodes).map((n) => ({ label: `${n} node${n === 1 ? '' : 's'}`, nodes: n, start: (prefix: string, c?: string) => startNodes(n, prefix, c) })),
+    ...list(values.workers).map((w) => ({ label: w === 0 ? 'serve' : `serve -w ${w}`, nodes: 1, start: (prefix: string, c?: string) => startServe(w, prefix, c) })),
+  ];
   const backends = values.backends.split(',') as ('redis' | 'cluster')[];
   const subscribers = Number(values.subscribers);
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
   const burst = Number(values.burst);
-  const rows: (Phase & { nodes: number; backend: string })[] = [];
+  const rows: (Phase & { setup: string; backend: string })[] = [];
   const loadAtStart = readFileSync('/proc/loadavg', 'utf8').trim();
   const { startRedisCluster } = await import('../test/helpers/redis-cluster.ts');
   const { createClient } = await import('redis');
@@ -141,10 +171,11 @@ async function orchestrate(): Promise<void> {
       return get('used_cpu_user') + get('used_cpu_sys');
     };
     try {
-      for (const nodes of nodeCounts) {
-        const prefix = `bench${process.pid}${backend}n${nodes}:`;
-        const { procs, ports } = await startNodes(nodes, prefix, cluster?.urls.slice(0, 3).join(','));
-        const tetherCpu = () => procs.reduce((sum, p) => sum + cpuSeconds(p.pid!), 0);
+      for (const [index, setup] of setups.entries()) {
+        const { nodes } = setup;
+        const prefix = `bench${process.pid}${backend}s${index}:`;
+        const { procs, ports, pids } = await setup.start(prefix, cluster?.urls.slice(0, 3).join(','));
+        const tetherCpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
         try {
           let latencies: number[] = [];
           let delivered = 0;
@@ -178,7 +209,7 @@ async function orchestrate(): Promise<void> {
             const perDelivery = (seconds: number) => (seconds * 1e6) / Math.max(1, delivered);
             const sorted = latencies.sort((a, b) => a - b);
             rows.push({
-              backend, nodes, name, sent: count, expected, delivered, seconds: (last - t0) / 1000, p50: percentile(sorted, 50), p99: percentile(sorted, 99),
+              backend, setup: setup.label, name, sent: count, expected, delivered, seconds: (last - t0) / 1000, p50: percentile(sorted, 50), p99: percentile(sorted, 99),
               cpuTether: perDelivery(cpu1 - cpu0),
               cpuRedis: redis0 === null || redis1 === null ? null : perDelivery(redis1 - redis0),
             });
@@ -221,10 +252,10 @@ async function orchestrate(): Promise<void> {
 
   console.log(`cluster fan-out: ${subscribers} subscribers round-robin over the nodes, publisher on node 0; one Redis ${REDIS_URL} (shared), Redis Cluster 3+3 on loopback`);
   console.log(`load average at the start: ${loadAtStart}; at the end: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
-  console.log('backend | nodes | phase           | messages | deliveries (expected) | deliveries/s | p50 ms | p99 ms | Tether CPU us/delivery | Redis CPU us/delivery');
+  console.log('backend | setup        | phase           | messages | deliveries (expected) | deliveries/s | p50 ms | p99 ms | Tether CPU us/delivery | Redis CPU us/delivery');
   for (const r of rows) {
     console.log(
-      `${r.backend.padEnd(7)} | ${String(r.nodes).padStart(5)} | ${r.name.padEnd(15)} | ${String(r.sent).padStart(8)} | ${`${r.delivered} (${r.expected})`.padStart(21)} | ` +
+      `${r.backend.padEnd(7)} | ${r.setup.padEnd(12)} | ${r.name.padEnd(15)} | ${String(r.sent).padStart(8)} | ${`${r.delivered} (${r.expected})`.padStart(21)} | ` +
         `${Math.round(r.delivered / r.seconds).toString().padStart(12)} | ${r.p50.toFixed(1).padStart(6)} | ${r.p99.toFixed(1).padStart(6)} | ` +
         `${r.cpuTether.toFixed(1).padStart(22)} | ${(r.cpuRedis === null ? '-' : r.cpuRedis.toFixed(2)).padStart(21)}`,
     );

@@ -8,7 +8,9 @@ import type { ConnectHook } from '../server/options.ts';
 import { addConfigOptions, explicitFlags } from '../ops/config-flags.ts';
 import { historyBounds, type ServeConfig } from '../ops/config.ts';
 import { prepareOperations } from '../ops/operations.ts';
+import type { WorkerRow } from '../ops/cluster-metrics.ts';
 import { prepareTasks, tasksConnect } from './serve-tasks.ts';
+import { reportToPrimary, runPrimary, workerRole } from './serve-workers.ts';
 
 /** The flags typed on the command line, by config key (strings until the configuration validates them). */
 export type ServeFlags = Record<string, unknown>;
@@ -42,8 +44,17 @@ function describeBroker(config: ServeConfig): string {
 
 /** `flags` are the options typed on the command line; config file, environment and presets fill the rest. */
 export async function serve(flags: ServeFlags = {}): Promise<void> {
-  const ops = await prepareOperations({ flags });
-  const config = ops.config;
+  // A worker of `--workers` runs this same command (node:cluster re-runs the entry point) under its own node id.
+  const role = workerRole();
+  let workers: WorkerRow[] = [];
+  const ops = await prepareOperations({ flags, worker: role && { workers: () => workers } });
+  if (ops.config.workers !== undefined && role === undefined) {
+    return runPrimary(ops.config, {
+      info: (line) => process.stdout.write(`${line}\n`),
+      error: (line) => process.stderr.write(`${line}\n`),
+    });
+  }
+  const config = role ? { ...ops.config, nodeId: role.nodeId } : ops.config;
   const broker = await createBroker(config);
   const tasks = prepareTasks(config, broker.nodeId, (err, context) => ops.logger.error({ err, context }, 'tasks'));
   const server = createServer({
@@ -56,12 +67,15 @@ export async function serve(flags: ServeFlags = {}): Promise<void> {
   const { url, httpUrl } = await server.listen();
   await tasks?.attach(server);
   if (tasks) ops.showTasks(tasks.overview);
-  process.stdout.write(
+  // With workers, the first prints the banner; the others one line each (the primary announces them too).
+  if (role && role.index > 1) process.stdout.write(`  worker ${broker.nodeId} listening on ${url}\n`);
+  else process.stdout.write(
     `tether serve listening\n  WebSocket  ${url}/websocket  (Phoenix clients take ${url})\n  HTTP       ${httpUrl}\n` +
       `  channels   room:*${config.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}` +
       `\n  broker     ${describeBroker(config)}, node ${broker.nodeId}` +
       `\n${[...ops.describe(httpUrl), ...(tasks?.describe(httpUrl) ?? [])].join('\n')}\n`,
   );
+  if (role) reportToPrimary(() => server.connectionCount, (rows) => (workers = rows));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

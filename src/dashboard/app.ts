@@ -3,7 +3,7 @@
  * the browser by esbuild (see src/ops/dashboard-assets.ts). It knows ops only through ./feed.ts.
  */
 import { Socket } from '../client/socket.ts';
-import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TopicRow } from './feed.ts';
+import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TopicRow, type WorkerInfo } from './feed.ts';
 import type { PageSettings } from './page.ts';
 import { LineChart, type ChartPoint } from './charts.ts';
 import { TasksView } from './tasks-view.ts';
@@ -20,6 +20,8 @@ const adminToken = readAdminToken();
 const samples: Sample[] = [];
 let events: RecentEvent[] = [];
 let info: NodeInfo | null = null;
+/** With `tether serve --workers`: every worker of the machine (from the snapshot, then each sample). */
+let workers: WorkerInfo[] | undefined;
 
 const charts = {
   connections: new LineChart($<HTMLCanvasElement>('chart-connections'), {
@@ -62,6 +64,7 @@ socket.on('state', (t) => setStatus(t.to === 'open' ? 'live' : t.to === 'failed'
 const channel = socket.channel<AdminEvents>(ADMIN_TOPIC, adminToken ? { admin_token: adminToken } : {});
 channel.on('snapshot', (snapshot) => {
   info = snapshot.info;
+  workers = snapshot.info.workers;
   samples.length = 0;
   samples.push(...snapshot.history);
   events = snapshot.recent.slice(-MAX_EVENTS);
@@ -71,6 +74,7 @@ channel.on('sample', (message) => {
   samples.push(message.sample);
   while (samples.length > 0 && samples[0].t < message.sample.t - HISTORY_MS) samples.shift();
   events = events.concat(message.events).slice(-MAX_EVENTS);
+  workers = message.workers ?? workers;
   render(message.topics);
 });
 const tasksView = new TasksView($('tasks'));
@@ -113,6 +117,12 @@ function render(topics: TopicRow[]): void {
   if (info) {
     $('node').textContent = `node ${info.node}`;
     $('endpoint').textContent = info.endpoint;
+  }
+  if (workers) {
+    // Short: `workers w1 3 · w2 2` (connections each; ids end in -wI, the full ids are in the tooltip).
+    $('workers').hidden = false;
+    $('workers').textContent = `workers ${workers.map((w) => `${w.node.slice(w.node.lastIndexOf('-') + 1)} ${formatCount(w.connections)}`).join(' · ')}`;
+    $('workers').title = workers.map((w) => `${w.node} (pid ${w.pid}): ${w.connections} connections, ${w.restarts} restarts`).join('\n');
   }
   if (latest) {
     $('kpi-connections').textContent = formatCount(latest.connections);

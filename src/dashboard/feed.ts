@@ -14,7 +14,12 @@ export type NodeInfo = {
   startedAt: number;
   /** Where clients connect, e.g. `ws://127.0.0.1:4000/socket/websocket`. */
   endpoint: string;
+  /** With `tether serve --workers`: every worker of this machine and its connections. */
+  workers?: WorkerInfo[];
 };
+
+/** One worker process of `tether serve --workers`. */
+export type WorkerInfo = { node: string; pid: number; connections: number; restarts: number };
 
 /** One sampling interval of the server, as the dashboard's charts and figures draw it. */
 export type Sample = {
@@ -53,7 +58,7 @@ export type RecentEvent = {
 /** The events the admin channel pushes: the wire contract between ops' feed and the dashboard. */
 export type AdminEvents = {
   snapshot: { info: NodeInfo; history: Sample[]; recent: RecentEvent[]; topics: TopicRow[] };
-  sample: { sample: Sample; events: RecentEvent[]; topics: TopicRow[] };
+  sample: { sample: Sample; events: RecentEvent[]; topics: TopicRow[]; workers?: WorkerInfo[] };
 } & TasksEvents;
 
 /**

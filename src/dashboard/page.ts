@@ -32,7 +32,7 @@ export function renderPage(settings: PageSettings): string {
     <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><circle cx="6" cy="12" r="3.2"/><circle cx="18" cy="12" r="3.2"/><path d="M9.2 12h5.6" stroke-width="2.2"/></svg>
     <span>Tether</span><small>live dashboard</small>
   </div>
-  <div class="meta"><span id="node">–</span><span id="endpoint">–</span><span id="uptime">–</span></div>
+  <div class="meta"><span id="node">–</span><span id="endpoint">–</span><span id="uptime">–</span><span id="workers" hidden></span></div>
   <div id="status" class="status connecting"><i></i><span>connecting</span></div>
 </header>
 <main>

@@ -13,7 +13,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { error, ok, type ChannelDefinition, type ChannelSocket } from '../server/channel.ts';
 import { systemClock, type Clock } from '../server/clock.ts';
-import type { AdminEvents, NodeInfo, TaskCounters, TasksPicture } from '../dashboard/feed.ts';
+import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TaskCounters, type TasksPicture, type TopicRow, type WorkerInfo } from '../dashboard/feed.ts';
 import type { Sampler } from './sampler.ts';
 
 /** Who may join the admin channel: anyone (`open`), or whoever presents `token` as the `admin_token` param. */
@@ -24,6 +24,8 @@ export interface AdminFeedOptions {
   access: AdminAccess;
   /** Read at each join, so it can reflect the port chosen at listen time. */
   info: () => NodeInfo;
+  /** With `tether serve --workers`: the machine's workers, pushed with every sample. */
+  workers?: () => WorkerInfo[];
   /** Default 1000. */
   intervalMs?: number;
   /** Tasks-view counter samples kept for a dashboard that joins later. Default 300 (five minutes at 1 Hz). */
@@ -110,6 +112,7 @@ export class AdminFeed {
       const tasks = await this.#lookAtTasks(sample.t);
       if (this.#sockets.size === 0) return;
       const payload: AdminEvents['sample'] = { sample, events, topics: this.#options.sampler.topicRows() };
+      if (this.#options.workers) payload.workers = this.#options.workers();
       for (const socket of this.#sockets) {
         socket.push('sample', payload);
         if (tasks) socket.push('tasks', tasks);

@@ -158,6 +158,13 @@ export function resolveServeConfig(input: ResolveInput): ResolvedConfig {
       message: `${where('redis')} and ${where('redisCluster')} are both set: use --redis for one Redis or --redis-cluster for a Redis Cluster, not both`,
     }]);
   }
+  if (result.data.workers !== undefined && result.data.redis === undefined && result.data.redisCluster === undefined) {
+    throw new ConfigError([{
+      source: origins.workers,
+      key: 'workers',
+      message: 'needs --redis or --redis-cluster: the embedded memory broker cannot cross processes, so workers would not see each other',
+    }]);
+  }
   return { config: result.data, origins, file: input.file?.path };
 }
 

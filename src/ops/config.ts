@@ -19,6 +19,8 @@ export const PRESET_NAMES = ['standard', 'high-throughput', 'low-memory'] as con
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 const count = z.int().positive();
+/** The most worker processes `--workers` starts (a bound on processes, far above any machine's cores). */
+export const MAX_WORKERS = 256;
 const millis = z.int().positive();
 
 /** Every key `tether serve` accepts. Strict: an unknown key is an error, never silently ignored. */
@@ -36,6 +38,10 @@ export const serveConfigSchema = z.strictObject({
   redisPrefix: z.string().regex(/^[^{}\s]+$/, 'must be non-empty, without spaces, "{" or "}"'),
   // The broker's node id rule, checked here so a bad id is a configuration error rather than a crash.
   nodeId: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -').optional(),
+  // Worker processes on one port (node:cluster): a count, or `auto` for os.availableParallelism().
+  workers: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(MAX_WORKERS)], {
+    error: `must be "auto" or a whole number from 1 to ${MAX_WORKERS}`,
+  }).optional(),
   logLevel: z.enum(LOG_LEVELS),
   logFormat: z.enum(LOG_FORMATS),
   allowedOrigins: z.union([z.array(z.string().min(1)), z.literal(false)]).optional(),
@@ -182,6 +188,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   redisCluster: 'TETHER_REDIS_CLUSTER',
   redisPrefix: 'TETHER_REDIS_PREFIX',
   nodeId: 'TETHER_NODE_ID',
+  workers: 'TETHER_WORKERS',
   logLevel: 'LOG_LEVEL',
   logFormat: 'TETHER_LOG_FORMAT',
   allowedOrigins: 'TETHER_ALLOWED_ORIGINS',
@@ -254,6 +261,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   redisCluster: 'scale out through a Redis Cluster: comma-separated seed node URLs (Redis 7+; not with --redis)',
   redisPrefix: 'prefix of every Redis key and channel; nodes with the same prefix form one cluster',
   nodeId: 'this process in the cluster, unique among live nodes (default: random node-xxxxxxxx)',
+  workers: 'worker processes on one port, each a node named NODEID-wI: a number or "auto" (one per core); needs redis or redisCluster (default: one process)',
   logLevel: 'log level: fatal, error, warn, info, debug, trace or silent',
   logFormat: 'auto (readable on a terminal, JSON lines otherwise), json or pretty',
   allowedOrigins: 'comma-separated allowed Origins, or "false" to turn the check off (default: off on loopback, same host otherwise)',
@@ -327,7 +335,9 @@ export function valueKind(key: ConfigKey): ValueKind {
   const type = field._zod.def.type;
   if (type === 'number') return 'number';
   if (type === 'boolean') return 'boolean';
-  if (type === 'array' || type === 'union') return 'list';
+  // A union is a list when one of its forms is (allowedOrigins: a list or false); `workers` is a number or "auto".
+  if (type === 'array') return 'list';
+  if (type === 'union') return (field as z.ZodUnion)._zod.def.options.some((o) => o._zod.def.type === 'array') ? 'list' : 'string';
   return 'string';
 }
 

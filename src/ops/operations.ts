@@ -21,6 +21,7 @@ import { readTlsFiles } from './tls-files.ts';
 import { createLogger, loggingObserver, type Logger } from './logger.ts';
 import { ServerMetrics } from './metrics.ts';
 import { Sampler } from './sampler.ts';
+import { workerMetrics, type WorkerRow } from './cluster-metrics.ts';
 
 export interface PrepareOptions {
   /** Parsed command-line options (config keys, plus `config` for the file path). */
@@ -31,6 +32,11 @@ export interface PrepareOptions {
   logDestination?: DestinationStream;
   /** Sampling period of the dashboard feed. Default 1000 ms. */
   sampleIntervalMs?: number;
+  /**
+   * A worker of `tether serve --workers`: /metrics answers the sum over every worker (asked of the primary), and
+   * `workers` lists them for the dashboard.
+   */
+  worker?: { workers: () => WorkerRow[] };
 }
 
 export interface Operations {
@@ -78,7 +84,9 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
     node: attached?.broker.nodeId ?? '',
     startedAt,
     endpoint: attached ? endpointOf(attached, config.mount) : '',
+    ...(options.worker ? { workers: options.worker.workers() } : {}),
   });
+  const exposition = options.worker ? workerMetrics(metrics.registry) : () => metrics.exposition();
 
   const sampler = access ? new Sampler({ metrics, hiddenTopics: new Set([ADMIN_TOPIC]) }) : undefined;
   const feed =
@@ -88,6 +96,7 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
           access,
           intervalMs: options.sampleIntervalMs,
           info: nodeInfo,
+          workers: options.worker?.workers,
           onError: (err) => logger.error({ err }, 'dashboard feed failed'),
         })
       : undefined;
@@ -129,7 +138,7 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
       const routes = createOpsRoutes({
         readiness: () => ops.readiness(),
         metrics: config.metrics
-          ? { contentType: metrics.registry.contentType, exposition: () => metrics.exposition(), token: config.metricsToken }
+          ? { contentType: metrics.registry.contentType, exposition, token: config.metricsToken }
           : undefined,
         dashboard: access
           ? {

@@ -152,6 +152,19 @@ describe('resolveServeConfig', () => {
     assert.match(both.message, /REDIS_URL \(env\) and --redis-cluster \(flag\) are both set: use --redis for one Redis or --redis-cluster for a Redis Cluster, not both/);
   });
 
+  test('workers takes a count or "auto" from flag, env or file, and needs redis or redisCluster (exit 2)', () => {
+    const redis = { REDIS_URL: 'redis://r:6379' };
+    assert.equal(resolveServeConfig({ env: redis, flags: { workers: '3' } }).config.workers, 3);
+    assert.equal(resolveServeConfig({ env: { ...redis, TETHER_WORKERS: 'auto' } }).config.workers, 'auto');
+    assert.equal(resolveServeConfig({ file: { path: 't.json', values: { workers: 2, redisCluster: ['redis://a:7000'] } } }).config.workers, 2);
+    for (const bad of ['0', '-1', '1.5', 'all', '257']) {
+      assert.match(configError(() => resolveServeConfig({ env: redis, flags: { workers: bad } })).message, /flags: --workers: must be (at least 1|at most 256|"auto" or a whole number from 1 to 256)/, bad);
+    }
+    const alone = configError(() => resolveServeConfig({ flags: { workers: '2' } }));
+    assert.equal(alone.exitCode, 2);
+    assert.match(alone.message, /workers: needs --redis or --redis-cluster: the embedded memory broker cannot cross processes/);
+  });
+
   test('flags that are not config keys are ignored, undefined flags do not override', () => {
     const { config } = resolveServeConfig({ env: { PORT: '5000' }, flags: { config: 'x.json', port: undefined } });
     assert.equal(config.port, 5000);

@@ -55,10 +55,15 @@ test('the forwarding node is killed mid-run: the watcher on the other node still
     await pollUntil(() => done.size >= 10, 'some completions through the first node', 20_000);
     process.kill(-first.child.pid!, 'SIGKILL');
     await first.exited;
+    // Completions the killed leader forwarded before it died: the only ones the new leader may forward again.
+    const forwardedBeforeKill = new Set(done.keys());
     await pollUntil(() => done.size === JOBS, 'every completion after the takeover', 30_000);
     for (const [id, seen] of done) assert.ok(seen.length >= 1 && seen.every((p) => p === 100), `${id}: ${seen.join(',')}`);
-    const repeated = [...done.values()].filter((seen) => seen.length > 1).length;
-    assert.ok(repeated <= 10, `${repeated} completions came twice`);
+    // At least once across a crash: the new leader resumes from the dead one's last saved position, so what it
+    // repeats is what the dead one had already sent (how much depends on how late that save was, i.e. on load).
+    const repeated = [...done].filter(([, seen]) => seen.length > 1).map(([id]) => id);
+    const unexpected = repeated.filter((id) => !forwardedBeforeKill.has(id));
+    assert.ok(unexpected.length <= 2, `completions repeated that the killed node had not forwarded: ${unexpected.join(',')} (of ${repeated.length} repeated)`);
   } finally {
     await socket.disconnect();
     await worker.close();
