@@ -12,7 +12,7 @@ import type { Payload } from '../protocol/frame.ts';
 import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
 import type { BroadcastFailure, BroadcastResult } from './channel.ts';
 import type { Clock } from './clock.ts';
-import { Connection, type ConnectionHost, type Limits } from './connection.ts';
+import { Connection, type Limits } from './connection.ts';
 import { Fanout } from './fanout.ts';
 import { ObserverSet } from './observer.ts';
 import type { ConnectHook, ConnectResult, ResolvedOptions } from './options.ts';
@@ -57,7 +57,9 @@ const TIMED_OUT = Symbol('connect hook timed out');
 /** Shared by every connection whose connect hook gave no assigns; channels copy it before anyone writes. */
 const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
 
-export class ServerCore implements ConnectionHost {
+// Not `implements ConnectionHost`: the host's members are internal (stripped from the published types), and a
+// class there cannot claim an interface it no longer shows. `new Connection(this, ...)` still checks it.
+export class ServerCore {
   /** @internal */
   readonly router: Router;
   /** @internal */
