@@ -369,24 +369,21 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     this.#conn.forget(this);
     const conn = this.#conn;
     // Teardown: a throw from one step is reported and the next still runs, so the channel always ends.
-    try {
-      conn.unsubscribe(this);
-    } catch (err) {
-      conn.observers.hooks.error?.(asError(err), `unsubscribe ${this.topic}`);
-    }
-    try {
-      conn.presence.untrackAll(this);
-    } catch (err) {
-      conn.observers.hooks.error?.(asError(err), `presence untrack ${this.topic}`);
-    }
+    this.#teardownStep('unsubscribe', () => conn.unsubscribe(this));
+    this.#teardownStep('presence untrack', () => conn.presence.untrackAll(this));
     if (wasJoined) {
-      try {
-        this.route.definition.terminate?.(reason, this);
-      } catch (err) {
-        conn.observers.hooks.error?.(asError(err), `terminate ${this.route.pattern} ${this.topic}`);
-      }
+      this.#teardownStep(`terminate ${this.route.pattern}`, () => this.route.definition.terminate?.(reason, this));
       conn.observers.hooks.channelLeft?.({ connectionId: conn.id, topic: this.topic, pattern: this.route.pattern, reason });
     }
     if (notifyClose) conn.send(closeFrame(this.joinRef, this.topic));
+  }
+
+  /** One step of `stop`: a throw is reported (`what` and the topic) to the error hook and goes no further. */
+  #teardownStep(what: string, step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.#conn.observers.hooks.error?.(asError(err), `${what} ${this.topic}`);
+    }
   }
 }
