@@ -13,16 +13,13 @@ import type { HistoryEntry, HistoryStore, StreamPosition } from '../../broker/ty
 import type { RecoveryLostReason } from '../../protocol/extension.ts';
 import { asError } from '../unknown.ts';
 
-/** Why a rejoin could not be recovered; `recovered: false` always carries one. */
-export type LostReason = RecoveryLostReason;
-
 export type JoinRecovery =
   /** No position was sent (a first join): the subscriber starts at `position`. */
   | { kind: 'fresh'; position: StreamPosition }
   /** Every missed message, in order; `position` is the last one's (or `since` when nothing was missed). */
   | { kind: 'recovered'; entries: HistoryEntry[]; position: StreamPosition }
   /** Nothing is replayed; the subscriber starts at `position` and must resync from the application. */
-  | { kind: 'lost'; reason: LostReason; position: StreamPosition };
+  | { kind: 'lost'; reason: RecoveryLostReason; position: StreamPosition };
 
 /**
  * Reads what a subscriber at `since` missed. A store answer that is not one contiguous run starting right

@@ -6,7 +6,8 @@
  * subscriber of the topic to rejoin (`resync`), so opted-in clients get `recovered: false` from their join.
  */
 import type { BrokerMessage, HistoryEntry, HistoryStore, StreamPosition } from '../../broker/types.ts';
-import { LiveSeam, recover, type LostReason } from './replay.ts';
+import type { RecoveryLostReason } from '../../protocol/extension.ts';
+import { LiveSeam, recover } from './replay.ts';
 
 export interface StreamGapsHost {
   readonly history: HistoryStore;
@@ -17,7 +18,7 @@ export interface StreamGapsHost {
   /** Delivers a live message that was held while the history was read. */
   deliverHeld(message: BrokerMessage): void;
   /** The hole cannot be filled: every local subscriber must rejoin. */
-  resync(topic: string, reason: LostReason | 'unknown_position' | 'overflow'): void;
+  resync(topic: string, reason: RecoveryLostReason | 'unknown_position' | 'overflow'): void;
   onError(error: Error): void;
 }
 
