@@ -14,7 +14,9 @@ export interface StreamPosition {
 }
 
 /** Why a rejoin could not be recovered; `recovered: false` always carries one. */
-export type RecoveryLostReason = 'epoch_changed' | 'gap_too_large' | 'unavailable';
+const LOST_REASONS = ['epoch_changed', 'gap_too_large', 'unavailable'] as const;
+export type RecoveryLostReason = (typeof LOST_REASONS)[number];
+const isLostReason = (value: unknown): value is RecoveryLostReason => (LOST_REASONS as readonly unknown[]).includes(value);
 
 /** True when the connect params opt into the extension (`tether=1`). */
 export function optsIn(params: Readonly<Record<string, string>>): boolean {
@@ -111,7 +113,7 @@ export interface JoinRecoveryContext {
 export function parseJoinReplyMeta(meta: FrameMeta | undefined, wasRecovering: boolean): JoinRecoveryContext {
   const context: JoinRecoveryContext = { wasRecovering, recovered: meta?.recovered === true, position: positionOf(meta) };
   const reason = meta?.reason;
-  if (meta?.recovered === false && (reason === 'epoch_changed' || reason === 'gap_too_large' || reason === 'unavailable')) {
+  if (meta?.recovered === false && isLostReason(reason)) {
     context.reason = reason;
   }
   return context;
