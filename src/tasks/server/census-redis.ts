@@ -59,8 +59,9 @@ export class RedisSubscriberCensus {
       await write.pExpire(mine, intervalMs * 3).zAdd(nodes, { score: now, value: nodeId }).zRemRangeByScore(nodes, '-inf', now - intervalMs * 3).exec();
       const others = (await this.#redis.zRange(nodes, 0, -1)).filter((n) => n !== nodeId);
       const remote = new Map<string, number>();
-      for (const node of others) {
-        const hash = await this.#redis.hGetAll(`${keyPrefix}tasks:census:${node}`);
+      // Issued together: node-redis pipelines them, one round trip for every node instead of one each.
+      const hashes = await Promise.all(others.map((node) => this.#redis.hGetAll(`${keyPrefix}tasks:census:${node}`)));
+      for (const hash of hashes) {
         for (const [topic, n] of Object.entries(hash)) remote.set(topic, (remote.get(topic) ?? 0) + Number(n));
       }
       this.#remote = remote;
