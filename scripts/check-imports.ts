@@ -16,7 +16,7 @@ export const LAYER_RULES: Readonly<Record<string, readonly string[]>> = {
   server: ['protocol', 'broker'],
   demo: ['protocol', 'server', 'broker'],
   dashboard: ['protocol', 'client'],
-  ops: ['protocol', 'server', 'broker', 'dashboard'],
+  ops: ['protocol', 'server', 'broker', 'dashboard', 'tasks'],
   react: ['protocol', 'client', 'tasks'],
   tasks: ['protocol', 'client'],
   'tasks/server': ['protocol', 'server', 'broker', 'tasks'],

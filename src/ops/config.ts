@@ -7,6 +7,7 @@ import { HISTORY_LIMIT_DEFAULTS } from '../broker/history-memory.ts';
 import { COMPRESSION_DEFAULTS, type CompressionOptions } from '../server/compression.ts';
 import { SERVER_DEFAULTS } from '../server/options.ts';
 import { PUSH_DEDUP_DEFAULTS } from '../server/recovery/push-dedup.ts';
+import { COALESCER_DEFAULTS, PUBLISH_DEFAULTS, SNAPSHOT_DEFAULTS } from '../tasks/defaults.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -135,10 +136,10 @@ export const DEFAULTS: ServeConfig = {
   compressionConcurrency: COMPRESSION_DEFAULTS.concurrency,
   metrics: true,
   dashboard: true,
-  tasksMaxPerQueue: 1000,
-  tasksTtlMs: 3_600_000,
-  tasksProgressPerSecond: 10,
-  publishMaxBytes: 65_536,
+  tasksMaxPerQueue: SNAPSHOT_DEFAULTS.maxTasksPerQueue,
+  tasksTtlMs: SNAPSHOT_DEFAULTS.ttlMs,
+  tasksProgressPerSecond: COALESCER_DEFAULTS.progressPerSecond,
+  publishMaxBytes: PUBLISH_DEFAULTS.maxBytes,
 };
 
 /** What each preset changes relative to DEFAULTS (see docs/operations.md for the reasoning). */

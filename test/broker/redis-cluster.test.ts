@@ -8,16 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
 import { createCluster } from 'redis';
 import { RedisBroker } from '../../src/broker/redis.ts';
-import { PausableTimers } from '../helpers/pausable-timers.ts';
 import type { Broker, BrokerMessage, StreamPosition } from '../../src/broker/types.ts';
 import { clusterSkipReason, startRedisCluster, type LocalRedisCluster } from '../helpers/redis-cluster.ts';
 import { runBrokerSuite } from './broker-suite.ts';
+import { redisBrokerDriver } from './redis-driver.ts';
 import { runChannelScenarios } from './channel-scenarios.ts';
 import { startServe } from '../helpers/serve-process.ts';
 
 const skip = clusterSkipReason();
-const HEARTBEAT_MS = 100;
-const NODE_TIMEOUT_MS = 500;
 
 let cluster: LocalRedisCluster | null = null;
 let admin: ReturnType<typeof createCluster> | null = null;
@@ -59,44 +57,16 @@ async function dropSubscriptions(broker: Broker): Promise<void> {
   await Promise.all(clients.flatMap((c, i) => ids[i].map((id) => c.sendCommand(['CLIENT', 'KILL', 'ID', id]))));
 }
 
-const timersOf = new WeakMap<Broker, PausableTimers>();
-
-runBrokerSuite({
-  name: 'redis cluster (3 masters, 3 replicas)',
-  skip,
-  create(namespace, options) {
-    const timers = new PausableTimers();
-    const broker = new RedisBroker({
-      cluster: live().urls.slice(0, 2),
-      keyPrefix: `${namespace}:`,
-      nodeId: options?.nodeId,
-      historyMaxMessages: options?.historyMaxMessages,
-      historyMaxMessageBytes: options?.historyMaxMessageBytes,
-      heartbeatMs: HEARTBEAT_MS,
-      nodeTimeoutMs: NODE_TIMEOUT_MS,
-      timers,
-    });
-    timersOf.set(broker, timers);
-    return broker;
-  },
-  advance: (_namespace, ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  ttlMs: 150,
-  async loseHistory(_namespace, broker, topic) {
-    await admin!.del((broker as RedisBroker).keys.historyStream(topic));
-    return broker.history;
-  },
-  cleanup: deleteNamespace,
-  cluster: {
+runBrokerSuite(
+  redisBrokerDriver({
+    name: 'redis cluster (3 masters, 3 replicas)',
+    skip,
+    connection: () => ({ cluster: live().urls.slice(0, 2) }),
+    deleteKey: (key) => admin!.del(key),
+    cleanup: deleteNamespace,
     dropConnection: dropSubscriptions,
-    crash: (broker: Broker) => {
-      timersOf.get(broker)!.paused = true;
-    },
-    revive: (broker: Broker) => {
-      timersOf.get(broker)!.paused = false;
-    },
-    deathWithinMs: NODE_TIMEOUT_MS + 2 * HEARTBEAT_MS + 300,
-  },
-});
+  }),
+);
 
 runChannelScenarios({
   name: 'redis cluster',

@@ -3,14 +3,12 @@ import { after, describe, it } from 'node:test';
 import { createServer, connect, type Socket } from 'node:net';
 import { createClient } from 'redis';
 import { RedisBroker } from '../../src/broker/redis.ts';
-import { PausableTimers } from '../helpers/pausable-timers.ts';
 import type { Broker } from '../../src/broker/types.ts';
 import { runBrokerSuite } from './broker-suite.ts';
+import { redisBrokerDriver } from './redis-driver.ts';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = process.env.TETHER_SKIP_REDIS === '1' ? `TETHER_SKIP_REDIS=1: Redis at ${url} not used, Redis broker scenarios skipped` : undefined;
-const HEARTBEAT_MS = 100;
-const NODE_TIMEOUT_MS = 500;
 
 let admin: ReturnType<typeof createClient> | null = null;
 async function redis(): Promise<ReturnType<typeof createClient>> {
@@ -28,59 +26,31 @@ async function deleteNamespace(namespace: string): Promise<void> {
   }
 }
 
-const timersOf = new WeakMap<Broker, PausableTimers>();
-
-for (const sharded of [true, false]) {
-  runBrokerSuite({
-    name: `redis, ${sharded ? 'sharded' : 'classic'} pub/sub`,
-    skip,
-    create(namespace, options) {
-      const timers = new PausableTimers();
-      const broker = new RedisBroker({
-        url,
-        keyPrefix: `${namespace}:`,
-        nodeId: options?.nodeId,
-        historyMaxMessages: options?.historyMaxMessages,
-        historyMaxMessageBytes: options?.historyMaxMessageBytes,
-        heartbeatMs: HEARTBEAT_MS,
-        nodeTimeoutMs: NODE_TIMEOUT_MS,
-        timers,
-        sharded,
-      });
-      timersOf.set(broker, timers);
-      return broker;
-    },
-    advance: (_namespace, ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    ttlMs: 150,
-    async loseHistory(_namespace, broker, topic) {
-      await (await redis()).del((broker as RedisBroker).keys.historyStream(topic));
-      return broker.history;
-    },
-    cleanup: deleteNamespace,
-    cluster: {
-      async dropConnection(broker: Broker) {
-        const client = await redis();
-        const name = `tether:${broker.nodeId}:sub`;
-        const line = String(await client.sendCommand(['CLIENT', 'LIST'])).split('\n').find((l) => l.includes(` name=${name} `));
-        const id = line?.match(/\bid=(\d+)/)?.[1];
-        if (!id) throw new Error(`no Redis connection named ${name}`);
-        await client.sendCommand(['CLIENT', 'KILL', 'ID', id]);
-      },
-      crash: (broker: Broker) => {
-        timersOf.get(broker)!.paused = true;
-      },
-      revive: (broker: Broker) => {
-        timersOf.get(broker)!.paused = false;
-      },
-      deathWithinMs: NODE_TIMEOUT_MS + 2 * HEARTBEAT_MS + 300,
-    },
-    async teardown() {
-      await admin?.close();
-      admin = null;
-    },
-  });
+async function dropSubscriber(broker: Broker): Promise<void> {
+  const client = await redis();
+  const name = `tether:${broker.nodeId}:sub`;
+  const line = String(await client.sendCommand(['CLIENT', 'LIST'])).split('\n').find((l) => l.includes(` name=${name} `));
+  const id = line?.match(/\bid=(\d+)/)?.[1];
+  if (!id) throw new Error(`no Redis connection named ${name}`);
+  await client.sendCommand(['CLIENT', 'KILL', 'ID', id]);
 }
 
+for (const sharded of [true, false]) {
+  runBrokerSuite(
+    redisBrokerDriver({
+      name: `redis, ${sharded ? 'sharded' : 'classic'} pub/sub`,
+      skip,
+      connection: () => ({ url, sharded }),
+      deleteKey: async (key) => (await redis()).del(key),
+      cleanup: deleteNamespace,
+      dropConnection: dropSubscriber,
+      async teardown() {
+        await admin?.close();
+        admin = null;
+      },
+    }),
+  );
+}
 
 describe('RedisBroker options and start-up', () => {
   after(async () => {

@@ -12,6 +12,7 @@ import { systemClock, type Clock } from '../../server/clock.ts';
 import { QUEUE_NAME, type QueueStatus } from '../types.ts';
 import { BULLMQ_EVENTS, streamIdAfter, taskEventOfBullMQ, type BullMQEventArgs, type BullMQEventName } from './bullmq-events.ts';
 import type { TaskHub } from './hub.ts';
+import { taskKey } from './snapshots-redis.ts';
 
 export interface BullMQBridgeOptions {
   hub: TaskHub;
@@ -168,7 +169,7 @@ export class BullMQBridge {
   }
 
   #key(queue: string, item: string): string {
-    return `${this.#o.keyPrefix}tasks:{${queue}}:${item}`;
+    return taskKey(this.#o.keyPrefix, queue, item);
   }
 
   #onEvent(state: QueueState, name: BullMQEventName, args: BullMQEventArgs, id: string): void {

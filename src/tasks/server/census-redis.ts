@@ -55,12 +55,13 @@ export class RedisSubscriberCensus {
       const now = this.#o.clock.now();
       const counts = [...this.#local()].sort((a, b) => b[1] - a[1]).slice(0, this.#o.maxTopics);
       const write = this.#redis.multi().del(mine);
-      if (counts.length > 0) write.hSet(mine, Object.fromEntries(counts.map(([t, n]) => [t, String(n)])));
+      if (counts.length > 0) write.hSet(mine, new Map(counts.map(([t, n]) => [t, String(n)])));
       await write.pExpire(mine, intervalMs * 3).zAdd(nodes, { score: now, value: nodeId }).zRemRangeByScore(nodes, '-inf', now - intervalMs * 3).exec();
       const others = (await this.#redis.zRange(nodes, 0, -1)).filter((n) => n !== nodeId);
       const remote = new Map<string, number>();
-      for (const node of others) {
-        const hash = await this.#redis.hGetAll(`${keyPrefix}tasks:census:${node}`);
+      // Issued together: node-redis pipelines them, one round trip for every node instead of one each.
+      const hashes = await Promise.all(others.map((node) => this.#redis.hGetAll(`${keyPrefix}tasks:census:${node}`)));
+      for (const hash of hashes) {
         for (const [topic, n] of Object.entries(hash)) remote.set(topic, (remote.get(topic) ?? 0) + Number(n));
       }
       this.#remote = remote;

@@ -49,6 +49,17 @@ export function taskChannels(options: TaskChannelsOptions): Record<string, Chann
     }
   };
 
+  /** A topic whose join replies with its snapshot and pushes it again once live. */
+  const snapshotChannel = (valid: (topic: string) => boolean, read: (topic: string) => Promise<object>): ChannelDefinition => ({
+    ...readOnly,
+    async join(topic, _params, socket) {
+      if (!valid(topic)) return BAD_TOPIC;
+      if (!(await allowed(topic, socket))) return FORBIDDEN;
+      return ok({ snapshot: json(await read(topic)) });
+    },
+    afterJoin: pushSnapshot(read),
+  });
+
   return {
     'tasks:*': {
       ...readOnly,
@@ -57,24 +68,8 @@ export function taskChannels(options: TaskChannelsOptions): Record<string, Chann
         return (await allowed(topic, socket)) ? ok() : FORBIDDEN;
       },
     },
-    'task:*': {
-      ...readOnly,
-      async join(topic, _params, socket) {
-        if (parseTaskTopic(topic) === null) return BAD_TOPIC;
-        if (!(await allowed(topic, socket))) return FORBIDDEN;
-        return ok({ snapshot: json(await taskSnapshot(topic)) });
-      },
-      afterJoin: pushSnapshot(taskSnapshot),
-    },
-    'queue:*': {
-      ...readOnly,
-      async join(topic, _params, socket) {
-        if (!QUEUE_NAME.test(suffixOf(topic))) return BAD_TOPIC;
-        if (!(await allowed(topic, socket))) return FORBIDDEN;
-        return ok({ snapshot: json(await queueSnapshot(topic)) });
-      },
-      afterJoin: pushSnapshot(queueSnapshot),
-    },
+    'task:*': snapshotChannel((topic) => parseTaskTopic(topic) !== null, taskSnapshot),
+    'queue:*': snapshotChannel((topic) => QUEUE_NAME.test(suffixOf(topic)), queueSnapshot),
     'user:*': {
       ...readOnly,
       async join(topic, _params, socket) {

@@ -23,7 +23,9 @@ export interface CoalescerOptions {
   emit(event: TaskEvent): void;
 }
 
-export const COALESCER_DEFAULTS = { progressPerSecond: 10, statusPerSecond: 10, maxTracked: 10_000 } as const;
+import { COALESCER_DEFAULTS } from '../defaults.ts';
+
+export { COALESCER_DEFAULTS };
 
 interface Slot {
   lastSent: number;

@@ -17,7 +17,9 @@ export interface PublishRouteOptions {
   path?: string;
 }
 
-export const PUBLISH_DEFAULTS = { maxBytes: 65_536, maxEvents: 100, path: '/api/publish' } as const;
+import { PUBLISH_DEFAULTS } from '../defaults.ts';
+
+export { PUBLISH_DEFAULTS };
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 

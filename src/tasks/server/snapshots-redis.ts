@@ -28,6 +28,9 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 return n`);
 
+/** The key of one queue's item under a key prefix; the queue is the hash tag (one slot per queue). */
+export const taskKey = (prefix: string, queue: string, item: string): string => `${prefix}tasks:{${queue}}:${item}`;
+
 export interface RedisSnapshotStoreOptions extends SnapshotLimits {
   /** A connected node-redis client (not closed by the store), or a URL the store connects to (and closes). */
   client?: CommandRunner;
@@ -65,7 +68,7 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   /** The key of one queue's item (`snap`, `recent`, `status`, or the bridge's `leader` and `cursor`). */
   key(queue: string, item: string): string {
-    return `${this.#prefix}tasks:{${queue}}:${item}`;
+    return taskKey(this.#prefix, queue, item);
   }
 
   async #redis(): Promise<CommandRunner> {

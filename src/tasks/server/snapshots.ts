@@ -24,7 +24,9 @@ export interface SnapshotLimits {
   maxQueues?: number;
 }
 
-export const SNAPSHOT_DEFAULTS = { maxTasksPerQueue: 1000, ttlMs: 3_600_000, maxQueues: 1000 } as const;
+import { SNAPSHOT_DEFAULTS } from '../defaults.ts';
+
+export { SNAPSHOT_DEFAULTS };
 
 interface Kept<T> {
   value: T;
