@@ -23,7 +23,6 @@ interface Entry {
   readonly signature: string | null;
   readonly listeners: Set<() => void>;
   readonly unbind: (() => void)[];
-  presence: Presence | null;
   snapshot: ChannelSnapshot;
   holders: number;
   releaseTimer: ReturnType<typeof setTimeout> | null;
@@ -85,7 +84,7 @@ export class ChannelRegistry {
   }
 
   #create(topic: string, params: JoinParams | undefined, options: ChannelOptions | undefined, signature: string | null): Entry {
-    const entry: Entry = { topic, signature, listeners: new Set(), unbind: [], presence: null, snapshot: NO_CHANNEL, holders: 0, releaseTimer: null };
+    const entry: Entry = { topic, signature, listeners: new Set(), unbind: [], snapshot: NO_CHANNEL, holders: 0, releaseTimer: null };
     this.#entries.set(topic, entry);
     let channel: Channel<object, object>;
     try {
@@ -99,7 +98,7 @@ export class ChannelRegistry {
       entry.snapshot = { ...entry.snapshot, ...next };
       for (const listener of [...entry.listeners]) listener();
     };
-    entry.presence = presenceOf(channel);
+    presenceOf(channel);
     entry.unbind.push(
       channel.onLifecycle('state', ({ to }) => update({ state: to })),
       channel.onLifecycle('error', (error) => update({ error })),
@@ -116,9 +115,11 @@ export class ChannelRegistry {
     if ((entry.holders > 0 && !force) || this.#entries.get(entry.topic) !== entry) return;
     this.#entries.delete(entry.topic);
     for (const off of entry.unbind) off();
-    entry.presence?.dispose();
     const channel = entry.snapshot.channel;
-    if (channel) presences.delete(channel);
+    if (channel) {
+      presences.get(channel)?.dispose();
+      presences.delete(channel);
+    }
     if (channel && !channel.isEnded) channel.leave();
   }
 }
