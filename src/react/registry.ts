@@ -53,12 +53,13 @@ export class ChannelRegistry {
 
   /** Holds the topic's channel (creating and joining it if nobody holds it) until the returned release runs. */
   acquire(topic: string, params: JoinParams | undefined, options: ChannelOptions | undefined, onChange: () => void): () => void {
-    const signature = typeof params === 'function' ? null : canonicalJson([params ?? {}, options ?? {}]);
+    // Only the development warning reads it: production skips the canonical JSON on every mount.
+    const signature = typeof params === 'function' || !isDevelopment() ? null : canonicalJson([params ?? {}, options ?? {}]);
     let entry = this.#entries.get(topic);
     if (entry) {
       if (entry.releaseTimer !== null) clearTimeout(entry.releaseTimer);
       entry.releaseTimer = null;
-      if (entry.signature !== signature && entry.signature !== null && signature !== null && isDevelopment()) {
+      if (entry.signature !== signature && entry.signature !== null && signature !== null) {
         console.warn(`tether-rt/react: useChannel("${topic}") was called with params or options that differ from those of the component that joined it first; the channel is shared and keeps the first ones (${entry.signature}). Use the same params everywhere, or another topic.`);
       }
     } else {
