@@ -112,10 +112,12 @@ export class Outbox {
       maxSeq = Math.max(maxSeq, m.seq);
       const push = new Push<unknown>(pushHost, { ...m, bytes: typeof m.body === 'string' ? utf8Length(m.body) : m.body.byteLength, inOutbox: true });
       track(push);
-      this.#stored.add(push);
       const refused = this.#refusal(push);
-      if (refused) push.settle({ status: 'rejected', error: refused });
-      else {
+      if (refused) {
+        // Not held, but the store has it: settling deletes it there (release).
+        this.#stored.add(push);
+        push.settle({ status: 'rejected', error: refused });
+      } else {
         this.#hold(push);
         this.#armExpiry(push, true);
       }

@@ -9,7 +9,7 @@
  * (a user named `__proto__` or `constructor` is a key like any other). Null-prototype objects rather than
  * Maps: their key order is exactly phoenix.js's (integer-like keys first), so lists and callbacks match it.
  */
-import type { JsonObject, JsonValue } from '../protocol/index.ts';
+import { Events, type JsonObject, type JsonValue } from '../protocol/index.ts';
 
 /** A tracked meta: the app's fields plus `phx_ref` (and `phx_ref_prev` after a server-side update). */
 export type PresenceMeta = JsonObject & { phx_ref: string; phx_ref_prev?: string };
@@ -77,7 +77,7 @@ export class Presence<M extends PresenceMeta = PresenceMeta> {
 
   constructor(channel: PresenceChannel, options: PresenceOptions = {}) {
     this.#channel = channel;
-    const events = options.events ?? { state: 'presence_state', diff: 'presence_diff' };
+    const events = options.events ?? { state: Events.presenceState, diff: Events.presenceDiff };
     this.#maxPendingDiffs = Math.max(0, options.maxPendingDiffs ?? PRESENCE_DEFAULTS.maxPendingDiffs);
     const on = channel.on.bind(channel) as Listen;
     this.#unbind = [

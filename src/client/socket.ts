@@ -409,7 +409,7 @@ export class Socket {
       return;
     }
     const delay = next.delayMs;
-    const where = `${next.hinted ? ' (the server\'s drain hint)' : ''}${this.endpoints.length > 1 ? ` to ${next.endpoint}` : ''}`;
+    const where = `${next.hinted ? ' (the server\'s drain hint)' : ''}${this.#retry.endpoints.several ? ` to ${next.endpoint}` : ''}`;
     this.#transition(SocketStates.reconnecting, reason, `${message}; next attempt in ${delay} ms${where}`, { ...detail, delayMs: delay });
     this.#timers.retryTimer = this.clock.setTimeout(() => {
       this.#timers.retryTimer = null;
@@ -507,7 +507,7 @@ export class Socket {
    */
   #drainNotice(hint: ReconnectHint | null): void {
     const transport = this.#transport;
-    if (hint === null || transport === null || !this.isOpen || this.endpoints.length < 2) return;
+    if (hint === null || transport === null || !this.isOpen || !this.#retry.endpoints.several) return;
     this.#transport = null;
     transport.close(1000, 'server is draining');
     this.#linkDown('transport_closed');

@@ -23,7 +23,6 @@ interface Entry {
   readonly signature: string | null;
   readonly listeners: Set<() => void>;
   readonly unbind: (() => void)[];
-  presence: Presence | null;
   snapshot: ChannelSnapshot;
   holders: number;
   releaseTimer: ReturnType<typeof setTimeout> | null;
@@ -54,12 +53,13 @@ export class ChannelRegistry {
 
   /** Holds the topic's channel (creating and joining it if nobody holds it) until the returned release runs. */
   acquire(topic: string, params: JoinParams | undefined, options: ChannelOptions | undefined, onChange: () => void): () => void {
-    const signature = typeof params === 'function' ? null : canonicalJson([params ?? {}, options ?? {}]);
+    // Only the development warning reads it: production skips the canonical JSON on every mount.
+    const signature = typeof params === 'function' || !isDevelopment() ? null : canonicalJson([params ?? {}, options ?? {}]);
     let entry = this.#entries.get(topic);
     if (entry) {
       if (entry.releaseTimer !== null) clearTimeout(entry.releaseTimer);
       entry.releaseTimer = null;
-      if (entry.signature !== signature && entry.signature !== null && signature !== null && isDevelopment()) {
+      if (entry.signature !== signature && entry.signature !== null && signature !== null) {
         console.warn(`tether-rt/react: useChannel("${topic}") was called with params or options that differ from those of the component that joined it first; the channel is shared and keeps the first ones (${entry.signature}). Use the same params everywhere, or another topic.`);
       }
     } else {
@@ -85,7 +85,7 @@ export class ChannelRegistry {
   }
 
   #create(topic: string, params: JoinParams | undefined, options: ChannelOptions | undefined, signature: string | null): Entry {
-    const entry: Entry = { topic, signature, listeners: new Set(), unbind: [], presence: null, snapshot: NO_CHANNEL, holders: 0, releaseTimer: null };
+    const entry: Entry = { topic, signature, listeners: new Set(), unbind: [], snapshot: NO_CHANNEL, holders: 0, releaseTimer: null };
     this.#entries.set(topic, entry);
     let channel: Channel<object, object>;
     try {
@@ -99,7 +99,7 @@ export class ChannelRegistry {
       entry.snapshot = { ...entry.snapshot, ...next };
       for (const listener of [...entry.listeners]) listener();
     };
-    entry.presence = presenceOf(channel);
+    presenceOf(channel);
     entry.unbind.push(
       channel.onLifecycle('state', ({ to }) => update({ state: to })),
       channel.onLifecycle('error', (error) => update({ error })),
@@ -116,9 +116,11 @@ export class ChannelRegistry {
     if ((entry.holders > 0 && !force) || this.#entries.get(entry.topic) !== entry) return;
     this.#entries.delete(entry.topic);
     for (const off of entry.unbind) off();
-    entry.presence?.dispose();
     const channel = entry.snapshot.channel;
-    if (channel) presences.delete(channel);
+    if (channel) {
+      presences.get(channel)?.dispose();
+      presences.delete(channel);
+    }
     if (channel && !channel.isEnded) channel.leave();
   }
 }

@@ -77,8 +77,8 @@ export function observedTransport(inner: TransportFactory): TransportFactory {
         handlers.open();
         notifyChange('client transport open');
       },
-      message: (data) => {
-        handlers.message(data);
+      message: (data, bytes) => {
+        handlers.message(data, bytes);
         notifyChange();
       },
       close: (info) => {
