@@ -15,7 +15,7 @@ import { ChannelInstance } from './channel-instance.ts';
 import type { Clock } from './clock.ts';
 import type { Fanout, Subscriber } from './fanout.ts';
 import type { ObserverSet } from './observer.ts';
-import { CappedTransport } from './outbound-cap.ts';
+import { bytesOverCap, FITS, sharedBytesOverCap } from './outbound-cap.ts';
 import type { Presence } from './presence.ts';
 import { RateVerdict, TokenBucket, type RateLimit } from './rate-limit.ts';
 import type { PushDeduplicator } from './recovery/push-dedup.ts';
@@ -82,7 +82,7 @@ export class Connection implements ChannelHost {
   readonly id: string;
   readonly socketId: string | null;
   readonly vsn: 1 | 2;
-  /** The adapter's socket behind the outbound hard cap (outbound-cap.ts): every data frame goes through it. */
+  /** The adapter's socket. Data frames reach it only through send/sendShared, which enforce the hard cap. */
   readonly transport: TransportSocket;
   /** The connect hook's assigns; never mutated (each channel copies them on first use). */
   readonly assigns: Readonly<Record<string, unknown>>;
@@ -115,7 +115,7 @@ export class Connection implements ChannelHost {
     this.socketId = init.socketId;
     this.#serializer = init.serializer;
     this.vsn = init.serializer.version;
-    this.transport = new CappedTransport(init.transport, server.limits.outboundHardCapBytes, this.#overCap);
+    this.transport = init.transport;
     this.assigns = init.assigns;
     this.connectParams = init.connectParams;
     this.remoteAddress = init.remoteAddress;
@@ -274,13 +274,19 @@ export class Connection implements ChannelHost {
       // JSON with string fields only: this encoding cannot fail.
       data = this.#serializer.encode(replyFrame(frame.joinRef, frame.ref, frame.topic, 'error', { reason: ReplyReasons.unencodableReply }));
     }
-    this.transport.send(data);
+    const transport = this.transport;
+    const buffered = transport.bufferedAmount;
+    const over = bytesOverCap(buffered, data, this.#server.limits.outboundHardCapBytes);
+    if (over === FITS) transport.send(data);
+    else this.#overCap(buffered, over);
     const frameOut = this.#server.observers.hooks.frameOut;
     if (frameOut) frameOut(typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, 1);
   }
 
   sendShared(frame: SharedFrame): void {
-    this.transport.sendShared(frame);
+    const over = sharedBytesOverCap(this.transport, frame, this.#server.limits.outboundHardCapBytes);
+    if (over === FITS) this.transport.sendShared(frame);
+    else this.#overCap(this.transport.bufferedAmount, over);
   }
 
   /** `meta` (Tether's V2 meta element, docs/recovery.md) is only ever given for opted-in connections. */
@@ -295,12 +301,12 @@ export class Connection implements ChannelHost {
   }
 
   /** A frame would have taken the queue past the hard cap: it was not queued; the connection ends now (4001). */
-  readonly #overCap = (bufferedBytes: number, frameBytes: number): void => {
+  #overCap(bufferedBytes: number, frameBytes: number): void {
     if (this.#closing) return;
     this.#server.observers.hooks.slowConsumer?.({ connectionId: this.id, bufferedBytes, cause: 'hardCap' });
     const cap = this.#server.limits.outboundHardCapBytes;
     this.close(CloseCodes.slowConsumer, `slow consumer: a ${frameBytes}-byte frame on ${bufferedBytes} queued bytes would pass the hard cap of ${cap}`);
-  };
+  }
 
   /**
    * The server's sweep asks (every `sweepIntervalMs`): a close the peer never answered is cut, and an idle

@@ -1,8 +1,8 @@
 /**
- * The outbound hard cap: what is queued for one connection never passes `outboundHardCapBytes`. Every data
- * frame the core sends (replies, pushes, broadcasts) goes through a CappedTransport; a frame that would take
- * the queue past the cap is not handed to the socket at all, and the owner is told so it can close the
- * connection (4001). Close frames bypass the check: control frames are never dropped.
+ * The outbound hard cap: what is queued for one connection never passes `outboundHardCapBytes`. Connection.send
+ * and sendShared ask before every data frame (replies, pushes, broadcasts); a frame that would take the queue
+ * past the cap is not handed to the socket at all, and the connection closes (4001). Close frames bypass the
+ * check: control frames are never dropped. Plain functions, so no connection carries an object for the cap.
  */
 import type { SharedFrame, TransportSocket } from './transport.ts';
 
@@ -11,50 +11,24 @@ const MAX_FRAME_HEADER = 10;
 /** A UTF-16 code unit encodes to at most 3 UTF-8 bytes: a bound that spares measuring most strings. */
 const MAX_UTF8_PER_UNIT = 3;
 
-export type OverCap = (bufferedBytes: number, frameBytes: number) => void;
+/** What `bytesOverCap` answers for a frame that fits. */
+export const FITS = -1;
 
-export class CappedTransport implements TransportSocket {
-  readonly #inner: TransportSocket;
-  readonly #cap: number;
-  readonly #overCap: OverCap;
+/**
+ * The frame's size in wire bytes when queueing it on top of `buffered` bytes would pass `capBytes`; FITS
+ * otherwise. A string is only measured when its worst case (3 bytes per code unit) would not fit.
+ */
+export function bytesOverCap(buffered: number, data: string | Uint8Array, capBytes: number): number {
+  if (typeof data !== 'string') return overCap(buffered, data.byteLength, capBytes);
+  if (buffered + data.length * MAX_UTF8_PER_UNIT + MAX_FRAME_HEADER <= capBytes) return FITS;
+  return overCap(buffered, Buffer.byteLength(data), capBytes);
+}
 
-  constructor(inner: TransportSocket, capBytes: number, overCap: OverCap) {
-    this.#inner = inner;
-    this.#cap = capBytes;
-    this.#overCap = overCap;
-  }
+/** `bytesOverCap` for a broadcast's shared frame: a compressed frame counts what goes on the wire. */
+export function sharedBytesOverCap(transport: TransportSocket, frame: SharedFrame, capBytes: number): number {
+  return overCap(transport.bufferedAmount, transport.sharedWireBytes?.(frame) ?? frame.byteLength, capBytes);
+}
 
-  send(data: string | Uint8Array): void {
-    const buffered = this.#inner.bufferedAmount;
-    if (typeof data === 'string') {
-      if (buffered + data.length * MAX_UTF8_PER_UNIT + MAX_FRAME_HEADER > this.#cap && !this.#fits(buffered, Buffer.byteLength(data))) return;
-    } else if (!this.#fits(buffered, data.byteLength)) {
-      return;
-    }
-    this.#inner.send(data);
-  }
-
-  sendShared(frame: SharedFrame): void {
-    // Compressed frames count what goes on the wire.
-    const bytes = this.#inner.sharedWireBytes?.(frame) ?? frame.byteLength;
-    if (this.#fits(this.#inner.bufferedAmount, bytes)) this.#inner.sendShared(frame);
-  }
-
-  #fits(buffered: number, bytes: number): boolean {
-    if (buffered + bytes + MAX_FRAME_HEADER <= this.#cap) return true;
-    this.#overCap(buffered, bytes);
-    return false;
-  }
-
-  get bufferedAmount(): number {
-    return this.#inner.bufferedAmount;
-  }
-
-  close(code: number, reason: string): void {
-    this.#inner.close(code, reason);
-  }
-
-  terminate(): void {
-    this.#inner.terminate();
-  }
+function overCap(buffered: number, bytes: number, capBytes: number): number {
+  return buffered + bytes + MAX_FRAME_HEADER <= capBytes ? FITS : bytes;
 }

@@ -77,3 +77,19 @@ test('a single frame larger than the cap is never queued: the connection is clos
   assert.equal(closed.code, CloseCodes.slowConsumer);
   assert.match(closed.reason, /hard cap of 49152/);
 });
+
+test('a reply larger than the cap is never queued either: the connection is closed with 4001', async (t) => {
+  const clock = new VirtualClock();
+  const big: ChannelDefinition = { join: () => ok(), handleIn: (_event, payload) => ok(payload) };
+  const s = await startServer({ clock, channels: { 'room:*': big }, outboundBudgetBytes: 32 * KiB, outboundHardCapBytes: 48 * KiB });
+  t.after(() => s.server.close());
+  const client = await RawClient.connect(s.endpoint());
+  await join(client, 'room:reply', '1');
+  // Multi-byte text: its worst case (3 bytes a code unit) passes the cap, its real size does not, so it is sent.
+  client.send(['1', '2', 'room:reply', 'echo', { data: 'é'.repeat(20 * KiB) }]);
+  assert.deepEqual(((await client.json()) as unknown[]).slice(1, 4), ['2', 'room:reply', 'phx_reply']);
+  client.send(['1', '3', 'room:reply', 'echo', { data: 'é'.repeat(25 * KiB) }]);
+  const closed = await client.closed;
+  assert.equal(closed.code, CloseCodes.slowConsumer);
+  assert.match(closed.reason, /a 512\d\d-byte frame on \d+ queued bytes would pass the hard cap of 49152/);
+});
