@@ -76,7 +76,8 @@ export class ServerCore {
   readonly #options: ResolvedOptions;
   readonly #origins: OriginPolicy;
   readonly #connect: ConnectHook | undefined;
-  readonly #connections = new Set<Connection>();
+  /** Open connections by id (`closeConnection` finds one without a scan); kept in step by open and connectionClosed. */
+  readonly #connections = new Map<string, Connection>();
   readonly #bySocketId = new Map<string, Set<Connection>>();
   /** Upgrades admitted but not yet open; they count against maxConnections. */
   #pending = 0;
@@ -262,7 +263,7 @@ export class ServerCore {
       origin: admission.origin,
       sameOrigin: admission.sameOrigin,
     });
-    this.#connections.add(conn);
+    this.#connections.set(conn.id, conn);
     if (conn.socketId !== null) {
       let set = this.#bySocketId.get(conn.socketId);
       if (!set) this.#bySocketId.set(conn.socketId, (set = new Set()));
@@ -273,7 +274,8 @@ export class ServerCore {
   }
 
   connectionClosed(conn: Connection, code: number, reason: string): void {
-    if (!this.#connections.delete(conn)) return;
+    if (this.#connections.get(conn.id) !== conn) return;
+    this.#connections.delete(conn.id);
     if (conn.socketId !== null) {
       const set = this.#bySocketId.get(conn.socketId);
       set?.delete(conn);
@@ -285,7 +287,7 @@ export class ServerCore {
 
   /** Cuts every connection without a close handshake (the adapter is shutting down). */
   terminateAll(): void {
-    for (const conn of [...this.#connections]) conn.transport.terminate();
+    for (const conn of [...this.#connections.values()]) conn.transport.terminate();
   }
 
   /** Publishes through the broker; the promise never rejects (a failure is reported and resolves `ok: false`). */
@@ -324,18 +326,16 @@ export class ServerCore {
 
   /** Closes one connection (ids as observer hooks report them) with this code; false when it is not open. */
   closeConnection(connectionId: string, code: number, reason: string): boolean {
-    for (const conn of this.#connections) {
-      if (conn.id !== connectionId) continue;
-      conn.close(code, reason);
-      return true;
-    }
-    return false;
+    const conn = this.#connections.get(connectionId);
+    if (conn === undefined) return false;
+    conn.close(code, reason);
+    return true;
   }
 
   /** The single liveness and budget pass over all connections: each checks its own. @internal */
   readonly sweep = (): void => {
     const now = this.clock.now();
-    for (const conn of this.#connections) {
+    for (const conn of this.#connections.values()) {
       // The sweep runs from a timer: a throw for one connection is reported and the pass goes on.
       try {
         conn.checkLiveness(now);
@@ -353,7 +353,7 @@ export class ServerCore {
   drain(): Promise<void> {
     this.#draining = true;
     const { drainBatchSize, drainIntervalMs, drainTimeoutMs, drainReconnectWindowMs } = this.#options;
-    const queue = [...this.#connections];
+    const queue = [...this.#connections.values()];
     return new Promise<void>((resolve) => {
       let timeout: unknown = null;
       const finish = () => {

@@ -145,3 +145,24 @@ test('connectionCount and topics() follow joins and closes', async () => {
   a.close();
   await s.server.close();
 });
+
+test('closeConnection finds a connection by id while it is open, and not once it closed', async () => {
+  const s = await startServer({ channels: { 'room:*': room } });
+  const opened: string[] = [];
+  s.server.observe({ connectionOpened: ({ id }) => opened.push(id) });
+  const a = await RawClient.connect(s.endpoint());
+  const b = await RawClient.connect(s.endpoint());
+  await until(() => opened.length === 2, 'two connections');
+  const [idA, idB] = opened;
+  assert.equal(s.server.closeConnection('c-none', 4100, 'no such id'), false);
+  assert.equal(s.server.closeConnection(idA, 4100, 'kicked'), true);
+  assert.deepEqual(await a.closed, { code: 4100, reason: 'kicked' });
+  await until(() => s.server.connectionCount === 1, 'a forgotten');
+  assert.equal(s.server.closeConnection(idA, 4100, 'again'), false, 'a closed connection is no longer found');
+  b.send([null, '1', 'phoenix', 'heartbeat', {}]);
+  assert.deepEqual(await b.json(), [null, '1', 'phoenix', 'phx_reply', { response: {}, status: 'ok' }], 'the neighbour is untouched');
+  assert.equal(s.server.closeConnection(idB, 4101, 'next'), true);
+  assert.equal((await b.closed).code, 4101);
+  await until(() => s.server.connectionCount === 0, 'b forgotten');
+  await s.server.close();
+});
