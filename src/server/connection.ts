@@ -125,6 +125,11 @@ export class Connection implements ChannelHost {
     this.#messageBucket = new TokenBucket(server.limits.messages, this.openedAt);
   }
 
+  /** A close has begun (by either side): nothing more is sent. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   get channelCount(): number {
     return this.#channels.size;
   }

@@ -20,7 +20,7 @@ import { Presence } from './presence.ts';
 import { PushDeduplicator } from './recovery/push-dedup.ts';
 import { isStorable, notStorableError, validateHistory } from './recovery/channel-recovery.ts';
 import { Router } from './router.ts';
-import type { TransportSocket } from './transport.ts';
+import { sharedFrame, type SharedFrame, type TransportSocket } from './transport.ts';
 import { asError, isThenable, nullProtoCopy } from './unknown.ts';
 import { isLoopbackHost, isSameOrigin, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
 
@@ -371,19 +371,29 @@ export class ServerCore {
         // The remaining batches plus one step, so the last batch does not come back while this server still refuses (503).
         const hint = { afterMs: (Math.ceil(queue.length / drainBatchSize) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs };
         const notice = { joinRef: null, ref: null, topic: HEARTBEAT_TOPIC, event: DRAIN_NOTICE_EVENT, payload: drainNoticePayload(hint) };
+        // The batch's notice, encoded once per protocol version and shared by every opted-in connection in it.
+        const encoded: [SharedFrame | null, SharedFrame | null] = [null, null];
+        let frames = 0;
+        let bytes = 0;
         const hinted = drainCloseReason(hint);
         for (const conn of batch) {
           try {
+            // Closed since the drain began (its close is done, and a send would be dropped).
+            if (conn.closing) continue;
             if (!optsIn(conn.connectParams)) {
               conn.close(CloseCodes.serviceRestart, DRAIN_CLOSE_REASON);
               continue;
             }
-            conn.send(notice);
+            const frame = (encoded[conn.vsn - 1] ??= sharedFrame(SERIALIZERS[conn.vsn].encode(notice)));
+            conn.sendShared(frame);
+            frames++;
+            bytes += frame.byteLength;
             conn.close(CloseCodes.serviceRestart, hinted);
           } catch (err) {
             this.#reportError(asError(err), `drain ${conn.id}`);
           }
         }
+        if (frames > 0) this.observers.hooks.frameOut?.(bytes, frames);
         if (queue.length > 0) this.clock.setTimeout(step, drainIntervalMs);
         else timeout = this.clock.setTimeout(finish, drainTimeoutMs);
       };

@@ -53,3 +53,28 @@ test('close() tells opted-in clients when to come back (after the remaining batc
     assert.equal(await c.silentFor(0), true, 'no notice frame for a stock client');
   }
 });
+
+test('the drain notice reaches opted-in V1 and V2 clients in their own encoding, and frameOut counts each one', async () => {
+  const clock = new VirtualClock();
+  const s = await startServer({ clock, drainBatchSize: 10, drainIntervalMs: 100, drainReconnectWindowMs: 3000 });
+  const out: [number, number][] = [];
+  s.server.observe({ frameOut: (bytes, frames) => out.push([bytes, frames]) });
+  const v2 = await Promise.all([1, 2].map(() => RawClient.connect(s.endpoint({ tether: '1' }))));
+  const v1 = await Promise.all([1, 2].map(() => RawClient.connect(s.endpoint({ tether: '1', vsn: '1.0.0' }))));
+  await until(() => s.server.connectionCount === 4, 'four connections');
+  const closing = s.server.close();
+  await until(() => s.server.connectionCount === 0, 'one batch');
+  clock.advance(5000);
+  await closing;
+  const hint = { afterMs: 100, windowMs: 3000 };
+  let bytes = 0;
+  const read = async (c: RawClient) => {
+    const text = String(await c.next());
+    bytes += Buffer.byteLength(text);
+    return JSON.parse(text) as unknown;
+  };
+  for (const c of v2) assert.deepEqual(await read(c), [null, null, 'phoenix', DRAIN_NOTICE_EVENT, hint]);
+  for (const c of v1) assert.deepEqual(await read(c), { topic: 'phoenix', event: DRAIN_NOTICE_EVENT, payload: hint, ref: null });
+  for (const c of [...v1, ...v2]) assert.equal((await c.closed).code, CloseCodes.serviceRestart);
+  assert.deepEqual(out, [[bytes, 4]], 'one report for the batch, with the bytes the clients read');
+});
