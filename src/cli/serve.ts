@@ -5,6 +5,7 @@ import { MemoryBroker } from '../broker/memory.ts';
 import type { Broker } from '../broker/types.ts';
 import { createServer } from '../server/server.ts';
 import type { ConnectHook } from '../server/options.ts';
+import { tokenMatches } from '../server/token-check.ts';
 import { addConfigOptions, explicitFlags } from '../ops/config-flags.ts';
 import { historyBounds, type ServeConfig } from '../ops/config.ts';
 import { prepareOperations } from '../ops/operations.ts';
@@ -17,7 +18,7 @@ export type ServeFlags = Record<string, unknown>;
 
 /** With a token set, a connection must carry it as the `token` param or as Phoenix's authToken. */
 export function tokenCheck(token: string): ConnectHook {
-  return ({ params, authToken }) => params.token === token || authToken === token;
+  return ({ params, authToken }) => tokenMatches(token, params.token) || tokenMatches(token, authToken);
 }
 
 /** Redis (or a Redis Cluster) when configured (loaded only then, so the single-process server never loads its client), else memory. */

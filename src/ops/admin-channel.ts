@@ -10,9 +10,9 @@
  * interval a `tasks` push: the Tasks view is fed here, behind the admin token, rather than by the page joining
  * task topics itself (see docs/tasks.md, "In the dashboard").
  */
-import { timingSafeEqual } from 'node:crypto';
 import { error, ok, type ChannelDefinition, type ChannelSocket } from '../server/channel.ts';
 import { systemClock, type Clock } from '../server/clock.ts';
+import { tokenMatches } from '../server/token-check.ts';
 import { ADMIN_TOPIC, type AdminEvents, type NodeInfo, type RecentEvent, type Sample, type TaskCounters, type TasksPicture, type TopicRow, type WorkerInfo } from '../dashboard/feed.ts';
 import type { Sampler } from './sampler.ts';
 
@@ -37,13 +37,6 @@ export interface AdminFeedOptions {
 /** Where the Tasks view's picture comes from: one bounded look per interval. */
 export interface TasksSource {
   look(): Promise<Omit<TasksPicture, 't'>>;
-}
-
-export function tokenMatches(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string') return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** The admin token, or (open access only) a same-origin page or a non-browser client. */

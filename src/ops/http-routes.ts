@@ -3,8 +3,8 @@
  * connected and the server is not draining), `/metrics` (Prometheus) and the dashboard at `/`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bearerOf, tokenMatches } from '../server/token-check.ts';
 import type { AdminAccess } from './admin-channel.ts';
-import { tokenMatches } from './admin-channel.ts';
 
 export interface Readiness {
   ready: boolean;
@@ -81,11 +81,6 @@ export function createOpsRoutes(options: OpsRoutesOptions): (req: IncomingMessag
 function authorized(access: AdminAccess, req: IncomingMessage, url: URL): boolean {
   if (access.open) return true;
   return tokenMatches(access.token, bearerOf(req) ?? url.searchParams.get('token'));
-}
-
-function bearerOf(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
 }
 
 function answer(res: ServerResponse, options: OpsRoutesOptions, body: Promise<string>, type: string): void {

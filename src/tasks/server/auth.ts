@@ -5,6 +5,7 @@
  */
 import { jwtVerify } from 'jose';
 import type { ConnectHook, ConnectResult } from '../../server/options.ts';
+import { tokenMatches } from '../../server/token-check.ts';
 import { USER_ID } from '../types.ts';
 
 export interface JwtConnectOptions {
@@ -34,7 +35,7 @@ export function jwtConnect(options: JwtConnectOptions): ConnectHook {
   return async ({ params, authToken }): Promise<ConnectResult> => {
     const presented = params.token ?? authToken ?? undefined;
     if (presented === undefined) return false;
-    if (options.token !== undefined && presented === options.token) return true;
+    if (options.token !== undefined && tokenMatches(options.token, presented)) return true;
     try {
       const { payload } = await jwtVerify(presented, key, verifyOptions);
       if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) return false;

@@ -4,8 +4,8 @@
  * 400 naming what is invalid, 401, 413 (body too big) or 415 (not JSON). Returns a request-listener step: true
  * when it answered.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bearerOf, tokenMatches } from '../../server/token-check.ts';
 import type { PublishResult, TaskHub } from './hub.ts';
 
 export interface PublishRouteOptions {
@@ -21,10 +21,7 @@ import { PUBLISH_DEFAULTS } from '../defaults.ts';
 
 export { PUBLISH_DEFAULTS };
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 export function createPublishRoute(options: PublishRouteOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const expected = digest(options.token);
   const maxBytes = options.maxBytes ?? PUBLISH_DEFAULTS.maxBytes;
   const path = options.path ?? PUBLISH_DEFAULTS.path;
   return (req, res) => {
@@ -34,9 +31,7 @@ export function createPublishRoute(options: PublishRouteOptions): (req: Incoming
       reply(res, 405, { error: 'use POST' });
       return true;
     }
-    const header = req.headers.authorization;
-    const presented = header?.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!timingSafeEqual(digest(presented), expected)) {
+    if (!tokenMatches(options.token, bearerOf(req))) {
       res.setHeader('www-authenticate', 'Bearer realm="publish"');
       reply(res, 401, { error: 'publishing needs the bearer token (publishToken)' });
       return true;
