@@ -94,9 +94,10 @@ export function newEpoch(): string {
 
 const RELEASED = Buffer.alloc(0);
 
-function encodeEntry(payload: Payload): { data: Buffer; json: boolean } {
+/** `json` is `JSON.stringify(payload)` when the caller already has it. */
+function encodeEntry(payload: Payload, json: string | undefined): { data: Buffer; json: boolean } {
   if (payload instanceof Uint8Array) return { data: Buffer.from(payload), json: false };
-  return { data: Buffer.from(JSON.stringify(payload)), json: true };
+  return { data: Buffer.from(json ?? JSON.stringify(payload)), json: true };
 }
 
 /**
@@ -150,8 +151,11 @@ export class MemoryHistoryStore implements HistoryStore {
     return Promise.resolve(this.appendNow(topic, event, payload, policy));
   }
 
-  /** The synchronous core of `append`, for the memory broker's publish path. @internal */
-  appendNow(topic: string, event: string, payload: Payload, policy: HistoryPolicy): StreamPosition {
+  /**
+   * The synchronous core of `append`, for the memory broker's publish path, which passes the payload's JSON
+   * (`payloadJson`, exactly `JSON.stringify(payload)`) so it is encoded once for the store and fan-out. @internal
+   */
+  appendNow(topic: string, event: string, payload: Payload, policy: HistoryPolicy, payloadJson?: string): StreamPosition {
     const now = this.#now();
     const stream = this.#stream(topic, now);
     // Re-inserted so the Map's order stays "least recently appended first".
@@ -160,7 +164,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const offset = ++stream.last;
     stream.ttlMs = policy.ttlMs ?? 0;
     stream.lastActive = now;
-    const { data, json } = encodeEntry(payload);
+    const { data, json } = encodeEntry(payload, payloadJson);
     if (data.byteLength > this.limits.maxMessageBytes) {
       // No replay can cross this offset, so what came before it is of no use to anyone.
       while (stream.head < stream.entries.length) this.#evictHead(stream);

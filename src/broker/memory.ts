@@ -70,15 +70,17 @@ export class MemoryBroker extends BrokerEmitter implements Broker {
   }
 
   publish(message: Omit<BrokerMessage, 'origin' | 'position'>, history?: HistoryPolicy): Promise<BrokerMessage> {
+    const { payload } = message;
+    // Encoded once: the history stores this text and fan-out frames it.
+    const payloadJson = history !== undefined && !(payload instanceof Uint8Array) ? JSON.stringify(payload) : undefined;
     const published: BrokerMessage = {
       topic: message.topic,
       event: message.event,
-      payload: message.payload,
+      payload,
       origin: this.nodeId,
       exclude: message.exclude,
-      position: history
-        ? this.history.appendNow(message.topic, message.event, message.payload, history)
-        : undefined,
+      position: history ? this.history.appendNow(message.topic, message.event, payload, history, payloadJson) : undefined,
+      payloadJson,
     };
     if (this.#subscribed.has(published.topic)) this.#deliver(published);
     return Promise.resolve(published);

@@ -27,6 +27,11 @@ export interface BrokerMessage {
   exclude?: string;
   /** Set when the topic keeps history: the message's place in the stream. */
   position?: StreamPosition;
+  /**
+   * `JSON.stringify(payload)`, when the broker already made it (the memory broker does for history): fan-out
+   * frames this text instead of encoding the payload again. @internal
+   */
+  payloadJson?: string;
 }
 
 export interface HistoryEntry {

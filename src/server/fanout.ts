@@ -44,11 +44,13 @@ export class EncodedBroadcast {
   #v2: SharedFrame | undefined;
   #v2Positioned: PositionedFrame | undefined;
 
-  constructor(topic: string, event: string, payload: Payload, position?: StreamPosition) {
+  /** `payloadJson`: `JSON.stringify(payload)` when the broker already made it (BrokerMessage.payloadJson). */
+  constructor(topic: string, event: string, payload: Payload, position?: StreamPosition, payloadJson?: string) {
     this.topic = topic;
     this.event = event;
     this.payload = payload;
     this.position = position;
+    this.#json = payloadJson;
   }
 
   /** Null when the format cannot carry the payload (binary over V1). */
@@ -164,7 +166,7 @@ export class Fanout {
 
   #deliverTo(subs: Set<Subscriber>, message: BrokerMessage): void {
     const exclude = message.origin === this.#broker.nodeId ? message.exclude : undefined;
-    this.deliverLocal(subs, new EncodedBroadcast(message.topic, message.event, message.payload, message.position), exclude);
+    this.deliverLocal(subs, new EncodedBroadcast(message.topic, message.event, message.payload, message.position, message.payloadJson), exclude);
   }
 
   /** Delivers to this node only (presence diffs, which every node computes for itself). */

@@ -25,8 +25,8 @@ function fakeSubscriber(topic: string, vsn: 1 | 2, connectionId: string, interce
   return { sub, got, out };
 }
 
-test('EncodedBroadcast stringifies the payload once and builds each format once', () => {
-  const payload = { body: 'hi' };
+/** How many times `run` makes JSON.stringify encode `payload` (as a whole). */
+async function stringifyCalls(payload: object, run: () => unknown): Promise<number> {
   const originalStringify = JSON.stringify;
   let calls = 0;
   JSON.stringify = ((value: unknown, ...rest: []) => {
@@ -34,15 +34,23 @@ test('EncodedBroadcast stringifies the payload once and builds each format once'
     return originalStringify(value, ...rest);
   }) as typeof JSON.stringify;
   try {
+    await run();
+  } finally {
+    JSON.stringify = originalStringify;
+  }
+  return calls;
+}
+
+test('EncodedBroadcast stringifies the payload once and builds each format once', async () => {
+  const payload = { body: 'hi' };
+  const calls = await stringifyCalls(payload, () => {
     const b = new EncodedBroadcast('room:lobby', 'new_msg', payload);
     assert.equal(b.v2(), b.v2());
     assert.equal(b.v1(), b.v1());
     assert.equal(b.v2().data, '[null,null,"room:lobby","new_msg",{"body":"hi"}]');
     assert.equal(b.v1()!.data, '{"event":"new_msg","payload":{"body":"hi"},"ref":null,"topic":"room:lobby"}');
-    assert.equal(calls, 1);
-  } finally {
-    JSON.stringify = originalStringify;
-  }
+  });
+  assert.equal(calls, 1);
   const bin = new EncodedBroadcast('topic', 'event', new Uint8Array([0x65, 0x66, 0x67]));
   assert.equal(Buffer.from(bin.v2().data as Uint8Array).toString('hex'), '020505746f7069636576656e74656667');
   assert.equal(bin.v1(), null, 'V1 cannot carry bytes');
@@ -95,5 +103,29 @@ test('over real sockets: one broadcast to many subscribers is written as one sha
   assert.ok(written.every((w) => w === written[0]), 'the same Buffer object every time');
   for (const c of clients) assert.deepEqual(await c.json(), [null, null, 'room:fan', 'msg', payload]);
   for (const c of clients) c.close();
+  await s.server.close();
+});
+
+test('a broadcast on a history-enabled topic is stringified once, for the stored entry and for every live format', async () => {
+  const feed: ChannelDefinition = { join: () => ok(), history: { maxMessages: 10 } };
+  const s = await startServer({ channels: { 'feed:*': feed } });
+  const stock = await RawClient.connect(s.endpoint());
+  const positioned = await RawClient.connect(s.endpoint({ tether: '1' }));
+  const v1 = await RawClient.connect(s.endpoint({ vsn: '1.0.0' }));
+  for (const c of [stock, positioned]) await join(c, 'feed:once', '1');
+  v1.send(JSON.stringify({ topic: 'feed:once', event: 'phx_join', payload: {}, ref: '1', join_ref: '1' }));
+  await v1.json();
+  const payload = { body: 'héllo', n: 1 };
+  assert.equal(await stringifyCalls(payload, () => s.server.broadcast('feed:once', 'msg', payload)), 1);
+  assert.deepEqual(await stock.json(), [null, null, 'feed:once', 'msg', payload]);
+  const live = (await positioned.json()) as unknown[];
+  assert.deepEqual(live.slice(0, 5), [null, null, 'feed:once', 'msg', payload]);
+  assert.deepEqual(await v1.json(), { topic: 'feed:once', event: 'msg', payload, ref: null });
+  // The stored entry is that same text: a rejoin from before it replays the payload unchanged.
+  const { o, e } = live[5] as { o: number; e: string };
+  const late = await RawClient.connect(s.endpoint({ tether: '1' }));
+  late.send(['2', '2', 'feed:once', 'phx_join', {}, { since: { o: o - 1, e } }]);
+  assert.deepEqual(((await late.json()) as unknown[]).slice(3, 5), ['phx_reply', { status: 'ok', response: {} }]);
+  assert.deepEqual(((await late.json()) as unknown[]).slice(2, 5), ['feed:once', 'msg', payload]);
   await s.server.close();
 });
