@@ -8,6 +8,7 @@ import type { SocketOptions } from '../client/socket-options.ts';
 import type { SocketState, StateTransition } from '../client/states.ts';
 import { defaultTransport } from '../client/transport-select.ts';
 import type { TransportFactory } from '../client/transport.ts';
+import { pushBounded } from './bounded-list.ts';
 import type { FaultyLink } from './faulty-link.ts';
 import type { TestCleanup, TestServer } from './test-server.ts';
 import { notifyChange, waitFor, type WaitOptions } from './wait.ts';
@@ -30,8 +31,7 @@ export class TestClient {
   constructor(socket: Socket) {
     this.socket = socket;
     socket.on('state', (t) => {
-      this.transitions.push(t);
-      if (this.transitions.length > MAX_RECORDED_TRANSITIONS) this.transitions.shift();
+      pushBounded(this.transitions, t, MAX_RECORDED_TRANSITIONS);
       notifyChange(`client ${t.from} -> ${t.to} (${t.reason})`);
     });
   }

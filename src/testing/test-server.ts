@@ -10,6 +10,7 @@ import type { Clock } from '../server/clock.ts';
 import type { ConnectHook, ServerOptions } from '../server/options.ts';
 import { createServer, type TetherServer } from '../server/server.ts';
 import { error as errorReply } from '../server/channel.ts';
+import { pushBounded } from './bounded-list.ts';
 import { notifyChange, waitFor, type WaitOptions } from './wait.ts';
 
 /** Where a kit object registers its teardown: node:test's `t` (its `after`), or `{ after: onTestFinished }` in vitest. */
@@ -55,14 +56,6 @@ export const REFUSED_BY_TEST = 'refused by test';
 
 const matches = (r: ReceivedFrame, f: FrameFilter) =>
   (f.connectionId === undefined || r.connectionId === f.connectionId) && (f.topic === undefined || r.frame.topic === f.topic) && (f.event === undefined || r.frame.event === f.event);
-
-/** Keeps the newest `limit` entries. */
-function pushBounded<T>(list: T[], item: T, limit: number): boolean {
-  list.push(item);
-  if (list.length <= limit) return false;
-  list.shift();
-  return true;
-}
 
 export class TestServer {
   /** The real server underneath (its `observe`, `presence`, `broker`, `topics()` are all there). */

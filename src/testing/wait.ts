@@ -2,6 +2,7 @@
  * Waiting without sleeping: every part of the kit (test server, test clients, faulty links, the virtual
  * clock) reports that something changed, and `waitFor` re-checks its condition then, never on a poll timer.
  */
+import { pushBounded } from './bounded-list.ts';
 
 export interface WaitOptions {
   /** Real milliseconds before the wait fails. Default 5000. */
@@ -22,8 +23,7 @@ let scheduled = false;
  */
 export function notifyChange(what?: string): void {
   if (what !== undefined) {
-    recent.push(what);
-    if (recent.length > RECENT_LIMIT) recent.shift();
+    pushBounded(recent, what, RECENT_LIMIT);
   }
   if (scheduled || waiters.size === 0) return;
   scheduled = true;
