@@ -18,9 +18,10 @@ import { ObserverSet } from './observer.ts';
 import type { ConnectHook, ConnectResult, ResolvedOptions } from './options.ts';
 import { Presence } from './presence.ts';
 import { PushDeduplicator } from './recovery/push-dedup.ts';
+import { SharedRanges } from './recovery/shared-ranges.ts';
 import { isStorable, notStorableError, validateHistory } from './recovery/channel-recovery.ts';
 import { Router } from './router.ts';
-import type { TransportSocket } from './transport.ts';
+import { sharedFrame, type TransportSocket } from './transport.ts';
 import { asError, isThenable, nullProtoCopy } from './unknown.ts';
 import { isLoopbackHost, isSameOrigin, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
 
@@ -71,6 +72,8 @@ export class ServerCore {
   /** @internal */
   readonly limits: Limits;
   readonly broker: Broker;
+  /** The broker's history, with identical range reads in flight shared (a fleet rejoining at once). @internal */
+  readonly history: SharedRanges;
   /** Outbox ids of recent pushes per client, so a resend is answered without running the handler again. @internal */
   readonly dedup: PushDeduplicator;
   readonly #options: ResolvedOptions;
@@ -88,6 +91,7 @@ export class ServerCore {
   constructor(options: ResolvedOptions, broker: Broker, clock: Clock) {
     this.#options = options;
     this.broker = broker;
+    this.history = new SharedRanges(broker.history);
     this.clock = clock;
     this.router = new Router(options.channels);
     this.dedup = new PushDeduplicator({
@@ -347,13 +351,19 @@ export class ServerCore {
 
   /**
    * Stops admitting and closes every connection with 1012, `drainBatchSize` at a time; resolves when all closed.
-   * Opted-in connections get a drain notice frame first and read in it (and in the close reason) when to come back:
-   * after the remaining batches and one more step, within `drainReconnectWindowMs` (protocol/extension.ts).
+   * Every opted-in connection first reads a drain notice, all in one pass: a client with another endpoint
+   * leaves on it at once (its own close spares this server's batches), so a fleet that has somewhere to go is
+   * handed over in one pass, not paced by the batches. The batches are for clients that can only come back
+   * here, starting one step after the notices: each close's reason tells when to come back (after the remaining
+   * batches and one more step, within `drainReconnectWindowMs`; protocol/extension.ts). Connections already
+   * gone are skipped, not counted.
    */
   drain(): Promise<void> {
     this.#draining = true;
     const { drainBatchSize, drainIntervalMs, drainTimeoutMs, drainReconnectWindowMs } = this.#options;
     const queue = [...this.#connections];
+    let next = 0;
+    const batchesAfter = (from: number) => Math.ceil((queue.length - from) / drainBatchSize);
     return new Promise<void>((resolve) => {
       let timeout: unknown = null;
       const finish = () => {
@@ -366,28 +376,37 @@ export class ServerCore {
         return;
       }
       this.#drained = finish;
+      // The whole drain plus one step, as the last batch's close will say.
+      const payload = drainNoticePayload({ afterMs: (batchesAfter(0) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs });
+      const frame = { joinRef: null, ref: null, topic: HEARTBEAT_TOPIC, event: DRAIN_NOTICE_EVENT, payload };
+      // Encoded once per protocol version and shared, like a broadcast: the pass costs one write per connection.
+      const notices = { 1: sharedFrame(SERIALIZERS[1].encode(frame)), 2: sharedFrame(SERIALIZERS[2].encode(frame)) };
+      for (const conn of queue) {
+        try {
+          if (optsIn(conn.connectParams)) conn.sendShared(notices[conn.vsn]);
+        } catch (err) {
+          this.#reportError(asError(err), `drain notice ${conn.id}`);
+        }
+      }
       const step = () => {
-        const batch = queue.splice(0, drainBatchSize);
-        // The remaining batches plus one step, so the last batch does not come back while this server still refuses (503).
-        const hint = { afterMs: (Math.ceil(queue.length / drainBatchSize) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs };
-        const notice = { joinRef: null, ref: null, topic: HEARTBEAT_TOPIC, event: DRAIN_NOTICE_EVENT, payload: drainNoticePayload(hint) };
-        const hinted = drainCloseReason(hint);
-        for (const conn of batch) {
+        let closed = 0;
+        while (closed < drainBatchSize && next < queue.length) {
+          const conn = queue[next++];
+          if (!this.#connections.has(conn)) continue;
+          closed += 1;
           try {
-            if (!optsIn(conn.connectParams)) {
-              conn.close(CloseCodes.serviceRestart, DRAIN_CLOSE_REASON);
-              continue;
-            }
-            conn.send(notice);
-            conn.close(CloseCodes.serviceRestart, hinted);
+            // The remaining batches plus one step, so the last batch does not come back while this server still refuses (503).
+            const reason = optsIn(conn.connectParams) ? drainCloseReason({ afterMs: (batchesAfter(next) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs }) : DRAIN_CLOSE_REASON;
+            conn.close(CloseCodes.serviceRestart, reason);
           } catch (err) {
             this.#reportError(asError(err), `drain ${conn.id}`);
           }
         }
-        if (queue.length > 0) this.clock.setTimeout(step, drainIntervalMs);
+        if (next < queue.length) this.clock.setTimeout(step, drainIntervalMs);
         else timeout = this.clock.setTimeout(finish, drainTimeoutMs);
       };
-      step();
+      // The first batch waits one step: clients that leave on the notice are gone by then and cost no close.
+      this.clock.setTimeout(step, drainIntervalMs);
     });
   }
 
