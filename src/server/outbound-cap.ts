@@ -57,4 +57,9 @@ export class CappedTransport implements TransportSocket {
   terminate(): void {
     this.#inner.terminate();
   }
+
+  corked(write: () => void): void {
+    if (this.#inner.corked) this.#inner.corked(write);
+    else write();
+  }
 }
