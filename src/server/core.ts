@@ -354,9 +354,8 @@ export class ServerCore {
    * Every opted-in connection first reads a drain notice, all in one pass: a client with another endpoint
    * leaves on it at once (its own close spares this server's batches), so a fleet that has somewhere to go is
    * handed over in one pass, not paced by the batches. The batches are for clients that can only come back
-   * here, starting one step after the notices: each close's reason tells when to come back (after the remaining
-   * batches and one more step, within `drainReconnectWindowMs`; protocol/extension.ts). Connections already
-   * gone are skipped, not counted.
+   * here: each close's reason tells when to come back (after the remaining batches and one more step, within
+   * `drainReconnectWindowMs`; protocol/extension.ts). Connections already gone are skipped, not counted.
    */
   drain(): Promise<void> {
     this.#draining = true;
@@ -366,9 +365,15 @@ export class ServerCore {
     const batchesAfter = (from: number) => Math.ceil((queue.length - from) / drainBatchSize);
     return new Promise<void>((resolve) => {
       let timeout: unknown = null;
+      let stepTimer: unknown = null;
+      let done = false;
       const finish = () => {
+        done = true;
         this.#drained = null;
+        // Every connection may be gone before the next step (clients that left on the notice): no timer outlives the drain.
         if (timeout !== null) this.clock.clearTimeout(timeout);
+        if (stepTimer !== null) this.clock.clearTimeout(stepTimer);
+        timeout = stepTimer = null;
         resolve();
       };
       if (this.#connections.size === 0) {
@@ -377,7 +382,7 @@ export class ServerCore {
       }
       this.#drained = finish;
       // The whole drain plus one step, as the last batch's close will say.
-      const payload = drainNoticePayload({ afterMs: (batchesAfter(0) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs });
+      const payload = drainNoticePayload({ afterMs: batchesAfter(0) * drainIntervalMs, windowMs: drainReconnectWindowMs });
       const frame = { joinRef: null, ref: null, topic: HEARTBEAT_TOPIC, event: DRAIN_NOTICE_EVENT, payload };
       // Encoded once per protocol version and shared, like a broadcast: the pass costs one write per connection.
       const notices = { 1: sharedFrame(SERIALIZERS[1].encode(frame)), 2: sharedFrame(SERIALIZERS[2].encode(frame)) };
@@ -389,6 +394,8 @@ export class ServerCore {
         }
       }
       const step = () => {
+        stepTimer = null;
+        if (done) return;
         let closed = 0;
         while (closed < drainBatchSize && next < queue.length) {
           const conn = queue[next++];
@@ -402,11 +409,10 @@ export class ServerCore {
             this.#reportError(asError(err), `drain ${conn.id}`);
           }
         }
-        if (next < queue.length) this.clock.setTimeout(step, drainIntervalMs);
+        if (next < queue.length) stepTimer = this.clock.setTimeout(step, drainIntervalMs);
         else timeout = this.clock.setTimeout(finish, drainTimeoutMs);
       };
-      // The first batch waits one step: clients that leave on the notice are gone by then and cost no close.
-      this.clock.setTimeout(step, drainIntervalMs);
+      step();
     });
   }
 

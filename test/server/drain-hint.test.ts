@@ -23,7 +23,7 @@ test('the hint round-trips, fits a close frame, and nothing else parses as one',
   }
 });
 
-test('close() sends every opted-in client its drain notice at once, then closes in batches from one step later; each close says when to come back (after the remaining batches and one step, within the window); stock clients get the plain reason', async () => {
+test('close() sends every opted-in client its drain notice at once, then closes in batches; each close says when to come back (after the remaining batches and one step, within the window); stock clients get the plain reason', async () => {
   const clock = new VirtualClock();
   const s = await startServer({ clock, drainBatchSize: 2, drainIntervalMs: 100, drainReconnectWindowMs: 3000 });
   const tether = await Promise.all(Array.from({ length: 3 }, () => RawClient.connect(s.endpoint({ tether: '1' }))));
@@ -32,9 +32,7 @@ test('close() sends every opted-in client its drain notice at once, then closes 
   const closing = s.server.close();
   // Before any virtual time passes, even the client whose close comes last has its notice: the whole drain's length.
   const notices = await Promise.all(tether.map(async (c) => (await c.json()) as unknown[]));
-  for (const notice of notices) assert.deepEqual(notice, [null, null, 'phoenix', DRAIN_NOTICE_EVENT, { afterMs: 400, windowMs: 3000 }]);
-  assert.equal(s.server.connectionCount, 5, 'the first batch waits one step');
-  clock.advance(100);
+  for (const notice of notices) assert.deepEqual(notice, [null, null, 'phoenix', DRAIN_NOTICE_EVENT, { afterMs: 300, windowMs: 3000 }]);
   await until(() => s.server.connectionCount === 3, 'first batch');
   clock.advance(100);
   await until(() => s.server.connectionCount === 1, 'second batch');
@@ -47,7 +45,7 @@ test('close() sends every opted-in client its drain notice at once, then closes 
     const closed = await c.closed;
     assert.equal(closed.code, CloseCodes.serviceRestart);
     const hint = parseReconnectHint(closed.reason);
-    assert.deepEqual(parseDrainNotice(notices[i][4]), { afterMs: 400, windowMs: 3000 });
+    assert.deepEqual(parseDrainNotice(notices[i][4]), { afterMs: 300, windowMs: 3000 });
     return hint;
   }));
   assert.deepEqual(hints, [{ afterMs: 300, windowMs: 3000 }, { afterMs: 300, windowMs: 3000 }, { afterMs: 200, windowMs: 3000 }]);
@@ -60,16 +58,17 @@ test('close() sends every opted-in client its drain notice at once, then closes 
 test('a client that leaves on the notice is not counted in a batch: the next batch closes connections still open', async () => {
   const clock = new VirtualClock();
   const s = await startServer({ clock, drainBatchSize: 2, drainIntervalMs: 100 });
-  const clients = await Promise.all(Array.from({ length: 4 }, () => RawClient.connect(s.endpoint({ tether: '1' }))));
-  await until(() => s.server.connectionCount === 4, 'four connections');
+  const clients = await Promise.all(Array.from({ length: 6 }, () => RawClient.connect(s.endpoint({ tether: '1' }))));
+  await until(() => s.server.connectionCount === 6, 'six connections');
   const closing = s.server.close();
   await Promise.all(clients.map((c) => c.json()));
-  // Two clients had somewhere else to go and left on the notice, before the first batch.
-  clients[0].close();
-  clients[1].close();
+  await until(() => s.server.connectionCount === 4, 'the first batch');
+  // Two clients of the second batch had somewhere else to go and left on the notice.
+  clients[2].close();
+  clients[3].close();
   await until(() => s.server.connectionCount === 2, 'two left on their own');
   clock.advance(100);
-  await until(() => s.server.connectionCount === 0, 'the other two closed in one batch');
+  await until(() => s.server.connectionCount === 0, 'the last two closed in the next batch, not one later');
   await closing;
-  for (const c of clients.slice(2)) assert.equal((await c.closed).code, CloseCodes.serviceRestart);
+  for (const c of [0, 1, 4, 5]) assert.equal((await clients[c].closed).code, CloseCodes.serviceRestart);
 });
