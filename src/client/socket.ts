@@ -409,7 +409,7 @@ export class Socket {
       return;
     }
     const delay = next.delayMs;
-    const where = `${next.hinted ? ' (the server\'s drain hint)' : ''}${this.#retry.endpoints.several ? ` to ${next.endpoint}` : ''}`;
+    const where = `${next.hinted ? (this.#retry.endpoints.several ? ' (the server is draining)' : ' (the server\'s drain hint)') : ''}${this.#retry.endpoints.several ? ` to ${next.endpoint}` : ''}`;
     this.#transition(SocketStates.reconnecting, reason, `${message}; next attempt in ${delay} ms${where}`, { ...detail, delayMs: delay });
     this.#timers.retryTimer = this.clock.setTimeout(() => {
       this.#timers.retryTimer = null;

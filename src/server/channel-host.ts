@@ -41,6 +41,8 @@ export interface ChannelHost {
   send(frame: Frame): void;
   /** A broadcast encoded once for all its subscribers. */
   sendShared(frame: SharedFrame): void;
+  /** Sends what `write` sends as one write to the OS where the transport can. */
+  corked(write: () => void): void;
   /** `meta` (Tether's V2 meta element) is only ever given for opted-in connections. */
   sendReply(joinRef: string | null, ref: string | null, topic: string, reply: Reply, meta?: JsonObject): void;
   close(code: number, reason: string): void;

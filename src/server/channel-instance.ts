@@ -175,13 +175,10 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
     const finish = () => {
       if (this.state === 'closed') return;
       this.state = 'joined';
-      this.#conn.sendReply(this.joinRef, ref, this.topic, reply, replay?.replyMeta());
-      if (replay !== null) {
-        this.#replay = null;
-        if (!replay.flush(this.joinRef, this.topic, (f) => this.#conn.send(f), (f) => this.#conn.sendShared(f))) {
-          this.crash(new Error(`replay of ${this.topic} overflowed its live buffer`), 'replay');
-          return;
-        }
+      if (replay === null) this.#conn.sendReply(this.joinRef, ref, this.topic, reply);
+      else if (!this.#replayed(replay, ref, reply)) {
+        this.crash(new Error(`replay of ${this.topic} overflowed its live buffer`), 'replay');
+        return;
       }
       hooks.channelJoined?.({ connectionId: this.#conn.id, topic: this.topic, pattern: this.route.pattern });
       afterReply?.();
@@ -195,6 +192,17 @@ export class ChannelInstance implements ChannelSocket, Subscriber {
           );
     if (ready === null) finish();
     else ready.then(finish, (err: unknown) => this.crash(err, 'broker.subscribe'));
+  }
+
+  /** The join reply, the replayed entries and the live frames held meanwhile, in one write; false when the seam overflowed. */
+  #replayed(replay: JoinReplay, ref: string | null, reply: Reply): boolean {
+    this.#replay = null;
+    let flushed = false;
+    this.#conn.corked(() => {
+      this.#conn.sendReply(this.joinRef, ref, this.topic, reply, replay.replyMeta());
+      flushed = replay.flush(this.joinRef, this.topic, (f) => this.#conn.send(f), (f) => this.#conn.sendShared(f));
+    });
+    return flushed;
   }
 
   #afterJoin(): void {

@@ -45,7 +45,8 @@ export interface ConnectionHost {
   readonly router: Pick<Router, 'match'>;
   readonly fanout: Pick<Fanout, 'subscribe' | 'unsubscribe'>;
   readonly presence: Presence;
-  readonly broker: { readonly history: HistoryStore };
+  /** Where recovering joins read what they missed. */
+  readonly history: HistoryStore;
   readonly dedup: PushDeduplicator;
   publish(topic: string, event: string, payload: Payload, exclude: string | undefined): Promise<BroadcastResult>;
   /** The transport closed: the server forgets the connection. */
@@ -145,7 +146,7 @@ export class Connection implements ChannelHost {
     return this.#server.presence;
   }
   get history(): HistoryStore {
-    return this.#server.broker.history;
+    return this.#server.history;
   }
   get dedup(): PushDeduplicator {
     return this.#server.dedup;
@@ -292,6 +293,12 @@ export class Connection implements ChannelHost {
     const over = sharedBytesOverCap(this.transport, frame, this.#server.limits.outboundHardCapBytes);
     if (over === FITS) this.transport.sendShared(frame);
     else this.#overCap(this.transport.bufferedAmount, over);
+  }
+
+  /** Sends what `write` sends as one write to the OS where the transport can (a join reply and its replay). */
+  corked(write: () => void): void {
+    if (this.transport.corked) this.transport.corked(write);
+    else write();
   }
 
   /** `meta` (Tether's V2 meta element, docs/recovery.md) is only ever given for opted-in connections. */

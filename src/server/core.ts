@@ -18,9 +18,10 @@ import { ObserverSet } from './observer.ts';
 import type { ConnectHook, ConnectResult, ResolvedOptions } from './options.ts';
 import { Presence } from './presence.ts';
 import { PushDeduplicator } from './recovery/push-dedup.ts';
+import { SharedRanges } from './recovery/shared-ranges.ts';
 import { isStorable, notStorableError, validateHistory } from './recovery/channel-recovery.ts';
 import { Router } from './router.ts';
-import { sharedFrame, type SharedFrame, type TransportSocket } from './transport.ts';
+import { sharedFrame, type TransportSocket } from './transport.ts';
 import { asError, isThenable, nullProtoCopy } from './unknown.ts';
 import { isLoopbackHost, isSameOrigin, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
 
@@ -71,6 +72,8 @@ export class ServerCore {
   /** @internal */
   readonly limits: Limits;
   readonly broker: Broker;
+  /** The broker's history, with identical range reads in flight shared (a fleet rejoining at once). @internal */
+  readonly history: SharedRanges;
   /** Outbox ids of recent pushes per client, so a resend is answered without running the handler again. @internal */
   readonly dedup: PushDeduplicator;
   readonly #options: ResolvedOptions;
@@ -89,6 +92,7 @@ export class ServerCore {
   constructor(options: ResolvedOptions, broker: Broker, clock: Clock) {
     this.#options = options;
     this.broker = broker;
+    this.history = new SharedRanges(broker.history);
     this.clock = clock;
     this.router = new Router(options.channels);
     this.dedup = new PushDeduplicator({
@@ -347,18 +351,29 @@ export class ServerCore {
 
   /**
    * Stops admitting and closes every connection with 1012, `drainBatchSize` at a time; resolves when all closed.
-   * Opted-in connections get a drain notice frame first and read in it (and in the close reason) when to come back:
-   * after the remaining batches and one more step, within `drainReconnectWindowMs` (protocol/extension.ts).
+   * Every opted-in connection first reads a drain notice, all in one pass: a client with another endpoint
+   * leaves on it at once (its own close spares this server's batches), so a fleet that has somewhere to go is
+   * handed over in one pass, not paced by the batches. The batches are for clients that can only come back
+   * here: each close's reason tells when to come back (after the remaining batches and one more step, within
+   * `drainReconnectWindowMs`; protocol/extension.ts). Connections already gone are skipped, not counted.
    */
   drain(): Promise<void> {
     this.#draining = true;
     const { drainBatchSize, drainIntervalMs, drainTimeoutMs, drainReconnectWindowMs } = this.#options;
     const queue = [...this.#connections.values()];
+    let next = 0;
+    const batchesAfter = (from: number) => Math.ceil((queue.length - from) / drainBatchSize);
     return new Promise<void>((resolve) => {
       let timeout: unknown = null;
+      let stepTimer: unknown = null;
+      let done = false;
       const finish = () => {
+        done = true;
         this.#drained = null;
+        // Every connection may be gone before the next step (clients that left on the notice): no timer outlives the drain.
         if (timeout !== null) this.clock.clearTimeout(timeout);
+        if (stepTimer !== null) this.clock.clearTimeout(stepTimer);
+        timeout = stepTimer = null;
         resolve();
       };
       if (this.#connections.size === 0) {
@@ -366,35 +381,43 @@ export class ServerCore {
         return;
       }
       this.#drained = finish;
+      // The whole drain plus one step, as the last batch's close will say.
+      const payload = drainNoticePayload({ afterMs: batchesAfter(0) * drainIntervalMs, windowMs: drainReconnectWindowMs });
+      const frame = { joinRef: null, ref: null, topic: HEARTBEAT_TOPIC, event: DRAIN_NOTICE_EVENT, payload };
+      // Encoded once per protocol version and shared, like a broadcast: the pass costs one write per connection.
+      const notices = { 1: sharedFrame(SERIALIZERS[1].encode(frame)), 2: sharedFrame(SERIALIZERS[2].encode(frame)) };
+      let frames = 0;
+      let bytes = 0;
+      for (const conn of queue) {
+        try {
+          if (!optsIn(conn.connectParams)) continue;
+          conn.sendShared(notices[conn.vsn]);
+          frames++;
+          bytes += notices[conn.vsn].byteLength;
+        } catch (err) {
+          this.#reportError(asError(err), `drain notice ${conn.id}`);
+        }
+      }
+      // Reported once for the pass, the way fan-out reports a broadcast.
+      if (frames > 0) this.observers.hooks.frameOut?.(bytes, frames);
       const step = () => {
-        const batch = queue.splice(0, drainBatchSize);
-        // The remaining batches plus one step, so the last batch does not come back while this server still refuses (503).
-        const hint = { afterMs: (Math.ceil(queue.length / drainBatchSize) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs };
-        const notice = { joinRef: null, ref: null, topic: HEARTBEAT_TOPIC, event: DRAIN_NOTICE_EVENT, payload: drainNoticePayload(hint) };
-        // The batch's notice, encoded once per protocol version and shared by every opted-in connection in it.
-        const encoded: [SharedFrame | null, SharedFrame | null] = [null, null];
-        let frames = 0;
-        let bytes = 0;
-        const hinted = drainCloseReason(hint);
-        for (const conn of batch) {
+        stepTimer = null;
+        if (done) return;
+        let closed = 0;
+        while (closed < drainBatchSize && next < queue.length) {
+          const conn = queue[next++];
+          // Closed since the drain began (a client that left on the notice): skipped, not counted.
+          if (conn.closing) continue;
+          closed += 1;
           try {
-            // Closed since the drain began (its close is done, and a send would be dropped).
-            if (conn.closing) continue;
-            if (!optsIn(conn.connectParams)) {
-              conn.close(CloseCodes.serviceRestart, DRAIN_CLOSE_REASON);
-              continue;
-            }
-            const frame = (encoded[conn.vsn - 1] ??= sharedFrame(SERIALIZERS[conn.vsn].encode(notice)));
-            conn.sendShared(frame);
-            frames++;
-            bytes += frame.byteLength;
-            conn.close(CloseCodes.serviceRestart, hinted);
+            // The remaining batches plus one step, so the last batch does not come back while this server still refuses (503).
+            const reason = optsIn(conn.connectParams) ? drainCloseReason({ afterMs: (batchesAfter(next) + 1) * drainIntervalMs, windowMs: drainReconnectWindowMs }) : DRAIN_CLOSE_REASON;
+            conn.close(CloseCodes.serviceRestart, reason);
           } catch (err) {
             this.#reportError(asError(err), `drain ${conn.id}`);
           }
         }
-        if (frames > 0) this.observers.hooks.frameOut?.(bytes, frames);
-        if (queue.length > 0) this.clock.setTimeout(step, drainIntervalMs);
+        if (next < queue.length) stepTimer = this.clock.setTimeout(step, drainIntervalMs);
         else timeout = this.clock.setTimeout(finish, drainTimeoutMs);
       };
       step();

@@ -52,7 +52,7 @@ export const SERVER_DEFAULTS = {
   joinBurst: 200,
   connectTimeoutMs: 10_000,
   handshakeTimeoutMs: 10_000,
-  maxPendingHandshakes: 1000,
+  maxPendingHandshakes: 4096,
   inboundBacklogMessages: 1000,
   inboundBacklogBytes: 2 * 1024 * 1024,
   idleTimeoutMs: 60_000,
@@ -67,7 +67,7 @@ export const SERVER_DEFAULTS = {
   drainBatchSize: 500,
   drainIntervalMs: 50,
   drainTimeoutMs: 5000,
-  drainReconnectWindowMs: 2000,
+  drainReconnectWindowMs: 1000,
 } as const satisfies { readonly [K in keyof ServerOptions]?: ServerOptions[K] };
 
 /** The hard cap's default, relative to the budget. */
@@ -148,7 +148,11 @@ export interface ServerOptions {
    * @defaultValue `10000`
    */
   handshakeTimeoutMs?: number;
-  /** Connections still sending their request head beyond which new ones are destroyed at once. @defaultValue `1000` */
+  /**
+   * Connections still sending their request head beyond which new ones are destroyed at once. At least the
+   * listen `backlog`: a fleet returning at once is accepted in one turn of the event loop, before any of its
+   * request heads is read, and a lower bound cuts those legitimate handshakes. @defaultValue `4096`
+   */
   maxPendingHandshakes?: number;
   /**
    * Frames one channel may hold while its join or an async `handleIn` is still running. Past it (or past
@@ -214,8 +218,9 @@ export interface ServerOptions {
   /**
    * The window (ms) over which opted-in Tether clients spread their return after a drain (docs/recovery.md):
    * each waits out the rest of the drain, then a random delay within this window. Set it to about the restart
-   * time. Stock clients never see it.
-   * @defaultValue `2000`
+   * time or less: a client that comes back before the server is up is refused cheaply and retries within 0.9 s,
+   * while one told to wait past the restart comes back that late. Stock clients never see it.
+   * @defaultValue `1000`
    */
   drainReconnectWindowMs?: number;
   /** Time source for all timers. Without it: the system clock. */

@@ -27,6 +27,11 @@ export interface TransportSocket {
   close(code: number, reason: string): void;
   /** Drops the connection at once, without waiting for the peer's close frame. */
   terminate(): void;
+  /**
+   * Runs `write` (several sends in a row) and hands what it sent to the OS as one write, not one per frame:
+   * a join reply and its replay. Optional: without it each send is written on its own.
+   */
+  corked?(write: () => void): void;
 }
 
 export function sharedFrame(data: string | Uint8Array): SharedFrame {

@@ -89,6 +89,18 @@ class WsTransport extends InboundLane implements TransportSocket {
   terminate(): void {
     this.#ws.terminate();
   }
+
+  /** Corks the TCP socket around `write`: ws corks per frame too, and Node counts corks, so one write goes out. */
+  corked(write: () => void): void {
+    const socket = (this.#ws as unknown as { _socket: Duplex | null })._socket;
+    if (socket === null) return write();
+    socket.cork();
+    try {
+      write();
+    } finally {
+      socket.uncork();
+    }
+  }
 }
 
 /** Writes the refusal and destroys the socket once it is flushed (as ws's abortHandshake), so no peer keeps it. */

@@ -39,16 +39,23 @@ test('several endpoints: the next attempt goes to the next one after a failed at
   assert.throws(() => new Socket([]), /non-empty list/);
 });
 
-test('with several endpoints a drain (1012) moves to the next node at the policy delay, not the hint', async () => {
+test('with several endpoints a drain (1012 with a hint) moves to the next node at once; a plain drop at the policy delay', async () => {
   const { clock, net, socket, transitions, host } = socketOn(['ws://a.test/socket', 'ws://b.test/socket'], { reconnect: () => 30 });
   socket.connect();
   await clock.advanceAsync(0);
   net.current.open();
   net.current.drop({ code: 1012, reason: drainCloseReason({ afterMs: 400, windowMs: 5000 }) });
-  assert.equal(transitions.at(-1)?.detail.delayMs, 30);
-  assert.match(transitions.at(-1)!.detail.message, /to ws:\/\/b\.test\/socket$/);
-  await clock.advanceAsync(30);
+  assert.equal(transitions.at(-1)?.detail.delayMs, 0, 'neither the hint nor the policy: the draining node is left at once');
+  assert.match(transitions.at(-1)!.detail.message, /\(the server is draining\) to ws:\/\/b\.test\/socket$/);
+  await clock.advanceAsync(0);
   assert.equal(host(), 'b.test');
+  net.current.open();
+  net.current.drop({ code: 1006 });
+  assert.equal(transitions.at(-1)?.detail.delayMs, 30, 'a drop without a drain follows the policy');
+  await clock.advanceAsync(30);
+  assert.equal(host(), 'a.test');
+  net.current.drop({ opened: false });
+  assert.equal(transitions.at(-1)?.detail.delayMs, 30, 'and so does a failed attempt after the move');
 });
 
 test('one endpoint: a 1012 with a hint waits the rest of the drain plus a random point in the window; without one, the policy', async () => {
@@ -117,11 +124,12 @@ test('a drain notice frame: with several endpoints the socket leaves at once for
   assert.equal(two.socket.state, 'reconnecting', 'left without waiting for the close handshake');
   assert.deepEqual(first.closedWith, { code: 1000, reason: 'server is draining' });
   assert.equal(two.transitions.at(-1)?.detail.code, 1012);
-  assert.equal(two.transitions.at(-1)?.detail.delayMs, 7, "the schedule's delay: the hint speaks for node A only");
-  await two.clock.advanceAsync(0);
+  assert.equal(two.transitions.at(-1)?.detail.delayMs, 0, 'at once: the window of the hint is for clients that come back to node A');
+  first.drop({ code: 1012, reason: drainCloseReason({ afterMs: 300, windowMs: 2000 }) });
   assert.equal(two.socket.state, 'reconnecting', 'the old transport closing later changes nothing');
-  await two.clock.advanceAsync(7);
+  await two.clock.advanceAsync(0);
   assert.equal(two.host(), 'b.test');
+  assert.equal(two.net.connections.length, 2, 'one attempt, to node B');
 
   const one = socketOn('ws://a.test/socket', { reconnect: () => 7 });
   one.socket.connect();

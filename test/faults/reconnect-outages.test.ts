@@ -10,10 +10,14 @@
  *
  * Env: TETHER_FAULT_SCALE (clients = 2,000 x scale), TETHER_STORM_OUTAGES (seconds, default 1,5,30,120),
  * TETHER_STORM_SCHEDULES (default "default,phoenix"), TETHER_STORM_TWO_NODES (0 skips the Redis scenario),
- * TETHER_STORM_DRAIN_BATCH (node A's drainBatchSize in the two-node scenario, default 500),
- * DEBUG_STORM=1 (print where each scenario's time went: losses, attempts, opens, joins, the server's opens).
+ * TETHER_STORM_DRAIN_BATCH (node A's drainBatchSize in the two-node scenario, default 500), TETHER_STORM_DRAIN_WINDOW
+ * (drainReconnectWindowMs of the graceful restarts, default the server's),
+ * DEBUG_STORM=1 (print where each scenario's time went: losses, attempts, opens, joins, the server's opens; for
+ * the two nodes also A's closes, B's opens, joins and replies, each client's steps, and the CPU each process used),
+ * PROFILE_A=DIR (two nodes: CPU profiles of A, B and the client workers into DIR).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { after, test } from 'node:test';
@@ -27,7 +31,8 @@ const CLIENTS = Math.max(WORKERS * 25, Math.round((2_000 * scale) / WORKERS) * W
 const OUTAGES = (process.env.TETHER_STORM_OUTAGES ?? '1,5,30,120').split(',').filter(Boolean).map(Number);
 const SCHEDULES = (process.env.TETHER_STORM_SCHEDULES ?? 'default,phoenix').split(',').filter(Boolean);
 const TWO_NODES = process.env.TETHER_STORM_TWO_NODES !== '0' && process.env.TETHER_SKIP_REDIS !== '1';
-const DRAIN_WINDOW_MS = 2000;
+/** The drain's reconnect window: the server's default unless TETHER_STORM_DRAIN_WINDOW says otherwise. */
+const DRAIN_WINDOW: Record<string, string> = process.env.TETHER_STORM_DRAIN_WINDOW ? { DRAIN_WINDOW_MS: process.env.TETHER_STORM_DRAIN_WINDOW } : {};
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const rows: OutageFigures[] = [];
@@ -60,8 +65,42 @@ function breakdown(summaries: readonly ClientSummary[], since: number, label = '
   else console.log(`lost ${p((s) => s.lostAt)}  attempt ${p((s) => s.attemptsAt)}  open ${p((s) => s.openedAt)}  joined ${p((s) => s.joinedAt)}`);
 }
 
+/** DEBUG_STORM=1, two nodes: the handover step by step, in ms after A's drain began (p50/p90/p99/max). */
+function timeline(summaries: readonly ClientSummary[], since: number, a: Record<string, unknown>, b: Record<string, unknown>): void {
+  const q = (values: number[]) => {
+    const v = [...values].sort((x, y) => x - y);
+    return v.length === 0 ? '-' : [0, 0.5, 0.9, 0.99, 1].map((f) => Math.round(v[Math.min(v.length - 1, Math.floor(f * v.length))])).join('/');
+  };
+  const after = (list: unknown) => (list as number[]).filter((t) => t >= since).map((t) => t - since);
+  const first = (list: number[], from: number) => list.find((t) => t >= from);
+  const steps = { lostToAttempt: [] as number[], attemptToOpen: [] as number[], openToJoined: [] as number[] };
+  for (const s of summaries) {
+    const lost = first(s.lostAt, since);
+    const attempt = lost === undefined ? undefined : first(s.attemptsAt, lost);
+    const open = attempt === undefined ? undefined : first(s.openedAt, attempt);
+    const joined = open === undefined ? undefined : first(s.joinedAt, open);
+    if (lost !== undefined && attempt !== undefined) steps.lostToAttempt.push(attempt - lost);
+    if (attempt !== undefined && open !== undefined) steps.attemptToOpen.push(open - attempt);
+    if (open !== undefined && joined !== undefined) steps.openToJoined.push(joined - open);
+  }
+  console.log(`timeline (min/p50/p90/p99/max ms after A's drain began): A drain reported at ${Number(a.drainStartedAt) - since}, its notice pass took ${Number(a.noticePassMs).toFixed(1)} ms, done ${Number(a.closedAt) - since}`);
+  console.log(`  A closes ${q(after(a.closes))}  B opens ${q(after(b.opens))}  B joins in ${q(after(b.joinsIn))}  B join replies ${q(after(b.joinsOut))}`);
+  console.log(`  per client: notice->attempt ${q(steps.lostToAttempt)}  attempt->open ${q(steps.attemptToOpen)}  open->joined ${q(steps.openToJoined)}`);
+}
+
+/** CPU ms used so far by A (or 0), B, Redis and each client worker (DEBUG_STORM). */
+async function cpuSnapshot(a: FixtureProcess | null, b: FixtureProcess, workers: readonly FixtureProcess[]): Promise<number[]> {
+  const redisCpu = () => {
+    const info = execFileSync('redis-cli', ['-u', REDIS_URL, 'info', 'cpu'], { encoding: 'utf8' });
+    const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+    return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+  };
+  const ms = (p: FixtureProcess) => p.request('stats', { total: 0 }, 30_000).then((r) => Number(r.cpuMs));
+  return [a === null ? 0 : await ms(a), await ms(b), redisCpu(), ...(await Promise.all(workers.map(ms)))];
+}
+
 async function serverAt(name: string, env: Record<string, string>) {
-  const started = await startFixture(name, 'stream-server.ts', { DRAIN_WINDOW_MS: String(DRAIN_WINDOW_MS), ...env });
+  const started = await startFixture(name, 'stream-server.ts', { ...DRAIN_WINDOW, ...env });
   return { proc: started.proc, port: started.ready.port as number, readyAt: started.ready.at as number };
 }
 
@@ -118,14 +157,17 @@ async function twoNodes(): Promise<void> {
   const redis = { BROKER: 'redis', REDIS_URL, KEY_PREFIX: `rcn${process.pid}x${Date.now().toString(36)}:`, TOPIC: topic };
   const procs: FixtureProcess[] = [];
   try {
-    const a = await serverAt('node A', { ...redis, NODE_ID: 'a', ...(process.env.TETHER_STORM_DRAIN_BATCH ? { DRAIN_BATCH: process.env.TETHER_STORM_DRAIN_BATCH } : {}) });
-    const b = await serverAt('node B', { ...redis, NODE_ID: 'b' });
+    const timelineOn: Record<string, string> = process.env.DEBUG_STORM ? { TIMELINE: '1' } : {};
+    const profA: Record<string, string> = process.env.PROFILE_A ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PROFILE_A}` } : {};
+    const a = await serverAt('node A', { ...redis, ...timelineOn, ...profA, NODE_ID: 'a', ...(process.env.TETHER_STORM_DRAIN_BATCH ? { DRAIN_BATCH: process.env.TETHER_STORM_DRAIN_BATCH } : {}) });
+    const b = await serverAt('node B', { ...redis, ...timelineOn, ...profA, NODE_ID: 'b' });
     procs.push(a.proc, b.proc);
     const workers = await startClientWorkers(WORKERS, CLIENTS / WORKERS, {
       URLS: `ws://127.0.0.1:${a.port}/socket,ws://127.0.0.1:${b.port}/socket`,
       TOPIC: topic,
       TRANSPORT: 'ws',
       JOIN_STAGGER: '50',
+      ...profA,
     });
     procs.push(...workers);
     load(`two nodes: ${CLIENTS} clients joined on A`);
@@ -133,11 +175,26 @@ async function twoNodes(): Promise<void> {
     const published = b.proc.next('published', 120_000);
     b.proc.send({ type: 'publish', total: TOTAL, perTick: 1, tickMs: 100 });
     await b.proc.next('progress', 10_000, (m) => Number(m.seq) >= 30);
+    const cpuSteady = process.env.DEBUG_STORM ? await cpuSnapshot(a.proc, b.proc, workers) : null;
+    const steadyAt = Date.now();
+    if (cpuSteady) await sleep(2000);
+    const cpuBefore = process.env.DEBUG_STORM ? await cpuSnapshot(a.proc, b.proc, workers) : null;
+    const steadyMs = Date.now() - steadyAt;
     const lostAt = Date.now();
+    const closed = a.proc.next('closed', 60_000);
     a.proc.send({ type: 'close' });
     const moved = await rejoinedAll(workers, lostAt, 60_000, 1);
     const figures = outageFigures('2 nodes, graceful restart of A', 'default', moved, lostAt, lostAt);
-    if (process.env.DEBUG_STORM) breakdown(moved, lostAt);
+    if (process.env.DEBUG_STORM) {
+      breakdown(moved, lostAt);
+      const cpuAfter = await cpuSnapshot(null, b.proc, workers);
+      const aClosed = await closed;
+      timeline(moved, lostAt, aClosed, await b.proc.request('stats'));
+      const used = (i: number) => Math.round(cpuAfter[i] - cpuBefore![i]);
+      const rate = (i: number) => Math.round(((cpuBefore![i] - cpuSteady![i]) / steadyMs) * 1000);
+      console.log(`  CPU ms per s before the drain (steady stream): A ${rate(0)}, B ${rate(1)}, redis ${rate(2)}, client workers ${cpuAfter.slice(3).map((_, i) => rate(i + 3)).join(' + ')}; all moved ${Date.now() - lostAt} ms after the drain began`);
+      console.log(`  CPU ms from before the drain until all moved: A ${Math.round(Number(aClosed.cpuMs) - cpuBefore![0])} (to its exit), B ${used(1)}, redis ${used(2)}, client workers ${cpuAfter.slice(3).map((_, i) => used(i + 3)).join(' + ')}`);
+    }
     rows.push(figures);
     load('two nodes: moved to B');
     await published;
@@ -148,6 +205,11 @@ async function twoNodes(): Promise<void> {
     assert.equal(sum((s) => s.unexplained + s.signalled), 0, 'nothing lost');
     assert.equal(sum((s) => s.lostSignals), 0, 'every rejoin on B said recovered: true');
     assert.equal(sum((s) => s.duplicates), 0);
+    if (process.env.PROFILE_A) {
+      b.proc.send({ type: 'exit' });
+      for (const w of workers) w.send({ type: 'close' });
+      await Promise.all([b.proc.exited, ...workers.map((w) => w.exited)]);
+    }
   } finally {
     await Promise.all(procs.map((p) => p.kill()));
   }

@@ -1,5 +1,6 @@
 /** The server's side of the wire extension, checked frame by frame with a raw WebSocket client. */
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { ok, type ChannelDefinition } from '../../src/server/index.ts';
 import type { JsonObject } from '../../src/protocol/frame.ts';
@@ -211,4 +212,22 @@ test('a resend of a push that crashed its channel gets channel_crash; of one wit
   c.send(['3', '6', 'work:a', 'quiet', { k: 'q' }, { id: 'm-10' }]);
   assert.equal(await c.silentFor(100), true);
   assert.deepEqual([f.runs.get('boom'), f.runs.get('q')], [1, 1]);
+});
+
+test("a rejoin's reply, its replay and the live frames held meanwhile leave in one write, not one per frame", async (t) => {
+  const s = await start(t, { 'feed:*': { history: { maxMessages: 50 }, join: () => ok() } });
+  const first = await client(t, s, { tether: '1' });
+  first.send(['1', '1', 'feed:a', 'phx_join', {}]);
+  const epoch = (await next(first))[5]!.e as string;
+  for (let n = 1; n <= 20; n++) s.server.broadcast('feed:a', 'msg', { n });
+  const c = await client(t, s, { tether: '1' });
+  const socket = (c.ws as unknown as { _socket: Socket })._socket;
+  let chunks = 0;
+  socket.on('data', () => (chunks += 1));
+  c.send(['1', '1', 'feed:a', 'phx_join', {}, { since: { o: 0, e: epoch } }]);
+  const frames: Wire[] = [];
+  for (let i = 0; i < 21; i++) frames.push(await next(c));
+  assert.equal(frames[0][5]?.recovered, true);
+  assert.deepEqual(frames.slice(1).map((f) => f[4].n), Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.equal(chunks, 1, 'one TCP write carried the reply and all 20 replayed messages');
 });

@@ -23,13 +23,16 @@ test('the hint round-trips, fits a close frame, and nothing else parses as one',
   }
 });
 
-test('close() tells opted-in clients when to come back (after the remaining batches and one step, within the window); stock clients get the plain reason', async () => {
+test('close() sends every opted-in client its drain notice at once, then closes in batches; each close says when to come back (after the remaining batches and one step, within the window); stock clients get the plain reason', async () => {
   const clock = new VirtualClock();
   const s = await startServer({ clock, drainBatchSize: 2, drainIntervalMs: 100, drainReconnectWindowMs: 3000 });
   const tether = await Promise.all(Array.from({ length: 3 }, () => RawClient.connect(s.endpoint({ tether: '1' }))));
   const stock = await Promise.all(Array.from({ length: 2 }, () => RawClient.connect(s.endpoint())));
   await until(() => s.server.connectionCount === 5, 'five connections');
   const closing = s.server.close();
+  // Before any virtual time passes, even the client whose close comes last has its notice: the whole drain's length.
+  const notices = await Promise.all(tether.map(async (c) => (await c.json()) as unknown[]));
+  for (const notice of notices) assert.deepEqual(notice, [null, null, 'phoenix', DRAIN_NOTICE_EVENT, { afterMs: 300, windowMs: 3000 }]);
   await until(() => s.server.connectionCount === 3, 'first batch');
   clock.advance(100);
   await until(() => s.server.connectionCount === 1, 'second batch');
@@ -37,14 +40,12 @@ test('close() tells opted-in clients when to come back (after the remaining batc
   await until(() => s.server.connectionCount === 0, 'last batch');
   clock.advance(5000);
   await closing;
-  // Connections are closed in the order they opened: two, two, then one. Each opted-in one read a drain notice first.
-  const hints = await Promise.all(tether.map(async (c) => {
-    const notice = (await c.json()) as unknown[];
+  // Connections are closed in the order they opened: two, two, then one.
+  const hints = await Promise.all(tether.map(async (c, i) => {
     const closed = await c.closed;
     assert.equal(closed.code, CloseCodes.serviceRestart);
     const hint = parseReconnectHint(closed.reason);
-    assert.deepEqual(notice, [null, null, 'phoenix', DRAIN_NOTICE_EVENT, hint]);
-    assert.deepEqual(parseDrainNotice(notice[4]), hint);
+    assert.deepEqual(parseDrainNotice(notices[i][4]), { afterMs: 300, windowMs: 3000 });
     return hint;
   }));
   assert.deepEqual(hints, [{ afterMs: 300, windowMs: 3000 }, { afterMs: 300, windowMs: 3000 }, { afterMs: 200, windowMs: 3000 }]);
@@ -77,4 +78,22 @@ test('the drain notice reaches opted-in V1 and V2 clients in their own encoding,
   for (const c of v1) assert.deepEqual(await read(c), { topic: 'phoenix', event: DRAIN_NOTICE_EVENT, payload: hint, ref: null });
   for (const c of [...v1, ...v2]) assert.equal((await c.closed).code, CloseCodes.serviceRestart);
   assert.deepEqual(out, [[bytes, 4]], 'one report for the batch, with the bytes the clients read');
+});
+
+test('a client that leaves on the notice is not counted in a batch: the next batch closes connections still open', async () => {
+  const clock = new VirtualClock();
+  const s = await startServer({ clock, drainBatchSize: 2, drainIntervalMs: 100 });
+  const clients = await Promise.all(Array.from({ length: 6 }, () => RawClient.connect(s.endpoint({ tether: '1' }))));
+  await until(() => s.server.connectionCount === 6, 'six connections');
+  const closing = s.server.close();
+  await Promise.all(clients.map((c) => c.json()));
+  await until(() => s.server.connectionCount === 4, 'the first batch');
+  // Two clients of the second batch had somewhere else to go and left on the notice.
+  clients[2].close();
+  clients[3].close();
+  await until(() => s.server.connectionCount === 2, 'two left on their own');
+  clock.advance(100);
+  await until(() => s.server.connectionCount === 0, 'the last two closed in the next batch, not one later');
+  await closing;
+  for (const c of [0, 1, 4, 5]) assert.equal((await clients[c].closed).code, CloseCodes.serviceRestart);
 });

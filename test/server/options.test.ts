@@ -17,7 +17,7 @@ test('defaults are the documented ones', () => {
       port: 4000, host: '127.0.0.1', mount: '/socket', maxFrameBytes: 1048576, maxConnections: 100000, backlog: 4096, maxChannelsPerConnection: 100,
       idleTimeoutMs: 60000, outboundBudgetBytes: 4194304, slowConsumerGraceMs: 5000, closeGraceMs: 10000, messagesPerSecond: 10000, messageBurst: 20000,
       joinsPerSecond: 20, joinBurst: 200, connectTimeoutMs: 10000, sweepIntervalMs: 1000, presenceBatchMs: 0,
-      drainBatchSize: 500, drainIntervalMs: 50, drainTimeoutMs: 5000, drainReconnectWindowMs: 2000,
+      drainBatchSize: 500, drainIntervalMs: 50, drainTimeoutMs: 5000, drainReconnectWindowMs: 1000,
     },
   );
 });
