@@ -139,6 +139,34 @@ function toBuffer(data: string | Uint8Array): Buffer {
 }
 
 /**
+ * Sockets corked by writeShared in this tick. Frames of several broadcasts written in one tick (a task hub's
+ * coalescer sending many tasks' progress at once, an HTTP body of many events) leave in one write per socket
+ * when the tick ends, not one system call per frame: on loopback and for small frames that call, not the bytes,
+ * is most of a fan-out's cost. Corked bytes count in `bufferedAmount`, so the outbound caps see them; past
+ * MAX_CORKED_BYTES a socket's batch is written at once, so a burst (a history replay) never looks like a slow
+ * consumer only because it was held back.
+ */
+const corked = new Set<Socket>();
+const MAX_CORKED_BYTES = 64 * 1024;
+
+function uncorkAll(): void {
+  for (const socket of corked) socket.uncork();
+  corked.clear();
+}
+
+function batched(socket: Socket): Socket {
+  if (corked.has(socket)) {
+    if (socket.writableLength < MAX_CORKED_BYTES) return socket;
+    socket.uncork();
+    corked.delete(socket);
+  }
+  if (corked.size === 0) process.nextTick(uncorkAll);
+  socket.cork();
+  corked.add(socket);
+  return socket;
+}
+
+/**
  * Sends a shared frame on an open socket. `frame.framed` holds, per mode, the framed bytes (raw) or the
  * payload bytes (public); one mode per process, so the slot never mixes them. `peer` (raw mode only) gets the
  * compressed framing when the frame is worth compressing.
@@ -150,12 +178,12 @@ export function writeShared(ws: WebSocket, frame: SharedFrame, mode: WireMode, p
     if (socket !== null && internals._sender._state === SENDER_IDLE) {
       const compressed = peer === null ? null : deflatedForWire(frame, peer);
       if (compressed !== null) {
-        socket.write(compressed);
+        batched(socket).write(compressed);
         return;
       }
       let bytes = frame.framed as Buffer | undefined;
       if (bytes === undefined) frame.framed = bytes = frameForWire(frame.data);
-      socket.write(bytes);
+      batched(socket).write(bytes);
       return;
     }
     // Busy Sender (deflating a reply, or reading a Blob): ws queues the frame behind what it is doing.
