@@ -313,7 +313,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   metrics: 'serve Prometheus metrics at /metrics',
   dashboard: 'serve the live dashboard at / (and the tether:admin channel)',
   jwtSecret: "verify HS256 tokens (param \"token\" or authToken): the token's sub is the user id, owner of user:<sub>",
-  tasks: 'comma-separated BullMQ queues to bridge to the task topics (needs Redis: tasksRedis or redis)',
+  tasks: 'BullMQ queues to bridge to the task topics, several words or a comma list (needs Redis: tasksRedis or redis)',
   tasksRedis: "BullMQ's Redis for the bridge (default: the broker's redis, else REDIS_URL)",
   tasksMaxPerQueue: 'task snapshots kept per queue, most recently updated first',
   tasksTtlMs: 'forget a task snapshot (and queue counters) not updated for this long',
