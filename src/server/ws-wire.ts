@@ -139,30 +139,48 @@ function toBuffer(data: string | Uint8Array): Buffer {
 }
 
 /**
- * Sockets corked by writeShared in this tick. Frames of several broadcasts written in one tick (a task hub's
- * coalescer sending many tasks' progress at once, an HTTP body of many events) leave in one write per socket
- * when the tick ends, not one system call per frame: on loopback and for small frames that call, not the bytes,
- * is most of a fan-out's cost. Corked bytes count in `bufferedAmount`, so the outbound caps see them; past
- * MAX_CORKED_BYTES a socket's batch is written at once, so a burst (a history replay) never looks like a slow
- * consumer only because it was held back.
+ * A socket's second and later shared frames of one tick are corked and leave together when the tick ends. The
+ * first is written at once, so the common case (one broadcast per tick reaching each socket: the fan-out bench)
+ * is unchanged: corking every frame was tried and cost p99 there (docs/server.md). Where a socket gets several
+ * frames in a tick (a task hub's coalescer sending many tasks' progress at once, an HTTP body of many events),
+ * they take two system calls instead of one each: on loopback and for small frames the call, not the bytes, is
+ * most of a fan-out's cost. Corked bytes count in `bufferedAmount`, so the outbound caps see them; past
+ * MAX_CORKED_BYTES a socket's batch is written at once, so a burst never looks like a slow consumer only
+ * because it was held back.
  */
-const corked = new Set<Socket>();
 const MAX_CORKED_BYTES = 64 * 1024;
+const WRITTEN_IN = Symbol('tether.writtenInTick');
+const CORKED_IN = Symbol('tether.corkedInTick');
+type Batching = Socket & { [WRITTEN_IN]?: number; [CORKED_IN]?: number };
+let tick = 0;
+let tickOpen = false;
+const corked: Socket[] = [];
 
-function uncorkAll(): void {
+function endTick(): void {
+  tickOpen = false;
+  tick++;
   for (const socket of corked) socket.uncork();
-  corked.clear();
+  corked.length = 0;
 }
 
-function batched(socket: Socket): Socket {
-  if (corked.has(socket)) {
-    if (socket.writableLength < MAX_CORKED_BYTES) return socket;
-    socket.uncork();
-    corked.delete(socket);
+function batched(socket: Batching): Socket {
+  if (!tickOpen) {
+    tickOpen = true;
+    process.nextTick(endTick);
   }
-  if (corked.size === 0) process.nextTick(uncorkAll);
-  socket.cork();
-  corked.add(socket);
+  if (socket[WRITTEN_IN] !== tick) {
+    socket[WRITTEN_IN] = tick;
+    return socket;
+  }
+  if (socket[CORKED_IN] !== tick) {
+    socket[CORKED_IN] = tick;
+    socket.cork();
+    corked.push(socket);
+  } else if (socket.writableLength >= MAX_CORKED_BYTES) {
+    // Write what is held now and keep batching: the cork count stays one, for endTick's uncork.
+    socket.uncork();
+    socket.cork();
+  }
   return socket;
 }
 
