@@ -121,11 +121,11 @@ export class BenchContext {
     await Promise.all(this.workers.map((w) => w.request({ op: 'resetStats' })));
   }
 
-  async stats(): Promise<{ received: number; latency: LatencyHistogram }> {
+  async stats(): Promise<{ received: number; latency: LatencyHistogram; loopDelayP99Ms: number }> {
     const all = await Promise.all(this.workers.map((w) => w.request<StatsResult>({ op: 'stats' })));
     const latency = new LatencyHistogram();
     for (const s of all) latency.merge(s.latency);
-    return { received: all.reduce((s, r) => s + r.received, 0), latency };
+    return { received: all.reduce((s, r) => s + r.received, 0), latency, loopDelayP99Ms: Math.max(0, ...all.map((s) => s.loopDelayP99Ms)) };
   }
 
   /** Server RSS and V8 heap after a forced full GC, and its CPU time so far. */

@@ -48,6 +48,8 @@ export interface ConnectResult {
 export interface StatsResult {
   received: number;
   latency: LatencySnapshot;
+  /** p99 of the worker's event-loop delay since resetStats, in ms. */
+  loopDelayP99Ms: number;
 }
 
 export interface PublishResult {
@@ -82,4 +84,13 @@ export interface WorkerReply {
 }
 
 /** What a target server process understands on its IPC channel. */
-export type TargetCommand = { op: 'gc' } | { op: 'heapSnapshot'; path: string };
+export type TargetCommand = { op: 'gc' } | { op: 'heapSnapshot'; path: string } | { op: 'probe'; reset: boolean };
+
+/**
+ * The tasks workload's look inside the server (`probe`): how long reports took from their `timestamp` to the
+ * hub's broadcast on the watched topic, and the server's event-loop delay, since the last reset.
+ */
+export interface TaskProbe {
+  toBroadcast: LatencySnapshot;
+  loopDelayP99Ms: number;
+}

@@ -80,6 +80,14 @@ export class TargetProcess {
     });
   }
 
+  /** The target's own figures for the workload (`probe` of announceReady), optionally starting them over. */
+  probe<R>(reset: boolean): Promise<R> {
+    return new Promise((resolve) => {
+      this.child.once('message', (reply: R) => resolve(reply));
+      this.child.send({ op: 'probe', reset });
+    });
+  }
+
   /** Has the server write a V8 heap snapshot to `path` and waits until it has. */
   heapSnapshot(path: string): Promise<void> {
     return new Promise((resolve) => {
@@ -101,6 +109,11 @@ export class TargetProcess {
 
 export class LoadWorker {
   readonly #child = spawnNode('load/worker.ts', [], 'inherit');
+
+  /** The worker's process id (for its CPU time). */
+  get pid(): number {
+    return this.#child.pid!;
+  }
   readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #nextId = 1;
 

@@ -2,6 +2,7 @@
  * A load-generator process. The runner forks several; each holds up to ~19,000 client sockets (the per-process
  * fd limit), answers the runner's IPC commands, and exits when the runner goes away.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LatencyHistogram } from '../../src/ops/latency-histogram.ts';
 import { nowMicros } from '../lib/clock.ts';
 import type {
@@ -22,6 +23,9 @@ const HEARTBEAT_MS = 25_000;
 
 const held: BenchClient[] = [];
 const latency = new LatencyHistogram();
+/** How late this process's event loop ran (the client side of a latency figure), since the last resetStats. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 let received = 0;
 /** One publishing connection per server port. */
 const publishers = new Map<number, BenchClient>();
@@ -250,9 +254,10 @@ async function handle(cmd: WorkerCommand): Promise<unknown> {
     case 'resetStats':
       received = 0;
       latency.reset();
+      loopDelay.reset();
       return null;
     case 'stats':
-      return { received, latency: latency.toJSON() } satisfies StatsResult;
+      return { received, latency: latency.toJSON(), loopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0 } satisfies StatsResult;
     case 'publish':
       return publish(cmd);
     case 'publishTasks':

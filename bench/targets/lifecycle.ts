@@ -12,9 +12,14 @@ export interface Holdings {
   topics: number;
 }
 
-export function announceReady(port: number, close: () => unknown, holdings: () => Holdings): void {
+/** `probe`: answers the `probe` command (a workload's own figures from inside the server); `{}` without one. */
+export function announceReady(port: number, close: () => unknown, holdings: () => Holdings, probe?: (reset: boolean) => object): void {
   process.stdout.write(`READY ${port}\n`);
   process.on('message', (cmd: TargetCommand) => {
+    if (cmd.op === 'probe') {
+      process.send!({ op: 'probe', ...probe?.(cmd.reset) });
+      return;
+    }
     if (cmd.op === 'heapSnapshot') {
       writeHeapSnapshot(cmd.path);
       process.send!({ op: 'heapSnapshot' });

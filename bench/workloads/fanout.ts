@@ -27,7 +27,7 @@ interface StepResult {
 }
 
 /** Waits until every expected delivery arrived or none arrived for DRAIN_IDLE_MS; `lastAt`: when the count last grew. */
-export async function drain(ctx: BenchContext, expected: number): Promise<{ received: number; latency: LatencyHistogram; lastAt: number }> {
+export async function drain(ctx: BenchContext, expected: number): Promise<{ received: number; latency: LatencyHistogram; loopDelayP99Ms: number; lastAt: number }> {
   const started = performance.now();
   let last = -1;
   let lastChange = started;

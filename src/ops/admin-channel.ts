@@ -28,11 +28,16 @@ export interface AdminFeedOptions {
   workers?: () => WorkerInfo[];
   /** Default 1000. */
   intervalMs?: number;
-  /** Tasks-view counter samples kept for a dashboard that joins later. Default 300 (five minutes at 1 Hz). */
+  /**
+   * Tasks-view counter samples kept for a dashboard that joins later (one per interval, the oldest dropped first).
+   * Default 300 (five minutes at 1 Hz); `tether serve --tasks-history-size`.
+   */
   tasksHistorySize?: number;
   clock?: Clock;
   onError?: (err: Error) => void;
 }
+
+export const ADMIN_FEED_DEFAULTS = { tasksHistorySize: 300 } as const;
 
 /** Where the Tasks view's picture comes from: one bounded look per interval. */
 export interface TasksSource {
@@ -126,7 +131,7 @@ export class AdminFeed {
       if (source !== this.#tasks) return null;
       this.#taskLatest = picture;
       this.#taskHistory.push({ t, queues: picture.queues });
-      const limit = this.#options.tasksHistorySize ?? 300;
+      const limit = this.#options.tasksHistorySize ?? ADMIN_FEED_DEFAULTS.tasksHistorySize;
       while (this.#taskHistory.length > limit) this.#taskHistory.shift();
       return picture;
     } catch (err) {

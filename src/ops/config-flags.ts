@@ -15,14 +15,22 @@ export function addConfigOptions(command: Command): Command {
     const help = `${CONFIG_HELP[key]} (env ${ENV_VARS[key]})`;
     const flag = flagName(key);
     // A boolean that is on by default is turned off with --no-KEY; one that is off (compression) on with --KEY.
+    const value = VARIADIC.has(key) ? `<${placeholder(key)}...>` : `<${placeholder(key)}>`;
     const option =
-      valueKind(key) !== 'boolean' ? new Option(`${flag} <${placeholder(key)}>`, help) : DEFAULTS[key] === false ? new Option(flag, help) : new Option(`--no-${flag.slice(2)}`, `do not ${help}`);
+      valueKind(key) !== 'boolean' ? new Option(`${flag} ${value}`, help) : DEFAULTS[key] === false ? new Option(flag, help) : new Option(`--no-${flag.slice(2)}`, `do not ${help}`);
     command.addOption(option);
   }
   return command;
 }
 
+/**
+ * List keys whose flag takes several words (`--tasks emails images`); a comma list in one word works too, and the
+ * environment variable and config key take the same list (config-load.ts splits every word at commas).
+ */
+const VARIADIC: ReadonlySet<ConfigKey> = new Set<ConfigKey>(['tasks']);
+
 function placeholder(key: ConfigKey): string {
+  if (key === 'tasks') return 'queue';
   if (key.endsWith('Ms')) return 'ms';
   if (key.endsWith('Bytes')) return 'bytes';
   if (key.startsWith('tls')) return 'file';

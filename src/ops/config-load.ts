@@ -247,7 +247,11 @@ function flagValues(flags: Record<string, unknown>): Record<string, unknown> {
 function fromStrings(values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
-    out[key] = typeof value === 'string' ? convert(valueKind(key as ConfigKey), value.trim()) : value;
+    const kind = valueKind(key as ConfigKey);
+    if (typeof value === 'string') out[key] = convert(kind, value.trim());
+    // A variadic flag's words (`--tasks a b,c`): each word may itself be a comma list.
+    else if (kind === 'list' && Array.isArray(value) && value.every((v) => typeof v === 'string')) out[key] = value.flatMap((v: string) => convert('list', v.trim()));
+    else out[key] = value;
   }
   return out;
 }

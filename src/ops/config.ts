@@ -8,6 +8,7 @@ import { COMPRESSION_DEFAULTS, type CompressionOptions } from '../server/compres
 import { SERVER_DEFAULTS } from '../server/options.ts';
 import { PUSH_DEDUP_DEFAULTS } from '../server/recovery/push-dedup.ts';
 import { COALESCER_DEFAULTS, PUBLISH_DEFAULTS, SNAPSHOT_DEFAULTS } from '../tasks/defaults.ts';
+import { ADMIN_FEED_DEFAULTS } from './admin-channel.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -99,6 +100,8 @@ export const serveConfigSchema = z.strictObject({
   tasksMaxPerQueue: count,
   tasksTtlMs: millis,
   tasksProgressPerSecond: count,
+  // A sample holds the shown queues' counters (~150 bytes a queue) and every dashboard join gets them all: an hour at most.
+  tasksHistorySize: count.max(3600),
   publishToken: z.string().min(1).optional(),
   publishMaxBytes: count,
 });
@@ -139,6 +142,7 @@ export const DEFAULTS: ServeConfig = {
   tasksMaxPerQueue: SNAPSHOT_DEFAULTS.maxTasksPerQueue,
   tasksTtlMs: SNAPSHOT_DEFAULTS.ttlMs,
   tasksProgressPerSecond: COALESCER_DEFAULTS.progressPerSecond,
+  tasksHistorySize: ADMIN_FEED_DEFAULTS.tasksHistorySize,
   publishMaxBytes: PUBLISH_DEFAULTS.maxBytes,
 };
 
@@ -245,6 +249,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   tasksMaxPerQueue: 'TETHER_TASKS_MAX_PER_QUEUE',
   tasksTtlMs: 'TETHER_TASKS_TTL_MS',
   tasksProgressPerSecond: 'TETHER_TASKS_PROGRESS_PER_SECOND',
+  tasksHistorySize: 'TETHER_TASKS_HISTORY_SIZE',
   publishToken: 'TETHER_PUBLISH_TOKEN',
   publishMaxBytes: 'TETHER_PUBLISH_MAX_BYTES',
 };
@@ -313,11 +318,12 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   metrics: 'serve Prometheus metrics at /metrics',
   dashboard: 'serve the live dashboard at / (and the tether:admin channel)',
   jwtSecret: "verify HS256 tokens (param \"token\" or authToken): the token's sub is the user id, owner of user:<sub>",
-  tasks: 'comma-separated BullMQ queues to bridge to the task topics (needs Redis: tasksRedis or redis)',
+  tasks: 'BullMQ queues to bridge to the task topics, several words or a comma list (needs Redis: tasksRedis or redis)',
   tasksRedis: "BullMQ's Redis for the bridge (default: the broker's redis, else REDIS_URL)",
   tasksMaxPerQueue: 'task snapshots kept per queue, most recently updated first',
   tasksTtlMs: 'forget a task snapshot (and queue counters) not updated for this long',
   tasksProgressPerSecond: 'progress updates sent per task per second at most (latest wins); counters too, per queue',
+  tasksHistorySize: "the dashboard Tasks view's counter samples kept for a page that opens later (one a second)",
   publishToken: 'enable POST /api/publish for workers, with this bearer token',
   publishMaxBytes: 'largest accepted POST /api/publish body (bigger gets 413)',
 };

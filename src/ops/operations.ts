@@ -95,6 +95,7 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
           sampler,
           access,
           intervalMs: options.sampleIntervalMs,
+          tasksHistorySize: config.tasksHistorySize,
           info: nodeInfo,
           workers: options.worker?.workers,
           onError: (err) => logger.error({ err }, 'dashboard feed failed'),

@@ -139,6 +139,52 @@ function toBuffer(data: string | Uint8Array): Buffer {
 }
 
 /**
+ * A socket's second and later shared frames of one tick are corked and leave together when the tick ends. The
+ * first is written at once, so the common case (one broadcast per tick reaching each socket: the fan-out bench)
+ * is unchanged: corking every frame was tried and cost p99 there (docs/server.md). Where a socket gets several
+ * frames in a tick (a task hub's coalescer sending many tasks' progress at once, an HTTP body of many events),
+ * they take two system calls instead of one each: on loopback and for small frames the call, not the bytes, is
+ * most of a fan-out's cost. Corked bytes count in `bufferedAmount`, so the outbound caps see them; past
+ * MAX_CORKED_BYTES a socket's batch is written at once, so a burst never looks like a slow consumer only
+ * because it was held back.
+ */
+const MAX_CORKED_BYTES = 64 * 1024;
+const WRITTEN_IN = Symbol('tether.writtenInTick');
+const CORKED_IN = Symbol('tether.corkedInTick');
+type Batching = Socket & { [WRITTEN_IN]?: number; [CORKED_IN]?: number };
+let tick = 0;
+let tickOpen = false;
+const corked: Socket[] = [];
+
+function endTick(): void {
+  tickOpen = false;
+  tick++;
+  for (const socket of corked) socket.uncork();
+  corked.length = 0;
+}
+
+function batched(socket: Batching): Socket {
+  if (!tickOpen) {
+    tickOpen = true;
+    process.nextTick(endTick);
+  }
+  if (socket[WRITTEN_IN] !== tick) {
+    socket[WRITTEN_IN] = tick;
+    return socket;
+  }
+  if (socket[CORKED_IN] !== tick) {
+    socket[CORKED_IN] = tick;
+    socket.cork();
+    corked.push(socket);
+  } else if (socket.writableLength >= MAX_CORKED_BYTES) {
+    // Write what is held now and keep batching: the cork count stays one, for endTick's uncork.
+    socket.uncork();
+    socket.cork();
+  }
+  return socket;
+}
+
+/**
  * Sends a shared frame on an open socket. `frame.framed` holds, per mode, the framed bytes (raw) or the
  * payload bytes (public); one mode per process, so the slot never mixes them. `peer` (raw mode only) gets the
  * compressed framing when the frame is worth compressing.
@@ -150,12 +196,12 @@ export function writeShared(ws: WebSocket, frame: SharedFrame, mode: WireMode, p
     if (socket !== null && internals._sender._state === SENDER_IDLE) {
       const compressed = peer === null ? null : deflatedForWire(frame, peer);
       if (compressed !== null) {
-        socket.write(compressed);
+        batched(socket).write(compressed);
         return;
       }
       let bytes = frame.framed as Buffer | undefined;
       if (bytes === undefined) frame.framed = bytes = frameForWire(frame.data);
-      socket.write(bytes);
+      batched(socket).write(bytes);
       return;
     }
     // Busy Sender (deflating a reply, or reading a Blob): ws queues the frame behind what it is doing.

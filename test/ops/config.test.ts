@@ -8,6 +8,8 @@ import { resolveOptions } from '../../src/server/options.ts';
 import { PUSH_DEDUP_DEFAULTS } from '../../src/server/recovery/push-dedup.ts';
 import { HISTORY_LIMIT_DEFAULTS, MemoryHistoryStore } from '../../src/broker/history-memory.ts';
 import { ConfigError, loadServeConfig, resolveServeConfig } from '../../src/ops/config-load.ts';
+import { addConfigOptions, explicitFlags } from '../../src/ops/config-flags.ts';
+import { Command } from 'commander';
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -163,6 +165,18 @@ describe('resolveServeConfig', () => {
     const alone = configError(() => resolveServeConfig({ flags: { workers: '2' } }));
     assert.equal(alone.exitCode, 2);
     assert.match(alone.message, /workers: needs --redis or --redis-cluster: the embedded memory broker cannot cross processes/);
+  });
+
+  test('--tasks takes several queues (tether serve --tasks QUEUE…), each word also a comma list, as the variable and the key do', () => {
+    const command = addConfigOptions(new Command('serve').exitOverride());
+    command.parse(['--tasks', 'emails', 'images,video', '--port', '0'], { from: 'user' });
+    const flags = explicitFlags(command);
+    assert.deepEqual(flags.tasks, ['emails', 'images,video']);
+    assert.deepEqual(resolveServeConfig({ flags }).config.tasks, ['emails', 'images', 'video']);
+    assert.deepEqual(resolveServeConfig({ flags: { tasks: 'emails,images' } }).config.tasks, ['emails', 'images'], 'one comma list');
+    assert.deepEqual(resolveServeConfig({ env: { TETHER_TASKS: 'emails, images' } }).config.tasks, ['emails', 'images']);
+    assert.deepEqual(resolveServeConfig({ file: { path: 'tether.config.json', values: { tasks: ['emails', 'images'] } } }).config.tasks, ['emails', 'images']);
+    assert.match(configError(() => resolveServeConfig({ flags: { tasks: ['emails', 'bad:name'] } })).message, /--tasks\.1: queue names/);
   });
 
   test('flags that are not config keys are ignored, undefined flags do not override', () => {

@@ -93,3 +93,31 @@ test('frameForWire writes RFC 6455 headers: FIN + opcode, 7-bit, 16-bit and 64-b
   assert.equal(big.length, 70_010);
   assert.equal(frameForWire('é').subarray(1, 2)[0], 2, 'the length counts UTF-8 bytes');
 });
+
+test('a socket\'s frames after its first in one tick leave in one system call, in order; a burst past 64 KiB is not held back', async (t) => {
+  const p = await pair();
+  t.after(() => p.close());
+  // Node's one entry to the socket's write and writev system calls (net.js), counted.
+  type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) => unknown;
+  const socket = p.socket as { _writeGeneric: WriteGeneric };
+  const calls: number[] = [];
+  const writeGeneric = socket._writeGeneric.bind(socket);
+  socket._writeGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) => {
+    calls.push(writev ? (data as unknown[]).length : 1);
+    return writeGeneric(writev, data, encoding, cb);
+  };
+  for (let i = 0; i < 10; i++) writeShared(p.server, sharedFrame(`m${i}`), 'raw');
+  assert.deepEqual(calls, [1], 'the first frame at once, the rest held until the tick ends');
+  await until(() => p.received.length === 10);
+  assert.deepEqual(p.received, Array.from({ length: 10 }, (_, i) => `m${i}`));
+  assert.deepEqual(calls, [1, 9], 'the nine others in one writev');
+  calls.length = 0;
+  writeShared(p.server, sharedFrame('alone'), 'raw');
+  assert.deepEqual(calls, [1], 'one frame in a tick: written at once, as without batching');
+  await until(() => p.received.length === 11);
+  calls.length = 0;
+  const big = 'x'.repeat(40 * 1024);
+  for (let i = 0; i < 4; i++) writeShared(p.server, sharedFrame(big), 'raw');
+  assert.ok(calls.length >= 2, 'past 64 KiB the batch went out within the tick');
+  await until(() => p.received.length === 15);
+});

@@ -52,3 +52,37 @@ test('tether tasks watch QUEUE prints created, finished and notification lines a
     child.kill('SIGTERM');
   }
 });
+
+test('tether tasks watch across a server restart: one "link lost" line, then "link recovered", then live lines again', async () => {
+  const publishing = ['--publish-token', 'pub'];
+  let serve = await startServe(publishing);
+  const port = new URL(serve.httpUrl).port;
+  const child = spawn(process.execPath, ['src/cli/main.ts', 'tasks', 'watch', 'emails', '--url', serve.wsUrl], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const post = (body: object) => fetch(`${serve.httpUrl}/api/publish`, { method: 'POST', headers: { authorization: 'Bearer pub', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const reached = async (id: string) => ((await (await post({ type: 'task_created', task: { task_id: id, queue: 'emails', status: 'created' } })).json()) as { reached: number }).reached >= 1;
+  try {
+    await pollUntil(() => out.includes('connected to'), 'the watcher connected', 10_000);
+    await pollUntil(() => reached('before'), 'the watcher subscribed', 10_000);
+    process.kill(-serve.child.pid!, 'SIGKILL');
+    await serve.exited;
+    await pollUntil(() => out.includes('link lost'), 'the "link lost" line', 10_000);
+    serve = await startServe([...publishing, '--port', port]);
+    await pollUntil(() => out.includes('link recovered'), 'the "link recovered" line', 15_000);
+    // Rejoined on the new process: a publish reaches the watcher again.
+    await pollUntil(() => reached('after'), 'the watcher subscribed again', 10_000);
+    await pollUntil(() => out.includes('emails/after created'), 'a live line after the restart', 10_000);
+    const lines = out.split('\n');
+    const lost = lines.filter((l) => l.startsWith('link lost'));
+    assert.equal(lost.length, 1, `one "link lost" line for one outage:\n${out}`);
+    assert.match(lost[0], /^link lost \(.+\): reconnecting$/);
+    assert.equal(lines.filter((l) => l === 'link recovered').length, 1);
+    const at = (text: string) => lines.findIndex((l) => l.startsWith(text));
+    assert.ok(at('emails/before created') < at('link lost') && at('link lost') < at('link recovered') && at('link recovered') < at('emails/after created'), out);
+  } finally {
+    child.kill('SIGTERM');
+    serve.child.kill('SIGTERM');
+  }
+});

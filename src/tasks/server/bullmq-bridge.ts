@@ -9,7 +9,7 @@
 import { createClient } from 'redis';
 import { LuaScript } from '../../broker/redis-scripts.ts';
 import { systemClock, type Clock } from '../../server/clock.ts';
-import { QUEUE_NAME, type QueueStatus } from '../types.ts';
+import { QUEUE_NAME, type QueueStatus, type TaskEvent, type TaskSnapshot } from '../types.ts';
 import { BULLMQ_EVENTS, streamIdAfter, taskEventOfBullMQ, type BullMQEventArgs, type BullMQEventName } from './bullmq-events.ts';
 import type { TaskHub } from './hub.ts';
 import { taskKey } from './snapshots-redis.ts';
@@ -51,10 +51,8 @@ const RELEASE = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then ret
 
 interface Buffered {
   id: string;
-  name: BullMQEventName;
-  args: BullMQEventArgs;
-  /** The job's last progress when the event arrived (the map forgets it once the job ends). */
-  last: number | undefined;
+  /** The task event, converted when it arrived (null: nothing to forward, only the position moves). */
+  event: TaskEvent | null;
 }
 
 interface Closable {
@@ -175,18 +173,19 @@ export class BullMQBridge {
   #onEvent(state: QueueState, name: BullMQEventName, args: BullMQEventArgs, id: string): void {
     try {
       const jobId = String(args.jobId);
-      if (name === 'progress') {
-        const p = taskEventOfBullMQ(state.name, name, args, undefined);
-        if (p && 'task' in p && p.task.progress !== undefined) {
-          state.progress.delete(jobId);
-          state.progress.set(jobId, p.task.progress);
-          if (state.progress.size > this.#o.maxTrackedJobs) state.progress.delete(state.progress.keys().next().value!);
-        }
+      // Converted once; stamped with the time BullMQ recorded it (the stream id's ms), so a snapshot names the
+      // event it came from and a takeover can tell what the dead leader already forwarded (#unsent).
+      const event = taskEventOfBullMQ(state.name, name, args, name === 'progress' ? undefined : state.progress.get(jobId));
+      if (event !== null && 'task' in event) event.task.timestamp = streamMillis(id) ?? this.#o.clock.now();
+      if (name === 'progress' && event !== null && 'task' in event && event.task.progress !== undefined) {
+        state.progress.delete(jobId);
+        state.progress.set(jobId, event.task.progress);
+        if (state.progress.size > this.#o.maxTrackedJobs) state.progress.delete(state.progress.keys().next().value!);
       }
       if (state.leader) {
-        this.#forward(state, name, args, id);
+        this.#forward(state, { id, event });
       } else {
-        state.buffer.push({ id, name, args, last: state.progress.get(jobId) });
+        state.buffer.push({ id, event });
         if (state.buffer.length > this.#o.bufferEvents * 2) state.buffer = state.buffer.slice(-this.#o.bufferEvents);
       }
       if (name === 'completed' || name === 'failed') state.progress.delete(jobId);
@@ -195,14 +194,13 @@ export class BullMQBridge {
     }
   }
 
-  #forward(state: QueueState, name: BullMQEventName, args: BullMQEventArgs, id: string, last = state.progress.get(String(args.jobId))): void {
-    const event = taskEventOfBullMQ(state.name, name, args, last);
+  #forward(state: QueueState, { id, event }: Buffered): void {
     state.cursor = id;
     state.cursorDirty = true;
     if (event === null) return;
     this.#o.hub.publish(event).then(
       (result) => {
-        if (!result.ok) this.#o.onError(new Error(result.error), `publish ${state.name} ${name}`);
+        if (!result.ok) this.#o.onError(new Error(result.error), `publish ${state.name} ${event.type}`);
       },
       () => {},
     );
@@ -222,17 +220,43 @@ export class BullMQBridge {
     }
   }
 
-  /** Forwards what the buffer holds after the last leader's recorded position, then goes live. */
+  /**
+   * Forwards what the buffer holds after the last leader's recorded position, then goes live. Of those events, a
+   * task's are skipped up to the one its snapshot shows: the dead leader's hub had already broadcast them (it
+   * issues the broadcasts before the snapshot write), so watchers do not see them twice.
+   */
   async #takeOver(state: QueueState): Promise<void> {
     const cursor = await this.#redis.get(this.#key(state.name, 'cursor'));
-    const pending = state.buffer;
+    const pending = state.buffer.filter((e) => cursor === null || streamIdAfter(e.id, cursor));
     state.buffer = [];
-    for (const e of pending) if (cursor === null || streamIdAfter(e.id, cursor)) this.#forward(state, e.name, e.args, e.id, e.last);
+    const sent = await this.#unsent(state, pending);
+    for (const e of pending) this.#forward(state, sent.has(e) ? { id: e.id, event: null } : e);
     state.leader = true;
-    // Events that arrived while the cursor was read are in the new buffer: forward them too, in order.
+    // Events that arrived while the cursor and snapshots were read are in the new buffer: forward them too, in order.
     const late = state.buffer;
     state.buffer = [];
-    for (const e of late) this.#forward(state, e.name, e.args, e.id, e.last);
+    for (const e of late) this.#forward(state, e);
+  }
+
+  /** The replayed events the snapshots show as forwarded already: per task, up to the last equal to its snapshot. */
+  async #unsent(state: QueueState, replay: readonly Buffered[]): Promise<Set<Buffered>> {
+    const byTask = new Map<string, Buffered[]>();
+    for (const e of replay) {
+      if (e.event === null || !('task' in e.event)) continue;
+      const list = byTask.get(e.event.task.task_id);
+      if (list) list.push(e);
+      else byTask.set(e.event.task.task_id, [e]);
+    }
+    const sent = new Set<Buffered>();
+    const ids = [...byTask.keys()];
+    const snapshots = await Promise.all(ids.map((id) => this.#o.hub.store.getTask(state.name, id).catch(() => null)));
+    ids.forEach((id, i) => {
+      const snapshot = snapshots[i];
+      const events = byTask.get(id)!;
+      const last = snapshot === null ? -1 : events.findLastIndex((e) => sameUpdate(e.event, snapshot));
+      for (let k = 0; k <= last; k++) sent.add(events[k]);
+    });
+    return sent;
   }
 
   async #flushCursors(): Promise<void> {
@@ -259,4 +283,17 @@ export class BullMQBridge {
       }
     }
   }
+}
+
+/** The ms part of a stream id (`<ms>-<seq>`): when Redis recorded the event. */
+function streamMillis(id: string): number | undefined {
+  const ms = Number(id.split('-')[0]);
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/** Whether a task event is the one a snapshot was written from (same state, same recorded time). */
+function sameUpdate(event: TaskEvent | null, snapshot: TaskSnapshot): boolean {
+  if (event === null || !('task' in event)) return false;
+  const t = event.task;
+  return t.status === snapshot.status && t.progress === snapshot.progress && t.message === snapshot.message && t.timestamp === snapshot.timestamp;
 }

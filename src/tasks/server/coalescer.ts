@@ -20,7 +20,13 @@ export interface CoalescerOptions {
    */
   maxTracked?: number;
   timers: BrokerTimers & { now(): number };
-  emit(event: TaskEvent): void;
+  emit(routed: Routed): void;
+}
+
+/** An event with the topics that carry it, worked out once when it was published. */
+export interface Routed {
+  readonly event: TaskEvent;
+  readonly topics: readonly string[];
 }
 
 import { COALESCER_DEFAULTS } from '../defaults.ts';
@@ -28,8 +34,20 @@ import { COALESCER_DEFAULTS } from '../defaults.ts';
 export { COALESCER_DEFAULTS };
 
 interface Slot {
+  key: string;
+  lane: Lane;
   lastSent: number;
-  pending: TaskEvent | null;
+  pending: Routed | null;
+}
+
+/**
+ * One rate (progress, or counters) and its one timer. The timer fires when the earliest waiting value is due and
+ * sends every value due by then in that one callback, so the broadcasts of many tasks leave in one tick: the
+ * server writes their frames to each socket together (one write per socket, not one per task).
+ */
+interface Lane {
+  intervalMs: number;
+  waiting: Set<Slot>;
   timer: unknown;
 }
 
@@ -41,15 +59,16 @@ function intervalOf(perSecond: number | false): number {
 
 export class Coalescer {
   readonly #slots = new Map<string, Slot>();
-  readonly #progressMs: number;
-  readonly #statusMs: number;
+  readonly #progress: Lane;
+  readonly #status: Lane;
   readonly #max: number;
   readonly #timers: CoalescerOptions['timers'];
-  readonly #emit: (event: TaskEvent) => void;
+  readonly #emit: (routed: Routed) => void;
 
   constructor(options: CoalescerOptions) {
-    this.#progressMs = intervalOf(options.progressPerSecond ?? COALESCER_DEFAULTS.progressPerSecond);
-    this.#statusMs = intervalOf(options.statusPerSecond ?? COALESCER_DEFAULTS.statusPerSecond);
+    const lane = (perSecond: number | false): Lane => ({ intervalMs: intervalOf(perSecond), waiting: new Set(), timer: null });
+    this.#progress = lane(options.progressPerSecond ?? COALESCER_DEFAULTS.progressPerSecond);
+    this.#status = lane(options.statusPerSecond ?? COALESCER_DEFAULTS.statusPerSecond);
     this.#max = options.maxTracked ?? COALESCER_DEFAULTS.maxTracked;
     this.#timers = options.timers;
     this.#emit = options.emit;
@@ -57,91 +76,106 @@ export class Coalescer {
 
   /** Values waiting for their slot (for tests and metrics). */
   get pending(): number {
-    let n = 0;
-    for (const slot of this.#slots.values()) if (slot.pending !== null) n++;
-    return n;
+    return this.#progress.waiting.size + this.#status.waiting.size;
   }
 
   /** Returns true when the event went out at once, false when it waits (and may be superseded). */
-  push(event: TaskEvent): boolean {
-    if (event.type === 'queue_status_changed') return this.#rateLimited(`q\n${event.status.queue}`, event, this.#statusMs);
+  push(routed: Routed): boolean {
+    const { event } = routed;
+    if (event.type === 'queue_status_changed') return this.#rateLimited(`q\n${event.status.queue}`, routed, this.#status);
     if (event.type === 'system_notification' || event.type === 'user_notification') {
-      this.#emit(event);
+      this.#emit(routed);
       return true;
     }
     const key = `t\n${event.task.queue}\n${event.task.task_id}`;
-    if (event.task.status === 'progress') return this.#rateLimited(key, event, this.#progressMs);
+    if (event.task.status === 'progress') return this.#rateLimited(key, routed, this.#progress);
     const slot = this.#slots.get(key);
     if (slot) {
-      this.#flush(key, slot);
-      if (event.type === 'task_completed' || event.type === 'task_failed') this.#forget(key, slot);
+      this.#flush(slot);
+      if (event.type === 'task_completed' || event.type === 'task_failed') this.#forget(slot);
     }
-    this.#emit(event);
+    this.#emit(routed);
     return true;
   }
 
   /** Sends every pending value now (before shutting down). */
   flushAll(): void {
-    for (const [key, slot] of [...this.#slots]) this.#flush(key, slot);
+    for (const lane of [this.#progress, this.#status]) for (const slot of [...lane.waiting]) this.#flush(slot);
   }
 
   close(): void {
     this.flushAll();
-    for (const [key, slot] of [...this.#slots]) this.#forget(key, slot);
+    for (const slot of [...this.#slots.values()]) this.#forget(slot);
   }
 
-  #rateLimited(key: string, event: TaskEvent, intervalMs: number): boolean {
-    if (intervalMs === 0) {
-      this.#emit(event);
+  #rateLimited(key: string, routed: Routed, lane: Lane): boolean {
+    if (lane.intervalMs === 0) {
+      this.#emit(routed);
       return true;
     }
     const now = this.#timers.now();
     let slot = this.#slots.get(key);
     if (slot === undefined) {
-      slot = { lastSent: -Infinity, pending: null, timer: null };
-      this.#track(key, slot);
+      slot = { key, lane, lastSent: -Infinity, pending: null };
+      this.#track(slot);
     }
-    if (slot.pending === null && now - slot.lastSent >= intervalMs) {
+    if (slot.pending === null && now - slot.lastSent >= lane.intervalMs) {
       slot.lastSent = now;
-      this.#emit(event);
+      this.#emit(routed);
       return true;
     }
-    slot.pending = event;
-    if (slot.timer === null) {
-      const s = slot;
-      // Clamped: a clock stepped backwards must not leave a value waiting for longer than one interval.
-      const wait = Math.min(intervalMs, Math.max(0, s.lastSent + intervalMs - now));
-      s.timer = this.#timers.setTimeout(() => {
-        s.timer = null;
-        this.#flush(key, s);
-      }, wait);
-    }
+    slot.pending = routed;
+    lane.waiting.add(slot);
+    if (lane.timer === null) this.#arm(lane, now);
     return false;
   }
 
-  #track(key: string, slot: Slot): void {
-    if (this.#slots.size >= this.#max) {
-      const [oldKey, oldSlot] = this.#slots.entries().next().value!;
-      this.#flush(oldKey, oldSlot);
-      this.#forget(oldKey, oldSlot);
-    }
-    this.#slots.set(key, slot);
+  /** Sets the lane's timer for its earliest waiting value; clamped, so a clock stepped backwards waits one interval at most. */
+  #arm(lane: Lane, now: number): void {
+    let due = Infinity;
+    for (const slot of lane.waiting) due = Math.min(due, slot.lastSent + lane.intervalMs);
+    if (due === Infinity) return;
+    lane.timer = this.#timers.setTimeout(() => this.#tick(lane), Math.min(lane.intervalMs, Math.max(0, due - now)));
   }
 
-  #flush(_key: string, slot: Slot): void {
-    if (slot.timer !== null) {
-      this.#timers.clearTimeout(slot.timer);
-      slot.timer = null;
+  #tick(lane: Lane): void {
+    lane.timer = null;
+    const now = this.#timers.now();
+    for (const slot of [...lane.waiting]) {
+      // A clock stepped backwards (lastSent in the future) counts as due: a value never waits more than an interval for it.
+      if (now - slot.lastSent >= lane.intervalMs || slot.lastSent > now) this.#flush(slot);
     }
+    if (lane.waiting.size > 0) this.#arm(lane, now);
+  }
+
+  #track(slot: Slot): void {
+    if (this.#slots.size >= this.#max) {
+      const oldest: Slot = this.#slots.values().next().value!;
+      this.#flush(oldest);
+      this.#forget(oldest);
+    }
+    this.#slots.set(slot.key, slot);
+  }
+
+  #flush(slot: Slot): void {
     const pending = slot.pending;
     if (pending === null) return;
     slot.pending = null;
     slot.lastSent = this.#timers.now();
+    this.#leave(slot);
     this.#emit(pending);
   }
 
-  #forget(key: string, slot: Slot): void {
-    if (slot.timer !== null) this.#timers.clearTimeout(slot.timer);
-    this.#slots.delete(key);
+  #forget(slot: Slot): void {
+    this.#leave(slot);
+    this.#slots.delete(slot.key);
+  }
+
+  /** Takes the slot off its lane's waiting list; the lane's timer stops when nothing waits. */
+  #leave(slot: Slot): void {
+    const lane = slot.lane;
+    if (!lane.waiting.delete(slot) || lane.waiting.size > 0 || lane.timer === null) return;
+    this.#timers.clearTimeout(lane.timer);
+    lane.timer = null;
   }
 }

@@ -14,7 +14,7 @@ import type { Payload } from '../../protocol/frame.ts';
 import { parseTaskEvent } from '../schema.ts';
 import { topics, type Notification, type TaskEvent, type TaskEventType } from '../types.ts';
 import { taskChannels, json, type TaskAuthorizer } from './channels.ts';
-import { Coalescer, type CoalescerOptions } from './coalescer.ts';
+import { Coalescer, type CoalescerOptions, type Routed } from './coalescer.ts';
 import { MemorySnapshotStore, type SnapshotStore } from './snapshots.ts';
 
 /** What the hub needs of a server: `TetherServer` satisfies it. */
@@ -70,11 +70,13 @@ export class TaskHub {
   readonly #onError: (err: Error, context: string) => void;
   readonly #census: SubscriberCensus | undefined;
   readonly #queues = new Set<string>();
+  readonly #clock: Clock;
   #server: TaskHubServer | null = null;
   #detach: (() => void) | null = null;
 
   constructor(options: TaskHubOptions = {}) {
     const clock = options.clock ?? systemClock;
+    this.#clock = clock;
     this.#onError = options.onError ?? (() => {});
     this.#census = options.census;
     this.store = options.store ?? new MemorySnapshotStore({ now: () => clock.now() });
@@ -84,7 +86,7 @@ export class TaskHub {
       statusPerSecond: options.statusPerSecond,
       maxTracked: options.maxTracked,
       timers: clock,
-      emit: (event) => this.#deliver(event),
+      emit: (routed) => this.#deliver(routed),
     };
     this.#coalescer = new Coalescer(coalescing);
   }
@@ -124,9 +126,11 @@ export class TaskHub {
     if (!parsed.ok) return parsed;
     if (this.#server === null) return { ok: false, error: 'the hub is not attached to a server (hub.attach(server))' };
     const event = parsed.value;
-    if ('task' in event) event.task.timestamp ??= Date.now();
-    const reached = this.#topicsOf(event).reduce((sum, topic) => sum + this.subscribers(topic), 0);
-    const delivered = this.#coalescer.push(event);
+    if ('task' in event) event.task.timestamp ??= this.#clock.now();
+    // Computed once: `reached` counts these, and the broadcasts (now or when the coalescer's slot comes) use them.
+    const carriers = topicsOf(event);
+    const reached = carriers.reduce((sum, topic) => sum + this.subscribers(topic), 0);
+    const delivered = this.#coalescer.push({ event, topics: carriers });
     return { ok: true, reached, delivered };
   }
 
@@ -150,44 +154,26 @@ export class TaskHub {
     await this.store.close();
   }
 
-  #topicsOf(event: TaskEvent): string[] {
-    switch (event.type) {
-      case 'queue_status_changed':
-        return [topics.queue(event.status.queue), topics.tasks(event.status.queue), topics.events(event.type)];
-      case 'system_notification':
-        return [topics.system, topics.events(event.type)];
-      case 'user_notification':
-        return [topics.user(event.user_id)];
-      default:
-        return [topics.tasks(event.task.queue), topics.task(event.task.queue, event.task.task_id), topics.events(event.type)];
-    }
-  }
-
   #noteQueue(queue: string): void {
     if (this.#queues.has(queue) || this.#queues.size >= MAX_NOTED_QUEUES) return;
     this.#queues.add(queue);
   }
 
-  /** Issues the snapshot write and the broadcasts in one synchronous step, so per-task order is publish order. */
-  #deliver(event: TaskEvent): void {
+  /**
+   * Issues the broadcasts and the snapshot write in one synchronous step, so per-task order is publish order.
+   * The broadcasts go first: a node killed between the two has sent what its snapshot does not show yet (a
+   * bridge taking over repeats it), never a snapshot of an event no watcher got (which a takeover would skip).
+   */
+  #deliver(routed: Routed): void {
+    const { event } = routed;
     const server = this.#server;
     if (server === null) return;
     let payload: object;
-    let stored: Promise<void> | null = null;
-    if (event.type === 'queue_status_changed') {
-      payload = event.status;
-      this.#noteQueue(event.status.queue);
-      stored = this.store.putStatus(event.status);
-    } else if (event.type === 'system_notification' || event.type === 'user_notification') {
-      payload = event.notification;
-    } else {
-      payload = event.task;
-      this.#noteQueue(event.task.queue);
-      stored = this.store.putTask({ ...event.task, timestamp: event.task.timestamp ?? Date.now() });
-    }
-    stored?.catch((err: unknown) => this.#onError(err as Error, `snapshot ${event.type}`));
+    if (event.type === 'queue_status_changed') payload = event.status;
+    else if (event.type === 'system_notification' || event.type === 'user_notification') payload = event.notification;
+    else payload = event.task;
     const wire: TaskEventType = event.type;
-    for (const topic of this.#topicsOf(event)) {
+    for (const topic of routed.topics) {
       server.broadcast(topic, wire, json(payload)).then(
         (result) => {
           if (!result.ok) this.#onError(new Error(result.message), `broadcast ${topic}`);
@@ -195,5 +181,28 @@ export class TaskHub {
         () => {},
       );
     }
+    let stored: Promise<void> | null = null;
+    if (event.type === 'queue_status_changed') {
+      this.#noteQueue(event.status.queue);
+      stored = this.store.putStatus(event.status);
+    } else if ('task' in event) {
+      this.#noteQueue(event.task.queue);
+      stored = this.store.putTask({ ...event.task, timestamp: event.task.timestamp ?? this.#clock.now() });
+    }
+    stored?.catch((err: unknown) => this.#onError(err as Error, `snapshot ${event.type}`));
+  }
+}
+
+/** The topics that carry an event (the table at the top of this file). */
+function topicsOf(event: TaskEvent): string[] {
+  switch (event.type) {
+    case 'queue_status_changed':
+      return [topics.queue(event.status.queue), topics.tasks(event.status.queue), topics.events(event.type)];
+    case 'system_notification':
+      return [topics.system, topics.events(event.type)];
+    case 'user_notification':
+      return [topics.user(event.user_id)];
+    default:
+      return [topics.tasks(event.task.queue), topics.task(event.task.queue, event.task.task_id), topics.events(event.type)];
   }
 }
