@@ -22,9 +22,12 @@ const transcript = JSON.parse(readFileSync(new URL('../../../shared/phoenix-long
 
 type Poll = { messages: string[]; status: number; token: string };
 
-/** Resolves once the server holds one more timer than `before`: the request has reached its poll window. */
-async function timerAdded(clock: VirtualClock, before: number): Promise<void> {
+/** Starts a request and resolves once the server holds one more timer: it has reached its poll window. */
+async function waiting<T>(clock: VirtualClock, request: () => Promise<T>): Promise<{ answer: Promise<T> }> {
+  const before = clock.pendingTimers;
+  const answer = request();
   await pollUntil(() => clock.pendingTimers > before, 'the poll to wait');
+  return { answer };
 }
 
 test('a session replays the recorded Phoenix exchanges: same statuses, same bodies, same order within a poll', async () => {
@@ -34,13 +37,13 @@ test('a session replays the recorded Phoenix exchanges: same statuses, same bodi
   let token: string | null = null;
   for (const ex of transcript.exchanges) {
     const path = ex.request.path.replace('<session>', token ?? '');
-    const before = clock.pendingTimers;
-    const pending = fetch(httpUrl + path, { method: ex.request.method, headers: ex.request.headers, body: ex.request.body ?? undefined });
+    const send = () => fetch(httpUrl + path, { method: ex.request.method, headers: ex.request.headers, body: ex.request.body ?? undefined });
+    let res: Response;
     if (ex.title.includes('nothing pending')) {
-      await timerAdded(clock, before);
+      const { answer } = await waiting(clock, send);
       clock.advance(10_000);
-    }
-    const res = await pending;
+      res = await answer;
+    } else res = await send();
     const body = await res.text();
     token ??= (JSON.parse(body) as Poll).token;
     assert.equal(res.status, ex.response.status, ex.title);
@@ -88,9 +91,7 @@ test('one poll waits per session: a second GET answers the first at once with an
   const s = await startServer({ clock, channels: { 'room:*': roomChannel } });
   const peer = new LongPollPeer((await s.server.listen()).httpUrl);
   const token = await peer.open();
-  const before = clock.pendingTimers;
-  const first = peer.get({ token });
-  await timerAdded(clock, before);
+  const { answer: first } = await waiting(clock, () => peer.get({ token }));
   const second = peer.get({ token });
   assert.equal(JSON.parse((await first).body).status, 204);
   await peer.post({ token }, '[null,"7","phoenix","heartbeat",{}]');
@@ -115,9 +116,7 @@ test('a session with no poll for longPollIdleMs ends as a dropped socket; a held
   await watcher.json(); // the long-poll client's join diff
   await clock.advanceAsync(0);
   // A held poll for 12 s: past idleTimeoutMs and longPollIdleMs, yet the client is there.
-  const before = clock.pendingTimers;
-  const held = peer.get({ token });
-  await timerAdded(clock, before);
+  const { answer: held } = await waiting(clock, () => peer.get({ token }));
   // The WebSocket peer stays by heartbeats; what else it receives meanwhile is kept.
   const received: unknown[][] = [];
   const advance = async (steps: number) => {
@@ -152,11 +151,9 @@ test('draining: a waiting poll gets 410 (phoenix.js reconnects) and the session 
   const s = await startServer({ clock, channels: { 'room:*': roomChannel } });
   const peer = new LongPollPeer((await s.server.listen()).httpUrl);
   const token = await peer.open();
-  const before = clock.pendingTimers;
-  const waiting = peer.get({ token });
-  await timerAdded(clock, before);
+  const { answer: held } = await waiting(clock, () => peer.get({ token }));
   const closing = s.server.close();
-  assert.equal((await waiting).body, '{"status":410}');
+  assert.equal((await held).body, '{"status":410}');
   await closing;
   assert.equal(s.server.connectionCount, 0);
 });
