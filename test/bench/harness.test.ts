@@ -109,3 +109,21 @@ test('bench --only tasks: watchers over the load workers get the coalesced and t
     rmSync(outDir, { recursive: true, force: true });
   }
 });
+
+test('bench --only longpoll: round trips and deliveries over long-poll next to WebSocket, every offered delivery arriving', { timeout: 45_000 }, async () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'tether-bench-longpoll-'));
+  try {
+    const { code, output } = await runBench(join(outDir, 'longpoll.md'), '--only', 'longpoll', '--clients', '5', '--subscribers', '10', '--rates', '200');
+    assert.equal(code, 0, output);
+    const { tables } = JSON.parse(readFileSync(join(outDir, 'longpoll.json'), 'utf8')) as { tables: Table[] };
+    assert.deepEqual(tables.map((t) => t.workload), ['longpoll']);
+    for (const transport of ['websocket', 'longpoll']) {
+      assert.ok(rows(tables, 'longpoll', `round trips/s (${transport})`)[0]!.values.tether! > 0, `${transport} round trips`);
+      const [delivered] = rows(tables, 'longpoll', `deliveries/s (${transport})`);
+      assert.match(delivered!.notes?.tether ?? '', /^100\.0 % of /, `${transport} deliveries`);
+    }
+    assert.ok(rows(tables, 'longpoll', 'round trips')[0]!.values.tether! > 0, 'the long-poll / WebSocket ratio');
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});
