@@ -556,6 +556,23 @@ export function runBrokerSuite(driver: BrokerDriver): void {
         assert.equal(await a.inbox.request(c.nodeId, 'work', '', 200), null);
       });
 
+      it('inbox: the answering node refuses requests over its own inboxMaxPendingRequests with busy', async () => {
+        const ns = namespace();
+        const [a, b] = await Promise.all([node(ns), node(ns, { inboxMaxPendingRequests: 2 })]);
+        const release = gate();
+        const arrived = recorder<string>();
+        b.inbox.handle('slow', async (data) => {
+          arrived.push(data);
+          await release.promise;
+          return data;
+        });
+        const held = [a.inbox.request(b.nodeId, 'slow', '1', 5000), a.inbox.request(b.nodeId, 'slow', '2', 5000)];
+        await arrived.waitFor((x) => x.length === 2, 'both requests at the handler');
+        await assert.rejects(a.inbox.request(b.nodeId, 'slow', '3', 5000), inboxError('busy'));
+        release.open();
+        assert.deepEqual(await Promise.all(held), ['1', '2']);
+      });
+
       it('inbox: a node whose pub/sub connection dropped gets requests again after ready', async () => {
         const ns = namespace();
         const [a, b] = await Promise.all([node(ns), node(ns)]);
