@@ -7,7 +7,11 @@ import type { BrokerTimers } from './timers.ts';
 import type { InboxContext, InboxErrorCode, InboxHandler, InboxListener, NodeInbox } from './types.ts';
 
 export interface InboxOptions {
-  /** Largest data (UTF-8 bytes) of one message, request or answer; default 1 MiB. */
+  /**
+   * Largest data (UTF-8 bytes) of one message, request or answer; default 16 MiB, enough for a long-poll answer
+   * that drains a session's queue at the server's default outbound hard cap (6 MiB of frames, up to twice that as
+   * the poll's JSON).
+   */
   maxMessageBytes?: number;
   /**
    * Requests this node waits on at once, and requests it answers at once (each bound on its own); default 10000.
@@ -16,7 +20,7 @@ export interface InboxOptions {
   maxPendingRequests?: number;
 }
 
-export const INBOX_DEFAULTS = { maxMessageBytes: 1_048_576, maxPendingRequests: 10_000 } as const;
+export const INBOX_DEFAULTS = { maxMessageBytes: 16 * 1024 * 1024, maxPendingRequests: 10_000 } as const;
 
 /** Longest wait a timer can hold (about 24.8 days); a longer timeout is clamped to it. */
 const MAX_TIMEOUT_MS = 2_147_483_647;

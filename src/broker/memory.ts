@@ -14,7 +14,7 @@ export interface MemoryBrokerOptions {
   historySweepMs?: number;
   /** Timer functions for the sweep and inbox timeouts; default the global ones (the sweep is unref'd: it never keeps a process alive). */
   timers?: BrokerTimers;
-  /** Largest data of one inbox message, request or answer (UTF-8 bytes); default 1 MiB. */
+  /** Largest data of one inbox message, request or answer (UTF-8 bytes); default 16 MiB. */
   inboxMaxMessageBytes?: number;
   /** Inbox requests waited on at once, and answered at once (each); over it a request is refused `busy`. Default 10000. */
   inboxMaxPendingRequests?: number;

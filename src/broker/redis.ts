@@ -46,7 +46,7 @@ export interface RedisBrokerOptions {
    * rejoin whose gap includes it answers `recovered: false`. Default 1 MiB.
    */
   historyMaxMessageBytes?: number;
-  /** Largest data of one inbox message, request or answer (UTF-8 bytes); default 1 MiB. */
+  /** Largest data of one inbox message, request or answer (UTF-8 bytes); default 16 MiB. */
   inboxMaxMessageBytes?: number;
   /** Inbox requests this node waits on at once, and answers at once (each); over it a request is refused `busy`. Default 10000. */
   inboxMaxPendingRequests?: number;

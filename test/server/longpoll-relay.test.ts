@@ -58,7 +58,9 @@ describe('long-poll relay over two Redis brokers', { skip, timeout: 30_000 }, ()
     const get: LongPollRequest = { method: 'GET', sessionToken: 'tok' };
     assert.deepEqual(await ra.forward(b.nodeId, post, 5000), { body: '{"status":200,"token":"tok.en/+=!","messages":[]}' });
     assert.deepEqual(await ra.forward(b.nodeId, get, 5000), { body: '{"status":200,"token":"tok!","messages":[]}' });
-    assert.deepEqual(seen, [post, get]);
+    const empty: LongPollRequest = { method: 'POST', sessionToken: 'tok', body: '' };
+    assert.deepEqual(await ra.forward(b.nodeId, empty, 5000), { body: '{"status":200,"token":"tok!","messages":[]}' });
+    assert.deepEqual(seen, [post, get, empty]);
     assert.equal('body' in seen[1], false, 'a GET arrives without a body field');
   });
 
@@ -90,7 +92,7 @@ describe('long-poll relay over two Redis brokers', { skip, timeout: 30_000 }, ()
       calls++;
       return { body: '{}' };
     });
-    for (const data of ['not json', 'null', '{"method":"PUT","sessionToken":"t"}', '{"method":"GET"}', '{"method":"POST","sessionToken":"t","body":{}}', '{"__proto__":{"method":"GET"},"sessionToken":"t"}']) {
+    for (const data of ['not json', 'null', '{"method":"PUT","sessionToken":"t"}', '{"method":"GET"}', '{"method":"POST","sessionToken":7}\nbody', '{"__proto__":{"method":"GET"},"sessionToken":"t"}', '\n{"method":"GET","sessionToken":"t"}']) {
       await assert.rejects(a.inbox.request(b.nodeId, LONGPOLL_INBOX_KIND, data, 5000), { name: 'InboxError', code: 'failed' }, data);
     }
     assert.equal(calls, 0);

@@ -1,7 +1,11 @@
 /**
  * The long-poll relay over the broker's per-node inbox: a request for a session owned by another node travels
- * there as JSON (inbox kind `longpoll`), the owner's handler answers, and the answer travels back. With the
- * memory broker the only reachable node is this one.
+ * there (inbox kind `longpoll`), the owner's handler answers, and the answer travels back. With the memory broker
+ * the only reachable node is this one.
+ *
+ * On the inbox a request is one JSON line `{"method","sessionToken"}`, then for a POST a newline and the body as
+ * it came; an answer is the response body as it is. Bodies are not wrapped in a JSON string: a poll's body is
+ * JSON holding frames as JSON strings, and escaping it once more would nearly double it on the way.
  */
 import type { Broker } from '../../broker/types.ts';
 import type { LongPollHandler, LongPollRelay, LongPollRequest, LongPollResponse } from './types.ts';
@@ -9,27 +13,20 @@ import type { LongPollHandler, LongPollRelay, LongPollRequest, LongPollResponse 
 /** The inbox kind long-poll requests travel under. */
 export const LONGPOLL_INBOX_KIND = 'longpoll';
 
+function encodeRequest(request: LongPollRequest): string {
+  const head = JSON.stringify({ method: request.method, sessionToken: request.sessionToken });
+  return request.body === undefined ? head : `${head}\n${request.body}`;
+}
+
 /** Another node's request, checked field by field (it crossed the network; nothing in it is trusted to be well formed). */
 function parseRequest(data: string): LongPollRequest {
-  const raw = JSON.parse(data) as Partial<Record<keyof LongPollRequest, unknown>> | null;
-  const method = raw?.method;
-  const sessionToken = raw?.sessionToken;
-  const body = raw?.body;
-  if ((method !== 'GET' && method !== 'POST') || typeof sessionToken !== 'string' || (body !== undefined && typeof body !== 'string')) {
-    throw new TypeError('long-poll relay: malformed request');
-  }
-  return body === undefined ? { method, sessionToken } : { method, sessionToken, body };
-}
-
-function parseResponse(data: string | null): LongPollResponse | null {
-  if (data === null) return null;
-  const body = (JSON.parse(data) as { body?: unknown } | null)?.body;
-  return typeof body === 'string' ? { body } : null;
-}
-
-function encodeRequest(request: LongPollRequest): string {
-  const { method, sessionToken, body } = request;
-  return JSON.stringify(body === undefined ? { method, sessionToken } : { method, sessionToken, body });
+  // JSON text never holds a raw newline, so the first one ends the head.
+  const end = data.indexOf('\n');
+  const head = JSON.parse(end === -1 ? data : data.slice(0, end)) as { method?: unknown; sessionToken?: unknown } | null;
+  const method = head?.method;
+  const sessionToken = head?.sessionToken;
+  if ((method !== 'GET' && method !== 'POST') || typeof sessionToken !== 'string') throw new TypeError('long-poll relay: malformed request');
+  return end === -1 ? { method, sessionToken } : { method, sessionToken, body: data.slice(end + 1) };
 }
 
 /**
@@ -49,7 +46,7 @@ export function createLongPollRelay(broker: Broker): LongPollRelay {
       if (stopServing) throw new Error('long-poll relay: serve() was already called');
       stopServing = broker.inbox.handle(LONGPOLL_INBOX_KIND, async (data) => {
         const response = await handler(parseRequest(data));
-        return JSON.stringify({ body: response.body });
+        return response.body;
       });
     },
 
@@ -66,7 +63,7 @@ export function createLongPollRelay(broker: Broker): LongPollRelay {
         } catch {
           asked = Promise.resolve(null);
         }
-        asked.then(parseResponse).then(settle, () => settle(null));
+        asked.then((body) => settle(body === null ? null : { body }), () => settle(null));
       });
     },
 
