@@ -189,9 +189,9 @@ export class Inbox implements NodeInbox {
     this.#answering.clear();
   }
 
-  #refusal(data: string): InboxError | null {
+  #refusal(data: string): Error | null {
+    if (typeof data !== 'string') return new TypeError(`inbox: data must be a string, got ${typeof data}`);
     if (!this.#t.isRunning()) return new InboxError('not_running', 'inbox: the broker is not running');
-    if (typeof data !== 'string') return new InboxError('too_large', 'inbox: data must be a string');
     if (Buffer.byteLength(data) > this.maxMessageBytes) {
       return new InboxError('too_large', `inbox: data over maxMessageBytes (${this.maxMessageBytes})`);
     }
@@ -211,6 +211,7 @@ export class Inbox implements NodeInbox {
   }
 
   #answer(request: InboxEnvelope): void {
+    if (!this.#t.isRunning()) return; // closing: the requester's wait ends in null
     const handler = this.#handlers.get(request.kind);
     if (!handler) return this.#refuse(request, 'no_handler');
     if (this.#answering.size >= this.maxPendingRequests) return this.#refuse(request, 'busy');

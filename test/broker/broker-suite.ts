@@ -93,7 +93,7 @@ function gate(): { promise: Promise<void>; open: () => void } {
 }
 
 export function runBrokerSuite(driver: BrokerDriver): void {
-  describe(`broker driver: ${driver.name}`, { skip: driver.skip, timeout: 60_000 }, () => {
+  describe(`broker driver: ${driver.name}`, { skip: driver.skip, timeout: 120_000 }, () => {
     const started: Broker[] = [];
     const namespaces: string[] = [];
 
