@@ -183,6 +183,7 @@ export class TetherServer {
     this.#adapter?.close();
     this.#longPoll.close();
     this.#relay.close();
+    await this.#longPollEndpoint?.settled(this.#options.drainTimeoutMs);
     this.#longPollEndpoint?.detach();
     this.#guard?.detach();
     this.#core.stop();

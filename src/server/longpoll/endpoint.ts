@@ -24,6 +24,11 @@ export interface LongPollEndpointOptions {
 }
 
 export interface LongPollEndpoint {
+  /**
+   * Resolves when every long-poll request in flight has been answered (after a drain their answers are 410s on
+   * their way out), or after `timeoutMs`: the HTTP server should not cut them before.
+   */
+  settled(timeoutMs: number): Promise<void>;
   /** Takes the routes off the HTTP server and puts its own request listeners back. */
   detach(): void;
 }
@@ -41,6 +46,8 @@ export function attachLongPoll(
   options: LongPollEndpointOptions,
 ): LongPollEndpoint {
   const longPollPath = `${options.mount}/longpoll`;
+  const inFlight = new Set<ServerResponse>();
+  const waiters: Array<() => void> = [];
   const websocketPath = `${options.mount}/websocket`;
 
   const route = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -52,6 +59,11 @@ export function attachLongPoll(
       return true;
     }
     if (path !== longPollPath) return false;
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (inFlight.size === 0) for (const done of waiters.splice(0)) done();
+    });
     serve(req, res, q === -1 ? '' : url.slice(q)).catch((err: unknown) => {
       core.observers.hooks.error?.(asError(err), 'long-poll request');
       if (!res.headersSent) sendJson(res, statusBody(500));
@@ -155,6 +167,16 @@ export function attachLongPoll(
   };
   http.on('request', listener);
   return {
+    settled(timeoutMs) {
+      if (inFlight.size === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = core.clock.setTimeout(resolve, timeoutMs);
+        waiters.push(() => {
+          core.clock.clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
     detach() {
       http.off('request', listener);
       for (const next of previous) http.on('request', next);

@@ -146,14 +146,15 @@ export class LongPollSession implements TransportSocket {
     }
   }
 
-  /** The owner's sweep: true when the session has had no request in flight and none for `idleMs`. */
+  /**
+   * The owner's sweep: true when the session has had no request in flight and none for `idleMs`. Until then the
+   * connection counts as alive: a long-poll client polls instead of sending heartbeats, so `longPollIdleMs`
+   * stands in for `idleTimeoutMs`.
+   */
   idleSince(now: number, idleMs: number): boolean {
-    if (this.#inFlight > 0) {
-      // A poll held open is the client being there, though it sends no frame (no heartbeats over long-poll).
-      if (!this.#closed) this.connection.touch();
-      return false;
-    }
-    return now - this.#lastActivity >= idleMs;
+    if (this.#inFlight === 0 && now - this.#lastActivity >= idleMs) return true;
+    if (!this.#closed) this.connection.touch();
+    return false;
   }
 
   /** No poll for too long: the session ends as a socket that dropped. */
