@@ -5,11 +5,13 @@
  *
  *   message:  M topic origin exclude event epoch offset  <j|b><payload>
  *   presence: P topic node key  <j|l><meta JSON>          (j = join, l = leave)
+ *   inbox:    I to from type kind id timeoutMs  <data>   (type s|q|a|x, see `InboxEnvelope`)
  *
  * A message's epoch and offset are empty when the topic keeps no history; with history the Lua publish
  * script writes them between `messageHead` and `payloadBytes`, because only Redis knows the offset.
  */
 import type { Payload } from '../protocol/frame.ts';
+import type { InboxEnvelope } from './inbox.ts';
 import type { BrokerMessage, PresenceChange } from './types.ts';
 
 export class EnvelopeError extends Error {
@@ -19,6 +21,8 @@ export class EnvelopeError extends Error {
 const COLON = 0x3a;
 const KIND_MESSAGE = 0x4d; // M
 const KIND_PRESENCE = 0x50; // P
+const KIND_INBOX = 0x49; // I
+const INBOX_TYPES = new Set(['s', 'q', 'a', 'x']);
 const PAYLOAD_JSON = 0x6a; // j
 const PAYLOAD_BINARY = 0x62; // b
 const PRESENCE_JOIN = 0x6a; // j
@@ -63,7 +67,14 @@ export function encodePresence(change: PresenceChange): Buffer {
   return Buffer.from(`P${netstring(change.topic)}${netstring(change.node)}${netstring(change.key)}${kind}${JSON.stringify(change.meta)}`);
 }
 
-export type Envelope = { kind: 'message'; message: BrokerMessage } | { kind: 'presence'; change: PresenceChange };
+export function encodeInbox(e: InboxEnvelope): string {
+  return `I${netstring(e.to)}${netstring(e.from)}${netstring(e.type)}${netstring(e.kind)}${netstring(e.id)}${netstring(String(e.timeoutMs))}${e.data}`;
+}
+
+export type Envelope =
+  | { kind: 'message'; message: BrokerMessage }
+  | { kind: 'presence'; change: PresenceChange }
+  | { kind: 'inbox'; envelope: InboxEnvelope };
 
 /** Reads netstrings from one buffer without copying it more than each field needs. */
 class Reader {
@@ -124,6 +135,17 @@ export function decodeEnvelope(buf: Buffer): Envelope {
     if (kind !== PRESENCE_JOIN && kind !== PRESENCE_LEAVE) throw new EnvelopeError(`unknown presence kind ${kind}`);
     const meta = JSON.parse(buf.toString('utf8', r.pos)) as PresenceChange['meta'];
     return { kind: 'presence', change: { topic, node, key, kind: kind === PRESENCE_JOIN ? 'join' : 'leave', meta } };
+  }
+  if (buf[0] === KIND_INBOX) {
+    const to = r.field();
+    const from = r.field();
+    const type = r.field();
+    const kind = r.field();
+    const id = r.field();
+    const timeoutMs = Number(r.field());
+    if (!INBOX_TYPES.has(type)) throw new EnvelopeError(`unknown inbox message type ${JSON.stringify(type)}`);
+    const data = buf.toString('utf8', r.pos);
+    return { kind: 'inbox', envelope: { to, from, type: type as InboxEnvelope['type'], kind, id, timeoutMs, data } };
   }
   throw new EnvelopeError(`unknown envelope kind ${buf[0]}`);
 }

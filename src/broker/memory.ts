@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BrokerEmitter } from './emitter.ts';
 import { MemoryHistoryStore, type MemoryHistoryOptions } from './history-memory.ts';
+import { Inbox, type InboxEnvelope } from './inbox.ts';
 import { systemTimers, type BrokerTimers } from './timers.ts';
 import type { Broker, BrokerMessage, HistoryPolicy, PresenceChange } from './types.ts';
 
@@ -11,8 +12,12 @@ export interface MemoryBrokerOptions {
   history?: Omit<MemoryHistoryOptions, 'hasSubscribers'>;
   /** Period of the history sweep that expires old entries and drops idle topics; default 5000 ms. */
   historySweepMs?: number;
-  /** Timer functions for the sweep; default the global ones (unref'd: the sweep never keeps a process alive). */
+  /** Timer functions for the sweep and inbox timeouts; default the global ones (the sweep is unref'd: it never keeps a process alive). */
   timers?: BrokerTimers;
+  /** Largest data of one inbox message, request or answer (UTF-8 bytes); default 16 MiB. */
+  inboxMaxMessageBytes?: number;
+  /** Inbox requests waited on at once, and answered at once (each); over it a request is refused `busy`. Default 10000. */
+  inboxMaxPendingRequests?: number;
 }
 
 const DEFAULT_HISTORY_SWEEP_MS = 5000;
@@ -25,11 +30,12 @@ export function randomNodeId(): string {
  * The single-process broker: `publish` delivers to this node's own `message` listeners synchronously, in
  * publish order, and returns an already-settled promise, so the broadcast path costs one object per message.
  * Subscriptions are a set (idempotent, not reference-counted): a topic's messages and presence changes are
- * delivered while it is subscribed.
+ * delivered while it is subscribed. Its inbox reaches this node only: a request to any other node id answers null.
  */
 export class MemoryBroker extends BrokerEmitter implements Broker {
   readonly nodeId: string;
   readonly history: MemoryHistoryStore;
+  readonly inbox: Inbox;
   readonly #subscribed = new Set<string>();
   readonly #timers: BrokerTimers;
   readonly #sweepMs: number;
@@ -45,6 +51,16 @@ export class MemoryBroker extends BrokerEmitter implements Broker {
     this.history = new MemoryHistoryStore({ ...options.history, hasSubscribers: (topic) => this.#subscribed.has(topic) });
     this.#timers = options.timers ?? systemTimers;
     this.#sweepMs = options.historySweepMs ?? DEFAULT_HISTORY_SWEEP_MS;
+    this.inbox = new Inbox(
+      {
+        nodeId: this.nodeId,
+        timers: this.#timers,
+        isRunning: () => this.#running,
+        deliver: (envelope) => Promise.resolve(this.#loopBack(envelope)),
+        onError: (error) => this.emit('error', error),
+      },
+      { maxMessageBytes: options.inboxMaxMessageBytes, maxPendingRequests: options.inboxMaxPendingRequests },
+    );
   }
 
   start(): Promise<void> {
@@ -59,6 +75,7 @@ export class MemoryBroker extends BrokerEmitter implements Broker {
 
   close(): Promise<void> {
     this.#running = false;
+    this.inbox.close();
     this.#subscribed.clear();
     if (this.#sweepTimer !== null) this.#timers.clearInterval(this.#sweepTimer);
     this.#sweepTimer = null;
@@ -102,6 +119,15 @@ export class MemoryBroker extends BrokerEmitter implements Broker {
       this.emit('presence', { topic: change.topic, key: change.key, kind: change.kind, meta: change.meta, node: this.nodeId });
     }
     return Promise.resolve();
+  }
+
+  /** In a later turn, as a network would: a handler that sends to its own node never re-enters itself. */
+  #loopBack(envelope: InboxEnvelope): boolean {
+    if (envelope.to !== this.nodeId) return false;
+    setImmediate(() => {
+      if (this.#running) this.inbox.receive(envelope);
+    });
+    return true;
   }
 
   #deliver(message: BrokerMessage): void {

@@ -12,10 +12,10 @@ export interface ClusterSubscriberOptions extends Omit<RedisSubscriberOptions, '
 const SLOTS = 16384;
 
 /**
- * Sharded pub/sub on a Redis Cluster: one `RedisSubscriber` per master, each holding the topics whose channel
- * hashes to that master's slots, subscribing them one slot per command. A master that drops its connection is
+ * Sharded pub/sub on a Redis Cluster: one `RedisSubscriber` per master, each holding the channels that
+ * hash to that master's slots, subscribing them one slot per command. A master that drops its connection is
  * retried where it was (a brief cut resubscribes there, with a `gap`); meanwhile the slot map is re-read every
- * probe interval, and topics whose slots now belong to another master (a failover promoted a replica) move
+ * probe interval, and channels whose slots now belong to another master (a failover promoted a replica) move
  * to a subscriber of that master and end in a `gap` too. A slot moved by resharding (Redis unsubscribes its
  * channels on the old owner) is handled the same way. Never a silent window.
  */
@@ -25,11 +25,11 @@ export class ClusterSubscriber implements Subscriber {
   /** Master address per slot. */
   #owners: string[] = new Array<string>(SLOTS).fill('');
   readonly #shards = new Map<string, { sub: RedisSubscriber; started: Promise<void> }>();
-  /** Topic -> the master address its subscriber is on. */
+  /** Channel -> the master address its subscriber is on. */
   readonly #placed = new Map<string, string>();
-  /** Masters whose connection dropped and whose topics are not all subscribed again yet. */
+  /** Masters whose connection dropped and whose channels are not all subscribed again yet. */
   readonly #pending = new Set<string>();
-  /** Topics whose slot moved away from their subscriber (resharding), waiting to be placed on the new owner. */
+  /** Channels whose slot moved away from their subscriber (resharding), waiting to be placed on the new owner. */
   readonly #moved = new Set<string>();
   #refreshTimer: unknown = null;
   #refreshing: Promise<void> | null = null;
@@ -54,14 +54,14 @@ export class ClusterSubscriber implements Subscriber {
     await this.#place([...this.wanted]);
   }
 
-  subscribe(topics: string[]): Promise<void> {
-    for (const t of topics) this.wanted.add(t);
-    return this.#place(topics);
+  subscribe(channels: string[]): Promise<void> {
+    for (const t of channels) this.wanted.add(t);
+    return this.#place(channels);
   }
 
-  async unsubscribe(topics: string[]): Promise<void> {
+  async unsubscribe(channels: string[]): Promise<void> {
     const byShard = new Map<string, string[]>();
-    for (const t of topics) {
+    for (const t of channels) {
       this.wanted.delete(t);
       const address = this.#placed.get(t);
       if (address === undefined) continue;
@@ -93,14 +93,14 @@ export class ClusterSubscriber implements Subscriber {
     this.#owners = owners;
   }
 
-  #ownerOf(topic: string): string {
-    return this.#owners[calculateSlot(this.#o.keys.channel(topic))];
+  #ownerOf(channel: string): string {
+    return this.#owners[calculateSlot(channel)];
   }
 
-  /** Subscribes topics on the subscriber of their slot's master (wanted topics not placed yet, or moved). */
-  async #place(topics: string[]): Promise<void> {
+  /** Subscribes channels on the subscriber of their slot's master (wanted channels not placed yet, or moved). */
+  async #place(channels: string[]): Promise<void> {
     const byShard = new Map<string, string[]>();
-    for (const t of topics) {
+    for (const t of channels) {
       if (!this.wanted.has(t)) continue;
       const address = this.#ownerOf(t);
       if (!address) continue; // slot not served right now: the refresh places it
@@ -115,11 +115,11 @@ export class ClusterSubscriber implements Subscriber {
     await Promise.all([...byShard].map(([address, ts]) => this.#subscribeOn(address, ts)));
   }
 
-  async #subscribeOn(address: string, topics: string[]): Promise<void> {
+  async #subscribeOn(address: string, channels: string[]): Promise<void> {
     const shard = this.#shard(address);
     try {
       await shard.started;
-      await shard.sub.subscribe(topics);
+      await shard.sub.subscribe(channels);
     } catch (error) {
       // A master that cannot be reached, or a slot that moved (MOVED): re-read the map and place again.
       this.#o.onError(error as Error);
@@ -139,21 +139,21 @@ export class ClusterSubscriber implements Subscriber {
       url: url.toString(),
       sharded: true,
       groupBySlot: true,
-      onDown: (topics) => {
+      onDown: (channels) => {
         this.#pending.add(address);
-        this.#o.onDown(topics);
+        this.#o.onDown(channels);
         this.#scheduleRefresh();
       },
-      onRestored: (topics) => {
+      onRestored: (channels) => {
         this.#pending.delete(address);
-        this.#o.onRestored(topics);
+        this.#o.onRestored(channels);
       },
-      onMoved: (topic) => {
+      onMoved: (channel) => {
         // Redis already unsubscribed it there: forget it on that connection without a SUNSUBSCRIBE.
-        this.#shards.get(address)?.sub.wanted.delete(topic);
-        if (this.#placed.get(topic) === address) this.#placed.delete(topic);
-        this.#moved.add(topic);
-        this.#o.onDown([topic]);
+        this.#shards.get(address)?.sub.wanted.delete(channel);
+        if (this.#placed.get(channel) === address) this.#placed.delete(channel);
+        this.#moved.add(channel);
+        this.#o.onDown([channel]);
         this.#scheduleRefresh();
       },
     });
@@ -187,7 +187,7 @@ export class ClusterSubscriber implements Subscriber {
     const moved: string[] = [];
     for (const t of this.wanted) if (this.#placed.get(t) !== this.#ownerOf(t)) moved.push(t);
     for (const t of this.#moved) if (!this.wanted.has(t)) this.#moved.delete(t);
-    // A subscriber that never connected, or whose master is no longer a master (failed over): its topics go to
+    // A subscriber that never connected, or whose master is no longer a master (failed over): its channels go to
     // whichever master now serves their slots (a fresh subscriber if that is the same address).
     for (const [address, shard] of this.#shards) {
       const failed = await shard.started.then(() => false, () => true);

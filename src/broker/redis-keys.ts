@@ -20,6 +20,10 @@ export class RedisKeys {
     const head = `${this.prefix}m:{`;
     return channel.startsWith(head) && channel.endsWith('}') ? channel.slice(head.length, -1) : null;
   }
+  /** Pub/sub channel of a node's inbox (only that node subscribes to it). */
+  inbox(node: string): string {
+    return `${this.prefix}in:{${node}}`;
+  }
   /** Hash: `epoch`, `offset` (last assigned), `max`, `ttl` (the retention of the last append). */
   historyMeta(topic: string): string {
     return `${this.prefix}hm:{${topic}}`;

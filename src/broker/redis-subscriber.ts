@@ -1,6 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
 import { createClient } from 'redis';
-import type { RedisKeys } from './redis-keys.ts';
 import type { BrokerTimers } from './timers.ts';
 
 type Client = ReturnType<typeof createClient>;
@@ -9,7 +8,6 @@ export interface RedisSubscriberOptions {
   url: string;
   /** CLIENT SETNAME of the connection, so operators (and tests) can find it. */
   name: string;
-  keys: RedisKeys;
   /** SSUBSCRIBE rather than SUBSCRIBE; settable until `start`. */
   sharded: boolean;
   batchSize: number;
@@ -21,35 +19,38 @@ export interface RedisSubscriberOptions {
   probeTimeoutMs: number;
   timers: BrokerTimers;
   onMessage(envelope: Buffer): void;
-  /** Topics newly subscribed on the live connection (after a subscribe call, or all of them after a reconnect). */
-  onSubscribed(topics: string[]): Promise<void>;
-  /** The connection dropped: from now until `onRestored`, messages of these topics may be missed. */
-  onDown(topics: string[]): void;
-  /** A new connection is up and every wanted topic is subscribed again. */
-  onRestored(topics: string[]): void;
+  /** Channels newly subscribed on the live connection (after a subscribe call, or all of them after a reconnect). */
+  onSubscribed(channels: string[]): Promise<void>;
+  /** The connection dropped: from now until `onRestored`, messages on these channels may be missed. */
+  onDown(channels: string[]): void;
+  /** A new connection is up and every wanted channel is subscribed again. */
+  onRestored(channels: string[]): void;
   onError(error: Error): void;
   /**
-   * Redis unsubscribed a topic by itself because its slot moved to another cluster node (resharding); it is no
-   * longer active here. Without this hook the topic is re-subscribed on this connection's next reconcile.
+   * Redis unsubscribed a channel by itself because its slot moved to another cluster node (resharding); it is no
+   * longer active here. Without this hook the channel is re-subscribed on this connection's next reconcile.
    */
-  onMoved?(topic: string): void;
+  onMoved?(channel: string): void;
 }
 
 const RECONNECT_BASE_MS = 100;
 
-/** What the broker needs of its pub/sub side: one connection (`RedisSubscriber`) or one per shard. */
+/**
+ * What the broker needs of its pub/sub side: one connection (`RedisSubscriber`) or one per shard. It deals in
+ * channel names; the broker maps topics (and its own inbox) to channels (`RedisKeys`).
+ */
 export interface Subscriber {
   readonly wanted: Set<string>;
   readonly connected: boolean;
   setSharded(sharded: boolean): void;
   start(): Promise<void>;
-  subscribe(topics: string[]): Promise<void>;
-  unsubscribe(topics: string[]): Promise<void>;
+  subscribe(channels: string[]): Promise<void>;
+  unsubscribe(channels: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * The pub/sub connection. Its desired topic set changes at once on `subscribe`/`unsubscribe`; a reconcile,
+ * The pub/sub connection. Its desired channel set changes at once on `subscribe`/`unsubscribe`; a reconcile,
  * scheduled once per event-loop turn, brings Redis in line with batched (S)SUBSCRIBE commands of up to
  * `batchSize` channels. It reconnects by itself (full-jitter backoff) instead of letting node-redis do it,
  * because node-redis re-subscribes sharded channels one command per channel and would hide the gap.
@@ -106,13 +107,13 @@ export class RedisSubscriber implements Subscriber {
       });
   };
 
-  subscribe(topics: string[]): Promise<void> {
-    for (const t of topics) this.wanted.add(t);
+  subscribe(channels: string[]): Promise<void> {
+    for (const t of channels) this.wanted.add(t);
     return this.#schedule();
   }
 
-  unsubscribe(topics: string[]): Promise<void> {
-    for (const t of topics) this.wanted.delete(t);
+  unsubscribe(channels: string[]): Promise<void> {
+    for (const t of channels) this.wanted.delete(t);
     return this.#schedule();
   }
 
@@ -177,25 +178,24 @@ export class RedisSubscriber implements Subscriber {
     if (add.length) await this.#o.onSubscribed(add.filter((t) => this.#active.has(t)));
   }
 
-  /** Chunks of at most `batchSize` topics; with `groupBySlot`, each chunk within one hash slot. */
-  *#batches(topics: string[]): Generator<string[]> {
+  /** Chunks of at most `batchSize` channels; with `groupBySlot`, each chunk within one hash slot. */
+  *#batches(channels: string[]): Generator<string[]> {
     const size = this.#o.batchSize;
     const groups = new Map<number, string[]>();
     if (this.#o.groupBySlot) {
-      for (const t of topics) {
-        const slot = calculateSlot(this.#o.keys.channel(t));
+      for (const t of channels) {
+        const slot = calculateSlot(t);
         const group = groups.get(slot);
         if (group) group.push(t);
         else groups.set(slot, [t]);
       }
     } else {
-      groups.set(0, topics);
+      groups.set(0, channels);
     }
     for (const group of groups.values()) for (let i = 0; i < group.length; i += size) yield group.slice(i, i + size);
   }
 
-  #send(client: Client, op: 'subscribe' | 'unsubscribe', topics: string[]): Promise<void> {
-    const channels = topics.map((t) => this.#o.keys.channel(t));
+  #send(client: Client, op: 'subscribe' | 'unsubscribe', channels: string[]): Promise<void> {
     if (op === 'subscribe') {
       return this.#o.sharded
         ? client.sSubscribe(channels, this.#listener, true)
@@ -223,10 +223,10 @@ export class RedisSubscriber implements Subscriber {
     client.on('end', () => {
       if (client === this.#client) this.#dropped(client);
     });
-    client.on('sharded-channel-moved', (channel: string | Buffer) => {
-      const topic = this.#o.keys.topicOfChannel(String(channel));
-      if (client !== this.#client || topic === null || !this.#active.delete(topic)) return;
-      this.#o.onMoved?.(topic);
+    client.on('sharded-channel-moved', (moved: string | Buffer) => {
+      const channel = String(moved);
+      if (client !== this.#client || !this.#active.delete(channel)) return;
+      this.#o.onMoved?.(channel);
     });
     try {
       await client.connect();

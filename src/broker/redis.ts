@@ -1,8 +1,9 @@
 import { BrokerEmitter } from './emitter.ts';
 import { RedisDedupStore } from './dedup-redis.ts';
-import { decodeEnvelope, encodeMessage, payloadBytes } from './envelope.ts';
+import { decodeEnvelope, encodeInbox, encodeMessage, payloadBytes } from './envelope.ts';
 import { HISTORY_LIMIT_DEFAULTS } from './history-memory.ts';
 import { RedisHistoryStore } from './history-redis.ts';
+import { Inbox, type InboxEnvelope } from './inbox.ts';
 import { NodeLiveness } from './liveness-redis.ts';
 import { randomNodeId } from './memory.ts';
 import { PresenceReplica } from './presence-redis.ts';
@@ -45,6 +46,10 @@ export interface RedisBrokerOptions {
    * rejoin whose gap includes it answers `recovered: false`. Default 1 MiB.
    */
   historyMaxMessageBytes?: number;
+  /** Largest data of one inbox message, request or answer (UTF-8 bytes); default 16 MiB. */
+  inboxMaxMessageBytes?: number;
+  /** Inbox requests this node waits on at once, and answers at once (each); over it a request is refused `busy`. Default 10000. */
+  inboxMaxPendingRequests?: number;
   /** Upper bound of the reconnect backoff of both connections (full jitter from 100 ms); default 5000 ms. */
   reconnectMaxDelayMs?: number;
   /** Timer functions for heartbeats and reconnects; default the global ones. */
@@ -67,6 +72,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   readonly nodeId: string;
   readonly history: RedisHistoryStore;
   readonly dedup: RedisDedupStore;
+  readonly inbox: Inbox;
   /** @internal */
   readonly keys: RedisKeys;
   readonly #cmd: CommandConnection;
@@ -138,6 +144,16 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       publishCommand,
     });
     this.dedup = new RedisDedupStore(this.#cmd, this.keys);
+    this.inbox = new Inbox(
+      {
+        nodeId: this.nodeId,
+        timers,
+        isRunning: () => this.#state === 'running',
+        deliver: (envelope) => this.#deliverInbox(envelope),
+        onError: (error) => this.#reportError(error),
+      },
+      { maxMessageBytes: options.inboxMaxMessageBytes, maxPendingRequests: options.inboxMaxPendingRequests },
+    );
     this.#liveness = new NodeLiveness({
       client: this.#cmd,
       keys: this.keys,
@@ -159,25 +175,29 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       keys: this.keys,
       nodeId: this.nodeId,
       publishCommand,
-      isWanted: (topic) => this.#sub.wanted.has(topic),
+      isWanted: (topic) => this.#wants(topic),
       isDead: (node) => this.#liveness.isDead(node),
       emit: (change) => this.emit('presence', change),
     });
+    const topicsOf = (channels: string[]) => channels.map((c) => this.keys.topicOfChannel(c)).filter((t) => t !== null);
     const subscriberOptions = {
       name: `tether:${this.nodeId}:sub`,
-      keys: this.keys,
       batchSize: positive('subscribeBatchSize', options.subscribeBatchSize, 500),
       reconnectMaxDelayMs,
       probeIntervalMs: heartbeatMs,
       probeTimeoutMs: nodeTimeoutMs,
       timers,
       onMessage: this.#onEnvelope,
-      onSubscribed: (topics: string[]) => this.#syncPresence(topics),
-      onDown: (topics: string[]) => {
-        this.#presence.desync(topics);
+      onSubscribed: async (channels: string[]) => {
+        const topics = topicsOf(channels);
+        if (topics.length) await this.#syncPresence(topics);
+      },
+      onDown: (channels: string[]) => {
+        this.#presence.desync(topicsOf(channels));
         this.emit('error', new Error('Redis pub/sub connection lost; re-subscribing (a gap event follows)'));
       },
-      onRestored: (topics: string[]) => {
+      onRestored: (channels: string[]) => {
+        const topics = topicsOf(channels);
         if (topics.length) this.emit('gap', topics);
         if (this.#sub.connected) this.emit('ready');
       },
@@ -228,7 +248,10 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     // Leftovers of an earlier process that used this node id and died.
     await this.#presence.purge(this.nodeId);
     await this.#liveness.start();
+    // The inbox channel is one more subscription: re-subscribed after a reconnect before `ready`, like a topic.
+    const inbox = this.#sub.subscribe([this.keys.inbox(this.nodeId)]);
     await this.#sub.start();
+    await inbox;
     if (this.#state !== 'starting') return; // closed meanwhile
     this.#state = 'running';
     this.emit('ready');
@@ -238,6 +261,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     if (this.#state === 'closed') return;
     const wasStarted = this.#state !== 'new';
     this.#state = 'closed';
+    this.inbox.close();
     if (!wasStarted) return;
     await this.#starting?.catch(() => undefined);
     this.#liveness.stop();
@@ -276,13 +300,13 @@ export class RedisBroker extends BrokerEmitter implements Broker {
 
   async subscribe(topics: string[]): Promise<void> {
     this.#assertRunning('subscribe');
-    return this.#sub.subscribe(topics);
+    return this.#sub.subscribe(topics.map((t) => this.keys.channel(t)));
   }
 
   unsubscribe(topics: string[]): Promise<void> {
     if (this.#state === 'closed') return Promise.resolve();
     this.#presence.forget(topics);
-    return this.#sub.unsubscribe(topics);
+    return this.#sub.unsubscribe(topics.map((t) => this.keys.channel(t)));
   }
 
   async publishPresence(change: Omit<PresenceChange, 'node'>): Promise<void> {
@@ -297,7 +321,7 @@ export class RedisBroker extends BrokerEmitter implements Broker {
       for (const t of topics) this.#syncPending.add(t);
       this.#syncRetry ??= this.#timers.setTimeout(() => {
         this.#syncRetry = null;
-        const wanted = [...this.#syncPending].filter((t) => this.#sub.wanted.has(t));
+        const wanted = [...this.#syncPending].filter((t) => this.#wants(t));
         this.#syncPending.clear();
         if (this.#state === 'running' && wanted.length) void this.#syncPresence(wanted);
       }, this.#heartbeatMs);
@@ -315,6 +339,17 @@ export class RedisBroker extends BrokerEmitter implements Broker {
     if (this.#state !== 'running') throw new Error(`RedisBroker.${op}: broker is ${this.#state === 'closed' ? 'closed' : 'not started'}`);
   }
 
+  #wants(topic: string): boolean {
+    return this.#sub.wanted.has(this.keys.channel(topic));
+  }
+
+  /** Publishes on the node's inbox channel; Redis's receiver count says whether any node listens under that id. */
+  async #deliverInbox(envelope: InboxEnvelope): Promise<boolean> {
+    if (!NODE_ID.test(envelope.to)) return false;
+    const receivers = await this.#cmd.sendCommand([this.#publishCommand, this.keys.inbox(envelope.to), encodeInbox(envelope)]);
+    return Number(receivers) > 0;
+  }
+
   readonly #reportError = (error: Error): void => {
     this.emit('error', error);
   };
@@ -322,7 +357,11 @@ export class RedisBroker extends BrokerEmitter implements Broker {
   readonly #onEnvelope = (buf: Buffer): void => {
     const envelope = decodeEnvelope(buf);
     if (envelope.kind === 'message') {
-      if (this.#sub.wanted.has(envelope.message.topic)) this.emit('message', envelope.message);
+      if (this.#wants(envelope.message.topic)) this.emit('message', envelope.message);
+      return;
+    }
+    if (envelope.kind === 'inbox') {
+      if (envelope.envelope.to === this.nodeId) this.inbox.receive(envelope.envelope);
       return;
     }
     this.#liveness.noteAlive(envelope.change.node);

@@ -97,9 +97,62 @@ export interface DedupStore {
   release(scope: string, id: string): Promise<void>;
 }
 
+/** Why an inbox refused a message or a request failed (`InboxError.code`). */
+export type InboxErrorCode =
+  /** The data (or, from the answering node, the answer) is over `maxMessageBytes`. */
+  | 'too_large'
+  /** `maxPendingRequests` reached: on this node (requests waiting for an answer) or the answering one (handlers running). */
+  | 'busy'
+  /** The broker is not started, or closed. */
+  | 'not_running'
+  /** The answering node's handler threw (the error is reported there, as its broker's `error` event). */
+  | 'failed';
+
+/** What an inbox handler learns besides the data. */
+export interface InboxContext {
+  /** The node that sent it. */
+  from: string;
+  /** Aborted when the requester stops waiting (its timeout passed) or this broker closes; the answer is then dropped. */
+  signal: AbortSignal;
+}
+
+export type InboxListener = (data: string, from: string) => void;
+export type InboxHandler = (data: string, context: InboxContext) => Promise<string>;
+
+/**
+ * A per-node inbox: messages addressed to one node by its id, for features that must reach the node owning some
+ * state (the long-poll relay is the first). `kind` names the feature; `data` is a string (JSON text for
+ * structures) of at most `maxMessageBytes` bytes. Delivery is at most once, like pub/sub: a node that is down,
+ * or whose pub/sub connection is reconnecting, misses what is sent meanwhile; nothing is queued or retried.
+ */
+export interface NodeInbox {
+  /** Largest `data` (UTF-8 bytes) this inbox sends or accepts, answers included. */
+  readonly maxMessageBytes: number;
+  /**
+   * Fire and forget. Resolves true once some node listening under `node` took it (not that a listener ran),
+   * false when none listens under that id. Rejects with an `InboxError` (`too_large`, `not_running`) or the
+   * transport's error (Redis unreachable).
+   */
+  send(node: string, kind: string, data: string): Promise<boolean>;
+  /** Listens for `send`s of `kind` to this node; returns the function that stops listening. */
+  on(kind: string, listener: InboxListener): () => void;
+  /**
+   * Asks `node` and waits up to `timeoutMs` for its handler's answer. Resolves the answer, or null when there is
+   * none: no node listens under that id, it has no handler for `kind`, no answer came in time (a dead or
+   * unreachable node), the transport failed, or this broker closed meanwhile. Rejects with an `InboxError`
+   * when refused (`too_large`, `busy`, `not_running`, here or on the answering node) or when the handler threw
+   * (`failed`).
+   */
+  request(node: string, kind: string, data: string, timeoutMs: number): Promise<string | null>;
+  /** Answers requests of `kind` to this node (one handler per kind); returns the function that stops it. */
+  handle(kind: string, handler: InboxHandler): () => void;
+}
+
 export interface Broker {
   readonly nodeId: string;
   readonly history: HistoryStore;
+  /** Messages and requests addressed to one node (this node's inbox, and a way to reach the others'). */
+  readonly inbox: NodeInbox;
   /** Push de-duplication records shared across nodes; absent when the broker has none (one process). */
   readonly dedup?: DedupStore;
   start(): Promise<void>;

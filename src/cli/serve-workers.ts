@@ -13,6 +13,8 @@ import { primaryMetrics, type PrimaryMessage, type WorkerMessage, type WorkerRow
 
 const INDEX_ENV = 'TETHER_WORKER_INDEX';
 const NODE_ENV = 'TETHER_WORKER_NODE_ID';
+/** The env var of `longPollSecret` (src/ops/config.ts), set for the workers when the config has none. */
+const LONG_POLL_SECRET_ENV = 'TETHER_LONG_POLL_SECRET';
 /** A crashed worker is restarted after 250 ms, doubling per crash in a row up to 30 s; 60 s alive resets it. */
 const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
@@ -67,6 +69,10 @@ type Slot = {
 export async function runPrimary(config: ServeConfig, out: { info(line: string): void; error(line: string): void }): Promise<void> {
   const count = workerCount(config.workers ?? 1);
   const base = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
+  // One long-poll secret for every worker (and every restart of one): a new connection may reach any worker, and
+  // each must verify the others' session tokens to relay the request. Random per process would mean 410s.
+  const shared: Record<string, string> =
+    config.longPollSecret === undefined ? { [LONG_POLL_SECRET_ENV]: randomBytes(32).toString('base64url') } : {};
   const slots: Slot[] = Array.from({ length: count }, (_, i) => ({
     index: i + 1,
     node: `${base}-w${i + 1}`,
@@ -90,7 +96,7 @@ export async function runPrimary(config: ServeConfig, out: { info(line: string):
     slot.restarts++;
     slot.ready = false;
     slot.startedAt = Date.now();
-    const worker = cluster.fork({ [INDEX_ENV]: String(slot.index), [NODE_ENV]: slot.node });
+    const worker = cluster.fork({ ...shared, [INDEX_ENV]: String(slot.index), [NODE_ENV]: slot.node });
     slot.worker = worker;
     worker.on('message', (raw: unknown) => {
       const message = raw as Partial<WorkerMessage> | null;

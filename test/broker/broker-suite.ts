@@ -6,13 +6,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { JsonObject } from '../../src/protocol/frame.ts';
-import type { Broker, BrokerMessage, PresenceChange, StreamPosition } from '../../src/broker/types.ts';
+import type { Broker, BrokerMessage, InboxErrorCode, PresenceChange, StreamPosition } from '../../src/broker/types.ts';
 
 /** What a scenario may ask of a new broker; each driver maps it to its own options. */
 export interface BrokerOptions {
   nodeId?: string;
   historyMaxMessages?: number;
   historyMaxMessageBytes?: number;
+  inboxMaxMessageBytes?: number;
+  inboxMaxPendingRequests?: number;
 }
 
 export interface BrokerDriver {
@@ -74,8 +76,24 @@ function presences(broker: Broker) {
 
 const bytes = () => Uint8Array.from({ length: 256 }, (_, i) => i);
 
+/** Asserts an InboxError with this code. */
+function inboxError(code: InboxErrorCode): (error: unknown) => boolean {
+  return (error: unknown) => {
+    assert.equal((error as Error).name, 'InboxError');
+    assert.equal((error as { code?: string }).code, code);
+    return true;
+  };
+}
+
+/** A promise to settle from outside (a handler held open by the test). */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
 export function runBrokerSuite(driver: BrokerDriver): void {
-  describe(`broker driver: ${driver.name}`, { skip: driver.skip, timeout: 60_000 }, () => {
+  describe(`broker driver: ${driver.name}`, { skip: driver.skip, timeout: 120_000 }, () => {
     const started: Broker[] = [];
     const namespaces: string[] = [];
 
@@ -288,6 +306,108 @@ export function runBrokerSuite(driver: BrokerDriver): void {
       ]);
     });
 
+    describe('inbox', () => {
+      it('sends to itself, answers its own requests, and stops when told', async () => {
+        const b = await node(namespace());
+        const got = recorder<[string, string]>();
+        const stop = b.inbox.on('note', (data, from) => got.push([data, from]));
+        const stopHandling = b.inbox.handle('echo', async (data, { from }) => `${from}:${data}`);
+        assert.equal(await b.inbox.send(b.nodeId, 'note', 'hello'), true);
+        await got.waitFor((items) => items.length === 1, 'the note');
+        assert.deepEqual(got.items, [['hello', b.nodeId]]);
+        assert.equal(await b.inbox.request(b.nodeId, 'echo', 'ping', 5000), `${b.nodeId}:ping`);
+        stop();
+        stopHandling();
+        // No handler: null at once, not after the timeout.
+        assert.equal(await b.inbox.request(b.nodeId, 'echo', 'ping', 60_000), null);
+        await b.inbox.send(b.nodeId, 'note', 'unheard');
+        assert.equal(await b.inbox.request(b.nodeId, 'other', '', 60_000), null); // a round trip after the send
+        assert.equal(got.items.length, 1);
+      });
+
+      it('answers null at once for a node id nobody uses, and false for a send there', async () => {
+        const b = await node(namespace());
+        assert.equal(await b.inbox.request('nobody-here', 'echo', 'x', 60_000), null);
+        assert.equal(await b.inbox.request('not a node id {}', 'echo', 'x', 60_000), null);
+        assert.equal(await b.inbox.send('nobody-here', 'note', 'x'), false);
+      });
+
+      it('answers null when the handler does not answer in time, and aborts the handler', async () => {
+        const b = await node(namespace());
+        const aborted = gate();
+        b.inbox.handle('stuck', (_data, { signal }) => {
+          signal.addEventListener('abort', aborted.open);
+          return new Promise<string>(() => {});
+        });
+        assert.equal(await b.inbox.request(b.nodeId, 'stuck', '', 100), null);
+        await aborted.promise;
+      });
+
+      it('refuses data over inboxMaxMessageBytes, in either direction, and a handler that throws fails the request', async () => {
+        const b = await node(namespace(), { inboxMaxMessageBytes: 64 });
+        assert.equal(b.inbox.maxMessageBytes, 64);
+        b.inbox.handle('grow', async (data) => data.repeat(2));
+        b.inbox.handle('throw', async () => {
+          throw new Error('handler broke');
+        });
+        const big = 'é'.repeat(33); // 66 bytes in UTF-8, 33 characters
+        await assert.rejects(b.inbox.request(b.nodeId, 'grow', big, 5000), inboxError('too_large'));
+        await assert.rejects(b.inbox.send(b.nodeId, 'grow', big), inboxError('too_large'));
+        assert.equal(await b.inbox.request(b.nodeId, 'grow', 'x'.repeat(32), 5000), 'x'.repeat(64));
+        await assert.rejects(b.inbox.request(b.nodeId, 'grow', 'x'.repeat(33), 5000), inboxError('too_large'));
+        await assert.rejects(b.inbox.request(b.nodeId, 'throw', '', 5000), inboxError('failed'));
+      });
+
+      it('refuses a request at once over inboxMaxPendingRequests, and serves again once answers come', async () => {
+        const b = await node(namespace(), { inboxMaxPendingRequests: 2 });
+        const release = gate();
+        let calls = 0;
+        b.inbox.handle('slow', async (data) => {
+          calls++;
+          await release.promise;
+          return data;
+        });
+        const first = [b.inbox.request(b.nodeId, 'slow', '1', 5000), b.inbox.request(b.nodeId, 'slow', '2', 5000)];
+        await assert.rejects(b.inbox.request(b.nodeId, 'slow', '3', 5000), inboxError('busy'));
+        release.open();
+        assert.deepEqual(await Promise.all(first), ['1', '2']);
+        assert.equal(await b.inbox.request(b.nodeId, 'slow', '4', 5000), '4');
+        assert.equal(calls, 3);
+      });
+
+      it('carries kinds and data as data: __proto__ and friends are plain strings', async () => {
+        const b = await node(namespace());
+        const seen: string[] = [];
+        for (const kind of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+          b.inbox.handle(kind, async (data) => `${kind}|${data}`);
+        }
+        b.inbox.on('__proto__', (data) => seen.push(data));
+        const data = '{"__proto__":{"polluted":true},"a":"\u0000\n:}{"}';
+        for (const kind of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+          assert.equal(await b.inbox.request(b.nodeId, kind, data, 5000), `${kind}|${data}`);
+        }
+        assert.equal(await b.inbox.request(b.nodeId, 'valueOf', data, 60_000), null);
+        await b.inbox.send(b.nodeId, '__proto__', data);
+        await b.inbox.request(b.nodeId, 'toString', '', 5000); // a round trip after the send
+        assert.deepEqual(seen, [data]);
+        assert.equal(({} as { polluted?: boolean }).polluted, undefined);
+      });
+
+      it('resolves pending requests null on close and refuses new ones', async () => {
+        const ns = namespace();
+        const b = driver.create(ns);
+        b.on('error', () => {});
+        await b.start();
+        b.inbox.handle('never', () => new Promise<string>(() => {}));
+        const pending = b.inbox.request(b.nodeId, 'never', '', 60_000);
+        await new Promise((r) => setTimeout(r, 20)); // the request reached the handler
+        await b.close();
+        assert.equal(await pending, null);
+        await assert.rejects(b.inbox.request(b.nodeId, 'never', '', 1000), inboxError('not_running'));
+        await assert.rejects(b.inbox.send(b.nodeId, 'never', ''), inboxError('not_running'));
+      });
+    });
+
     const cluster = driver.cluster;
     describe('several nodes', { skip: cluster ? false : `${driver.name} is a single-process broker` }, () => {
       it('delivers across nodes exactly once, in each publisher\'s order', async () => {
@@ -404,6 +524,65 @@ export function runBrokerSuite(driver: BrokerDriver): void {
         started.push(late);
         await late.subscribe(['room:z']);
         assert.deepEqual(pl.items.map((c) => c.key), ['alice']);
+      });
+
+      it('inbox: two nodes exchange requests both ways, each answer to its own request', async () => {
+        const ns = namespace();
+        const [a, b] = await Promise.all([node(ns), node(ns)]);
+        for (const n of [a, b]) n.inbox.handle('who', async (data, { from }) => JSON.stringify({ by: n.nodeId, from, data }));
+        const asks = [a, b].flatMap((n, i) =>
+          Array.from({ length: 50 }, (_, j) => n.inbox.request([b, a][i].nodeId, 'who', `${n.nodeId}#${j}`, 5000)),
+        );
+        const answers = (await Promise.all(asks)).map((x) => JSON.parse(x!) as { by: string; from: string; data: string });
+        answers.forEach((answer, k) => {
+          const [asker, asked] = k < 50 ? [a, b] : [b, a];
+          assert.deepEqual(answer, { by: asked.nodeId, from: asker.nodeId, data: `${asker.nodeId}#${k % 50}` });
+        });
+        const notes = recorder<string>();
+        b.inbox.on('note', (data, from) => notes.push(`${from}:${data}`));
+        assert.equal(await a.inbox.send(b.nodeId, 'note', 'hi'), true);
+        await notes.waitFor((n) => n.length === 1, 'the note');
+        assert.deepEqual(notes.items, [`${a.nodeId}:hi`]);
+      });
+
+      it('inbox: a closed node answers null at once; one that stops answering, null after the timeout', async () => {
+        const ns = namespace();
+        const [a, b, c] = await Promise.all([node(ns), node(ns), node(ns)]);
+        b.inbox.handle('work', async () => 'done');
+        c.inbox.handle('work', () => new Promise<string>(() => {})); // alive on pub/sub, but its handler hangs
+        assert.equal(await a.inbox.request(b.nodeId, 'work', '', 5000), 'done');
+        await b.close();
+        assert.equal(await a.inbox.request(b.nodeId, 'work', '', 60_000), null);
+        assert.equal(await a.inbox.request(c.nodeId, 'work', '', 200), null);
+      });
+
+      it('inbox: the answering node refuses requests over its own inboxMaxPendingRequests with busy', async () => {
+        const ns = namespace();
+        const [a, b] = await Promise.all([node(ns), node(ns, { inboxMaxPendingRequests: 2 })]);
+        const release = gate();
+        const arrived = recorder<string>();
+        b.inbox.handle('slow', async (data) => {
+          arrived.push(data);
+          await release.promise;
+          return data;
+        });
+        const held = [a.inbox.request(b.nodeId, 'slow', '1', 5000), a.inbox.request(b.nodeId, 'slow', '2', 5000)];
+        await arrived.waitFor((x) => x.length === 2, 'both requests at the handler');
+        await assert.rejects(a.inbox.request(b.nodeId, 'slow', '3', 5000), inboxError('busy'));
+        release.open();
+        assert.deepEqual(await Promise.all(held), ['1', '2']);
+      });
+
+      it('inbox: a node whose pub/sub connection dropped gets requests again after ready', async () => {
+        const ns = namespace();
+        const [a, b] = await Promise.all([node(ns), node(ns)]);
+        b.inbox.handle('echo', async (data) => data);
+        const readies = recorder<true>();
+        b.on('ready', () => readies.push(true));
+        await cluster!.dropConnection(b);
+        await readies.waitFor((r) => r.length === 1, 'ready');
+        assert.equal(await a.inbox.request(b.nodeId, 'echo', 'back', 5000), 'back');
+        assert.equal(await b.inbox.request(a.nodeId, 'none', '', 60_000), null); // b's own answers reach it too
       });
 
       it('after the pub/sub connection drops: re-subscribes, reports the gap, catches up on presence', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeEnvelope, decodePayload, encodeMessage, encodePresence, EnvelopeError, messageHead, netstring, payloadBytes } from '../../src/broker/envelope.ts';
+import { decodeEnvelope, decodePayload, encodeInbox, encodeMessage, encodePresence, EnvelopeError, messageHead, netstring, payloadBytes } from '../../src/broker/envelope.ts';
 
 const asBuffer = (v: string | Buffer) => (typeof v === 'string' ? Buffer.from(v) : v);
 
@@ -33,6 +33,16 @@ test('binary payloads come back as plain Uint8Array copies with every byte value
 test('presence changes round-trip', () => {
   const change = { topic: 'room:1', key: 'al\nice', node: 'node-a', kind: 'leave' as const, meta: { phx_ref: 'r', x: 1 } };
   assert.deepEqual(decodeEnvelope(encodePresence(change)), { kind: 'presence', change });
+});
+
+test('inbox envelopes round-trip any kind and data, newlines and colons included', () => {
+  for (const type of ['s', 'q', 'a', 'x'] as const) {
+    const envelope = { to: 'node-b', from: 'node-a', type, kind: '__proto__:k\n', id: 'z9', timeoutMs: 1500, data: '{"m":"GET"}\n[1,"é 😀",{}]\n' };
+    assert.deepEqual(decodeEnvelope(Buffer.from(encodeInbox(envelope))), { kind: 'inbox', envelope });
+  }
+  const empty = { to: 'n', from: 'm', type: 's' as const, kind: '', id: '', timeoutMs: 0, data: '' };
+  assert.deepEqual(decodeEnvelope(Buffer.from(encodeInbox(empty))), { kind: 'inbox', envelope: empty });
+  assert.throws(() => decodeEnvelope(Buffer.from('I1:n1:m1:w0:0:1:0')), /unknown inbox message type/);
 });
 
 test('malformed envelopes raise EnvelopeError', () => {

@@ -16,6 +16,8 @@ runBrokerSuite({
     const c = clock(namespace);
     return new MemoryBroker({
       nodeId: options?.nodeId,
+      inboxMaxMessageBytes: options?.inboxMaxMessageBytes,
+      inboxMaxPendingRequests: options?.inboxMaxPendingRequests,
       history: { now: () => c.now, maxMessages: options?.historyMaxMessages, maxMessageBytes: options?.historyMaxMessageBytes },
     });
   },

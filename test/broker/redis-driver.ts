@@ -35,6 +35,8 @@ export function redisBrokerDriver(parts: RedisDriverParts): BrokerDriver {
         nodeId: options?.nodeId,
         historyMaxMessages: options?.historyMaxMessages,
         historyMaxMessageBytes: options?.historyMaxMessageBytes,
+        inboxMaxMessageBytes: options?.inboxMaxMessageBytes,
+        inboxMaxPendingRequests: options?.inboxMaxPendingRequests,
         heartbeatMs: HEARTBEAT_MS,
         nodeTimeoutMs: NODE_TIMEOUT_MS,
         timers,
