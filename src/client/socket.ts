@@ -20,8 +20,9 @@ import { recoveryConnectParams } from '../protocol/extension.ts';
 import { SOCKET_DEFAULTS, type SocketEvents, type SocketOptions } from './socket-options.ts';
 import { Counters, type SocketStats } from './stats.ts';
 import { SocketStates, TransitionReasons, type SocketState, type StateTransition, type TransitionReason } from './states.ts';
-import type { Transport, TransportClose, TransportFactory } from './transport.ts';
-import { defaultTransport } from './transport-select.ts';
+import type { Transport, TransportClose } from './transport.ts';
+import { TransportPlan } from './transport-fallback.ts';
+import { selectTransports } from './transport-select.ts';
 
 export type { SocketEvents, SocketOptions, TokenContext } from './socket-options.ts';
 
@@ -40,7 +41,7 @@ export class Socket {
   readonly #o: SocketOptions;
   readonly #serializer: Serializer;
   readonly #version: ProtocolVersion;
-  readonly #transportFactory: TransportFactory;
+  readonly #plan: TransportPlan;
   readonly #retry: ReconnectPlan;
   readonly #connectTimeoutMs: number;
   readonly #heartbeatTimeoutMs: number;
@@ -78,7 +79,8 @@ export class Socket {
     this.clock = boundedClock(options.clock ?? systemClock);
     this.#version = options.vsn === '1.0.0' ? 1 : 2;
     this.#serializer = createSerializer(this.#version, 'client');
-    this.#transportFactory = options.transport ?? defaultTransport(options);
+    const { primary, fallback } = selectTransports(options);
+    this.#plan = new TransportPlan(primary, fallback, options.longPollFallbackMs ?? 0, { clock: this.clock, probe: () => this.ping(), fallBack: (why) => this.#fallBack(why) });
     this.#retry = new ReconnectPlan(endpoint, options.reconnect ?? outageBackoff());
     this.pushTimeoutMs = options.pushTimeoutMs ?? SOCKET_DEFAULTS.pushTimeoutMs;
     this.channelDefaults = options.channel ?? {};
@@ -158,6 +160,7 @@ export class Socket {
     this.#unwatchPage = null;
     this.#clearTimer('retryTimer');
     this.#clearTimer('connectTimer');
+    this.#plan.cancel();
     this.#heartbeat.stop();
     if (this.#current === SocketStates.closed || this.#current === SocketStates.idle || this.#current === SocketStates.failed) return Promise.resolve();
     const transport = this.#transport;
@@ -197,6 +200,7 @@ export class Socket {
     const c = this.#counters;
     return {
       state: this.#current,
+      transport: this.#plan.name,
       connectedSince: this.#connectedSince,
       reconnects: c.reconnects,
       messagesIn: c.messagesIn,
@@ -294,6 +298,7 @@ export class Socket {
 
   async #attempt(refresh: boolean): Promise<void> {
     const attemptNo = ++this.#attemptNo;
+    const factory = this.#plan.begin();
     const attempt = ++this.#attemptsSinceOpen;
     let params: QueryParams;
     let token: string | null | undefined;
@@ -312,7 +317,7 @@ export class Socket {
     if (this.#version === 2) params = { ...params, ...recoveryConnectParams(this.#clientId) };
     const url = endpointUrl(this.endpoint, params, this.#version === 2 ? '2.0.0' : '1.0.0');
     const protocols = token ? ['phoenix', authTokenProtocol(token)] : [];
-    const transport = this.#transportFactory(url, protocols, {
+    const transport: Transport = factory(url, protocols, {
       open: () => this.#transport === transport && this.#opened(),
       message: (data, bytes) => this.#transport === transport && this.#receive(transport, data, bytes),
       close: (info) => this.#transportClosed(transport, info),
@@ -336,8 +341,9 @@ export class Socket {
     this.#authRejections = 0;
     this.#attemptsSinceOpen = 0;
     this.#connectedSince = this.clock.now();
-    this.#transition(SocketStates.open, TransitionReasons.opened, `connected to ${this.endpoint}`);
+    this.#transition(SocketStates.open, TransitionReasons.opened, `connected to ${this.endpoint} over ${this.#plan.name}`, { transport: this.#plan.name });
     this.#heartbeat.start();
+    this.#plan.opened();
     for (const channel of [...this.#channels.values()]) channel.socketOpened();
   }
 
@@ -350,6 +356,8 @@ export class Socket {
       return;
     }
     if (!info.opened) {
+      const what = info.status ? `HTTP ${info.status}` : info.error ?? `close ${info.code}`;
+      if (this.#plan.failedBeforeOpen()) return this.#fallBack(`the ${this.#plan.name} link failed before opening (${what})`);
       if (info.status === 401 || info.status === 403) {
         this.#authRejections += 1;
         if (this.#authRejections >= 2) {
@@ -363,7 +371,6 @@ export class Socket {
         void this.#attempt(true);
         return;
       }
-      const what = info.status ? `HTTP ${info.status}` : info.error ?? `close ${info.code}`;
       this.reportError('handshake_failed', `The WebSocket to ${this.endpoint} failed before opening (${what}). Retrying with backoff; a browser cannot see the HTTP status, so a refused token looks the same here.`);
       this.#scheduleRetry(TransitionReasons.handshakeFailed, what, info.status === undefined ? {} : { status: info.status }, info.status === undefined);
       return;
@@ -372,6 +379,19 @@ export class Socket {
     this.#linkDown('transport_closed');
     const hint = info.code === CloseCodes.serviceRestart ? parseReconnectHint(info.reason) : null;
     this.#scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, hint);
+  }
+
+  /** The primary transport failed its check (`longPollFallbackMs`): drop the attempt or link, go on over long-poll at once. */
+  #fallBack(why: string): void {
+    if (this.#current !== SocketStates.connecting && this.#current !== SocketStates.open) return;
+    const transport = this.#transport;
+    this.#transport = null;
+    this.#clearTimer('connectTimer');
+    transport?.close(1000, 'falling back to long-poll');
+    if (this.#current === SocketStates.open) this.#linkDown('transport_fallback');
+    this.#transition(SocketStates.reconnecting, TransitionReasons.transportFallback, `${why}; switching to long-poll`, { delayMs: 0 });
+    this.#transition(SocketStates.connecting, TransitionReasons.retry, 'connecting over long-poll');
+    void this.#attempt(false);
   }
 
   #heartbeatDead(): void {
@@ -402,6 +422,7 @@ export class Socket {
   }
 
   #scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false, hint: ReconnectHint | null = null): void {
+    this.#plan.cancel();
     const next = this.#retry.next(this.clock.now(), reason, hint);
     if (next === null) {
       this.reportError('retries_exhausted', `The reconnect policy gave up after ${this.#retry.attempts - 1} attempts (last: ${message}). Call connect() to start again.`);
@@ -426,6 +447,7 @@ export class Socket {
 
   #fail(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}): void {
     this.#clearTimer('retryTimer');
+    this.#plan.cancel();
     this.#unwatchPage?.();
     this.#unwatchPage = null;
     this.#transition(SocketStates.failed, reason, message, detail);
@@ -531,7 +553,7 @@ export class Socket {
     for (const channel of this.#channels.values()) channel.pump();
   }
 
-  #transition(to: SocketState, reason: TransitionReason, message: string, extra: { code?: number; status?: number; delayMs?: number } = {}): void {
+  #transition(to: SocketState, reason: TransitionReason, message: string, extra: { code?: number; status?: number; delayMs?: number; transport?: string } = {}): void {
     const from = this.#current;
     this.#current = to;
     const t: StateTransition = { from, to, reason, detail: { message, ...extra }, at: this.clock.now() };
