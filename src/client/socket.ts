@@ -2,21 +2,22 @@
  * One connection to a Phoenix-protocol endpoint, shared by many channels: the state machine, connection
  * attempts with providers and retry policy, heartbeat, frame routing, and the outbox the channels push into.
  */
-import { CloseCodes, createSerializer, DRAIN_NOTICE_EVENT, Events, HEARTBEAT_TOPIC, isJsonObject, isReplyPayload, parseDrainNotice, parseReconnectHint, ProtocolError, type Frame, type Payload, type ProtocolVersion, type ReconnectHint, type Serializer } from '../protocol/index.ts';
-import { fullJitterBackoff, outageBackoff, RetrySchedule } from './backoff.ts';
+import { CloseCodes, createSerializer, DRAIN_NOTICE_EVENT, Events, HEARTBEAT_TOPIC, parseDrainNotice, parseReconnectHint, ProtocolError, type Frame, type ProtocolVersion, type ReconnectHint, type Serializer } from '../protocol/index.ts';
+import { attemptRequest, type AttemptRequest } from './attempt.ts';
+import { outageBackoff } from './backoff.ts';
 import { detectPageEnvironment, watchPage, type WakeTrigger } from './browser.ts';
 import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
 import { boundedClock, systemClock, type Clock } from './clock.ts';
 import { Emitter } from './emitter.ts';
-import { authTokenProtocol, endpointUrl, randomIdPrefix, utf8Length, type QueryParams } from './endpoint.ts';
+import { randomIdPrefix, utf8Length } from './endpoint.ts';
 import { TetherClientError, type ClientErrorCode } from './errors.ts';
 import { heartbeatFrame, pushFrame } from './frames.ts';
 import { HeartbeatMonitor } from './heartbeat.ts';
 import { Outbox } from './outbox.ts';
 import { PingRegistry } from './pings.ts';
+import { PendingReplies } from './replies.ts';
 import { ReconnectPlan } from './reconnect-plan.ts';
 import { Push, type PushResult } from './push.ts';
-import { recoveryConnectParams } from '../protocol/extension.ts';
 import { SOCKET_DEFAULTS, type SocketEvents, type SocketOptions } from './socket-options.ts';
 import { Counters, type SocketStats } from './stats.ts';
 import { SocketStates, TransitionReasons, type SocketState, type StateTransition, type TransitionReason } from './states.ts';
@@ -49,8 +50,7 @@ export class Socket {
   readonly #heartbeat: HeartbeatMonitor;
   readonly #counters = new Counters();
   readonly #channels = new Map<string, Channel<object, object>>();
-  /** Sent frames awaiting a reply, by ref. */
-  readonly #pending = new Map<string, Push<unknown>>();
+  readonly #replies: PendingReplies;
   readonly #pings: PingRegistry;
   readonly #restored = new Set<Push<unknown>>();
   readonly #idPrefix = randomIdPrefix();
@@ -86,6 +86,11 @@ export class Socket {
     this.channelDefaults = options.channel ?? {};
     this.outbox = new Outbox(options.outbox, { clock: this.clock, stored: (topic) => this.#channels.get(topic)?.pump(), emitError: (error) => this.emitError(error) });
     this.#pings = new PingRegistry(this.clock);
+    this.#replies = new PendingReplies({
+      clock: this.clock,
+      counters: this.#counters,
+      invalidReply: (message, topic, reply) => this.reportError('invalid_frame', message, { topic, cause: reply }),
+    });
     this.#clientId = options.clientId ?? this.#idPrefix;
     this.#seq = this.clock.now() * 1000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs;
@@ -211,7 +216,7 @@ export class Socket {
       smoothedRttMs: c.smoothedRttMs,
       heartbeatMisses: this.#heartbeat.misses,
       timeJumps: this.#heartbeat.jumps,
-      pendingPushes: this.#pending.size + this.#pings.size,
+      pendingPushes: this.#replies.size + this.#pings.size,
       outboxDepth: this.outbox.depth,
       outboxBytes: this.outbox.bytes,
       channels: this.#channels.size,
@@ -254,14 +259,14 @@ export class Socket {
     push.ref = ref;
     push.joinRef = joinRef;
     push.sentAt = this.clock.monotonic();
-    this.#pending.set(ref, push);
+    this.#replies.add(ref, push);
     this.#write(transport, data);
     return true;
   }
 
   /** @internal */
   unregister(push: Push<unknown>): void {
-    if (push.ref !== null && this.#pending.get(push.ref) === push) this.#pending.delete(push.ref);
+    this.#replies.remove(push);
   }
 
   /** @internal */
@@ -300,13 +305,9 @@ export class Socket {
     const attemptNo = ++this.#attemptNo;
     const factory = this.#plan.begin();
     const attempt = ++this.#attemptsSinceOpen;
-    let params: QueryParams;
-    let token: string | null | undefined;
+    let request: AttemptRequest;
     try {
-      const p = this.#o.params;
-      params = typeof p === 'function' ? await p() : (p ?? {});
-      const t = this.#o.authToken;
-      token = typeof t === 'function' ? await t({ attempt, refresh }) : t;
+      request = await attemptRequest(this.#o, this.endpoint, this.#clientId, { attempt, refresh });
     } catch (err) {
       if (attemptNo !== this.#attemptNo || this.#current !== SocketStates.connecting) return;
       this.reportError('provider_failed', `The params or authToken provider threw: ${(err as Error).message}. The socket will retry; fix the provider if this repeats.`, { cause: err });
@@ -314,10 +315,7 @@ export class Socket {
       return;
     }
     if (attemptNo !== this.#attemptNo || this.#current !== SocketStates.connecting) return;
-    if (this.#version === 2) params = { ...params, ...recoveryConnectParams(this.#clientId) };
-    const url = endpointUrl(this.endpoint, params, this.#version === 2 ? '2.0.0' : '1.0.0');
-    const protocols = token ? ['phoenix', authTokenProtocol(token)] : [];
-    const transport: Transport = factory(url, protocols, {
+    const transport: Transport = factory(request.url, request.protocols, {
       open: () => this.#transport === transport && this.#opened(),
       message: (data, bytes) => this.#transport === transport && this.#receive(transport, data, bytes),
       close: (info) => this.#transportClosed(transport, info),
@@ -328,7 +326,7 @@ export class Socket {
       if (this.#transport !== transport || this.#current !== SocketStates.connecting) return;
       this.#transport = null;
       transport.close(1000, 'connect timeout');
-      this.reportError('connect_timeout', `The WebSocket to ${this.endpoint} did not open within ${this.#connectTimeoutMs} ms. Retrying with backoff; check the URL and network, or raise connectTimeoutMs.`);
+      this.reportError('connect_timeout', `The ${this.#plan.name} link to ${this.endpoint} did not open within ${this.#connectTimeoutMs} ms. Retrying with backoff; check the URL and network, or raise connectTimeoutMs.`);
       this.#scheduleRetry(TransitionReasons.connectTimeout, `no open within ${this.#connectTimeoutMs} ms`);
     }, this.#connectTimeoutMs);
   }
@@ -418,7 +416,7 @@ export class Socket {
     this.#connectedSince = null;
     this.#pings.rejectAll(reason);
     for (const channel of [...this.#channels.values()]) channel.socketLost();
-    for (const push of [...this.#pending.values()]) push.settle({ status: 'disconnected' });
+    this.#replies.disconnectAll();
   }
 
   #scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false, hint: ReconnectHint | null = null): void {
@@ -498,25 +496,7 @@ export class Socket {
     }
     if (frame.event === Events.reply && frame.ref !== null) {
       if (frame.topic === HEARTBEAT_TOPIC && this.#heartbeatReply(frame.ref)) return;
-      const push = this.#pending.get(frame.ref);
-      if (push && push.topic === frame.topic) {
-        // A reply must carry the join_ref its push was sent under (none on V1), as phoenix.js's isMember check.
-        if (frame.joinRef !== null && frame.joinRef !== push.joinRef) {
-          c.staleDropped += 1;
-          return;
-        }
-        const reply = frame.payload;
-        if (!isWellFormedReply(reply)) {
-          c.invalidFrames += 1;
-          this.reportError('invalid_frame', `Dropped a phx_reply to "${push.event}" on ${push.topic} without {status, response}. The push stays pending until its timeout; the server does not speak Phoenix correctly.`, { topic: push.topic, cause: reply });
-          return;
-        }
-        this.#pending.delete(frame.ref);
-        push.replyMeta = frame.meta;
-        push.latencyMs = this.clock.monotonic() - push.sentAt;
-        push.settle(reply.status === 'ok' ? { status: 'ok', response: reply.response } : { status: 'error', response: reply.response, serverStatus: reply.status });
-        return;
-      }
+      if (this.#replies.take(frame as Frame & { ref: string })) return;
     }
     if (frame.topic === HEARTBEAT_TOPIC && frame.event === DRAIN_NOTICE_EVENT) this.#drainNotice(parseDrainNotice(frame.payload));
     else this.#channels.get(frame.topic)?.receive(frame);
@@ -566,9 +546,4 @@ export class Socket {
     if (this.#timers[name] !== null) this.clock.clearTimeout(this.#timers[name]);
     this.#timers[name] = null;
   }
-}
-
-/** Phoenix's reply payload: a status string and a response that is an object (or bytes, in a V2 binary reply). */
-function isWellFormedReply(value: unknown): value is { status: string; response: Payload } {
-  return isReplyPayload(value) && (isJsonObject(value.response) || value.response instanceof Uint8Array);
 }
