@@ -28,7 +28,7 @@ function placeholder(key: ConfigKey): string {
   if (key.startsWith('tls')) return 'file';
   if (valueKind(key) === 'number') return 'n';
   if (valueKind(key) === 'list') return 'list';
-  return key === 'preset' ? 'name' : key === 'logLevel' ? 'level' : key.endsWith('Token') || key === 'token' ? 'secret' : 'value';
+  return key === 'preset' ? 'name' : key === 'logLevel' ? 'level' : key.endsWith('Token') || key.endsWith('Secret') || key === 'token' ? 'secret' : 'value';
 }
 
 /** The options given on the command line, by attribute name; defaults and implied values are left out. */

@@ -201,7 +201,7 @@ function toIssues(error: z.ZodError, source: string, label: (key: ConfigKey) => 
   return out;
 }
 
-const SECRET_KEYS = new Set<string>(['token', 'adminToken']);
+const SECRET_KEYS = new Set<string>(['token', 'adminToken', 'longPollSecret']);
 
 const TYPE_NAMES: Record<string, string> = {
   number: 'a number',

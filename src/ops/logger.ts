@@ -27,7 +27,7 @@ export function createLogger(options: LoggerOptions): Logger {
       name: 'tether',
       level: options.level,
       // Never write a credential, even if a caller logs a whole params or config object.
-      redact: { paths: ['token', 'adminToken', '*.token', '*.adminToken', 'params.token', '*.metricsToken', '*.jwtSecret', '*.publishToken'], censor: '[redacted]' },
+      redact: { paths: ['token', 'adminToken', '*.token', '*.adminToken', 'params.token', '*.metricsToken', '*.jwtSecret', '*.publishToken', '*.longPollSecret'], censor: '[redacted]' },
     },
     format === 'pretty' ? prettyLines(out, out.isTTY === true) : out,
   );

@@ -15,6 +15,7 @@ import { ChannelInstance } from './channel-instance.ts';
 import type { Clock } from './clock.ts';
 import type { Fanout, Subscriber } from './fanout.ts';
 import type { ObserverSet } from './observer.ts';
+import type { TransportKind } from './options.ts';
 import { CappedTransport } from './outbound-cap.ts';
 import type { Presence } from './presence.ts';
 import { RateVerdict, TokenBucket, type RateLimit } from './rate-limit.ts';
@@ -62,6 +63,7 @@ export interface ConnectionInit {
   remoteAddress: string;
   origin: string | null;
   sameOrigin: boolean;
+  transportKind: TransportKind;
 }
 
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -90,6 +92,7 @@ export class Connection implements ChannelHost {
   readonly remoteAddress: string;
   readonly origin: string | null;
   readonly sameOrigin: boolean;
+  readonly transportKind: TransportKind;
   readonly openedAt: number;
   #lastSeen: number;
   /** When the outbound buffer was first seen over budget in the current stretch; 0 when under it. */
@@ -121,6 +124,7 @@ export class Connection implements ChannelHost {
     this.remoteAddress = init.remoteAddress;
     this.origin = init.origin;
     this.sameOrigin = init.sameOrigin;
+    this.transportKind = init.transportKind;
     this.openedAt = this.#lastSeen = server.clock.now();
     this.#messageBucket = new TokenBucket(server.limits.messages, this.openedAt);
   }
@@ -153,6 +157,11 @@ export class Connection implements ChannelHost {
   }
   unsubscribe(channel: Subscriber): void {
     this.#server.fanout.unsubscribe(channel);
+  }
+
+  /** The client is there though it sent no frame (a long-poll client polls instead of sending heartbeats). */
+  touch(): void {
+    this.#lastSeen = this.#server.clock.now();
   }
 
   /** One frame from the client, as text or (V2 binary) bytes. */

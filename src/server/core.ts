@@ -15,7 +15,7 @@ import type { Clock } from './clock.ts';
 import { Connection, type Limits } from './connection.ts';
 import { Fanout } from './fanout.ts';
 import { ObserverSet } from './observer.ts';
-import type { ConnectHook, ConnectResult, ResolvedOptions } from './options.ts';
+import type { ConnectHook, ConnectResult, ResolvedOptions, TransportKind } from './options.ts';
 import { Presence } from './presence.ts';
 import { PushDeduplicator } from './recovery/push-dedup.ts';
 import { isStorable, notStorableError, validateHistory } from './recovery/channel-recovery.ts';
@@ -29,6 +29,13 @@ export interface UpgradeRequest {
   search: string;
   headers: IncomingHttpHeaders;
   remoteAddress: string;
+  /** How the client connects; `websocket` when omitted. */
+  transport?: TransportKind;
+  /**
+   * The Phoenix authToken when the transport carries it elsewhere than in `Sec-WebSocket-Protocol` (long-poll:
+   * the `X-Phoenix-AuthToken` header); read from the subprotocols when omitted.
+   */
+  authToken?: string | null;
 }
 
 export type Admission =
@@ -45,6 +52,8 @@ export type Admission =
       /** The upgrade request's Origin header (null when it had none) and whether it names this host and port. */
       origin: string | null;
       sameOrigin: boolean;
+      /** `websocket` when omitted. */
+      transport?: TransportKind;
     };
 
 /** Serializers are stateless: one per protocol version serves every connection. */
@@ -193,12 +202,14 @@ export class ServerCore {
     if (vsn === null) return refuse(403, `unsupported vsn "${params.vsn}" (use 1.0.0 or 2.0.0)`);
     const origin = request.headers.origin;
     if (!this.#origins.allows(origin, request.headers.host)) return refuse(403, `origin ${origin} is not allowed`);
-    const { authToken, echo } = readProtocols(request.headers['sec-websocket-protocol']);
+    const offered = readProtocols(request.headers['sec-websocket-protocol']);
+    const authToken = request.authToken === undefined ? offered.authToken : request.authToken;
+    const transport = request.transport ?? 'websocket';
     this.#pending++;
     let result: ConnectResult | typeof TIMED_OUT = true;
     try {
       if (this.#connect) {
-        const answer = this.#connect({ params, headers: request.headers, authToken, remoteAddress: request.remoteAddress });
+        const answer = this.#connect({ params, headers: request.headers, authToken, remoteAddress: request.remoteAddress, transport });
         result = isThenable(answer) ? await this.#withConnectTimeout(answer) : answer;
       }
     } catch (err) {
@@ -221,11 +232,17 @@ export class ServerCore {
       params,
       assigns: accepted.assigns === undefined ? NO_ASSIGNS : nullProtoCopy(accepted.assigns),
       socketId: accepted.id ?? null,
-      protocol: echo,
+      protocol: offered.echo,
       remoteAddress: request.remoteAddress,
       origin: origin ?? null,
       sameOrigin: isSameOrigin(origin, request.headers.host),
+      transport,
     };
+  }
+
+  /** The origin policy of upgrades, for transports that check every request (long-poll). */
+  originAllowed(origin: string | undefined, hostHeader: string | undefined): boolean {
+    return this.#origins.allows(origin, hostHeader);
   }
 
   #withConnectTimeout(answer: PromiseLike<ConnectResult>): Promise<ConnectResult | typeof TIMED_OUT> {
@@ -261,6 +278,7 @@ export class ServerCore {
       remoteAddress: admission.remoteAddress,
       origin: admission.origin,
       sameOrigin: admission.sameOrigin,
+      transportKind: admission.transport ?? 'websocket',
     });
     this.#connections.add(conn);
     if (conn.socketId !== null) {
@@ -268,7 +286,7 @@ export class ServerCore {
       if (!set) this.#bySocketId.set(conn.socketId, (set = new Set()));
       set.add(conn);
     }
-    this.observers.hooks.connectionOpened?.({ id: conn.id, vsn: conn.vsn, remoteAddress: conn.remoteAddress });
+    this.observers.hooks.connectionOpened?.({ id: conn.id, vsn: conn.vsn, remoteAddress: conn.remoteAddress, transport: conn.transportKind });
     return conn;
   }
 
@@ -279,7 +297,7 @@ export class ServerCore {
       set?.delete(conn);
       if (set?.size === 0) this.#bySocketId.delete(conn.socketId);
     }
-    this.observers.hooks.connectionClosed?.({ id: conn.id, code, reason, durationMs: this.clock.now() - conn.openedAt });
+    this.observers.hooks.connectionClosed?.({ id: conn.id, code, reason, durationMs: this.clock.now() - conn.openedAt, transport: conn.transportKind });
     if (this.#connections.size === 0) this.#drained?.();
   }
 

@@ -1,5 +1,6 @@
 import type { Frame } from '../protocol/frame.ts';
 import type { BroadcastFailure } from './channel.ts';
+import type { TransportKind } from './options.ts';
 import { asError } from './unknown.ts';
 
 /**
@@ -7,8 +8,9 @@ import { asError } from './unknown.ts';
  * implementation must be cheap; the server skips a hook entirely when no observer implements it.
  */
 export interface ServerObserver {
-  connectionOpened?(info: { id: string; vsn: 1 | 2; remoteAddress: string }): void;
-  connectionClosed?(info: { id: string; code: number; reason: string; durationMs: number }): void;
+  connectionOpened?(info: { id: string; vsn: 1 | 2; remoteAddress: string; transport: TransportKind }): void;
+  /** `code` is the WebSocket close code; a long-poll session reports the code it was closed with, 1006 when it expired. */
+  connectionClosed?(info: { id: string; code: number; reason: string; durationMs: number; transport: TransportKind }): void;
   /** 403 auth, origin or vsn; 503 max connections or draining. */
   connectionRejected?(info: { status: number; reason: string }): void;
   channelJoined?(info: { connectionId: string; topic: string; pattern: string }): void;

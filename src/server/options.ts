@@ -10,13 +10,20 @@ import type { ChannelDefinition } from './channel.ts';
 import type { Clock } from './clock.ts';
 import { compressionSchema, type CompressionOptions } from './compression.ts';
 
+/** How a client is connected: a WebSocket, or a long-poll session (`${mount}/longpoll`, docs/longpoll.md). */
+export type TransportKind = 'websocket' | 'longpoll';
+
 export interface ConnectInfo {
-  /** Query parameters of the WebSocket request, `vsn` included (Phoenix passes it to connect/3 too). */
+  /** Query parameters of the WebSocket request (long-poll: of its first GET), `vsn` included (Phoenix passes it to connect/3 too). */
   params: Record<string, string>;
   headers: IncomingHttpHeaders;
-  /** The token of Phoenix's `authToken` option (subprotocol `base64url.bearer.phx.<base64>`), or null. */
+  /**
+   * The token of Phoenix's `authToken` option (subprotocol `base64url.bearer.phx.<base64>`; long-poll: the
+   * `X-Phoenix-AuthToken` header), or null.
+   */
   authToken: string | null;
   remoteAddress: string;
+  transport: TransportKind;
 }
 
 /** `true` accepts, `false` refuses with HTTP 403; an object accepts with assigns and an optional socket id. */
@@ -68,6 +75,11 @@ export const SERVER_DEFAULTS = {
   drainIntervalMs: 50,
   drainTimeoutMs: 5000,
   drainReconnectWindowMs: 2000,
+  longPollWindowMs: 10_000,
+  longPollIdleMs: 15_000,
+  longPollMaxBodyBytes: 2 * 1024 * 1024,
+  longPollMaxFramesPerPost: 100,
+  longPollMaxQueuedMessages: 10_000,
 } as const satisfies { readonly [K in keyof ServerOptions]?: ServerOptions[K] };
 
 /** The hard cap's default, relative to the budget. */
@@ -218,6 +230,40 @@ export interface ServerOptions {
    * @defaultValue `2000`
    */
   drainReconnectWindowMs?: number;
+  /**
+   * How long a long-poll GET (`${mount}/longpoll`, docs/longpoll.md) waits for messages before it answers
+   * `{"status":204}`, as Phoenix's `window_ms`. Keep it under the client's request timeout (phoenix.js: 20 s).
+   * @defaultValue `10000`
+   */
+  longPollWindowMs?: number;
+  /**
+   * A long-poll session with no request in flight and none for this long (ms) ends as a socket that dropped
+   * (its channels leave, its presence goes; closed code 1006). Long-poll has no close signal, so this is how a
+   * closed tab is noticed. The default is Phoenix's own (1.5 x its 10 s window): phoenix.js polls again at once,
+   * so a live client leaves a gap of one round trip, and a gone one is noticed within seconds.
+   * @defaultValue `15000`
+   */
+  longPollIdleMs?: number;
+  /**
+   * HMAC-SHA256 key of the long-poll session tokens (at least 32 characters). Without it: random per process, so
+   * tokens die with the process. Set the same secret on every node of a cluster: a token one node issued is
+   * then verified by any node, which relays the request to the owner.
+   */
+  longPollSecret?: string;
+  /** Largest long-poll POST body; bigger -> `{"status":413}` and the session ends (1009). @defaultValue `2097152` (2 MiB) */
+  longPollMaxBodyBytes?: number;
+  /**
+   * Frames in one long-poll POST (ndjson lines); more -> `{"status":413}` and the session ends (1009).
+   * phoenix.js sends at most 100 per POST.
+   * @defaultValue `100`
+   */
+  longPollMaxFramesPerPost?: number;
+  /**
+   * Messages queued for a long-poll session between its polls; one more ends the session as a slow consumer
+   * (4001). Their bytes count against `outboundBudgetBytes` and `outboundHardCapBytes` as a socket's buffer.
+   * @defaultValue `10000`
+   */
+  longPollMaxQueuedMessages?: number;
   /** Time source for all timers. Without it: the system clock. */
   clock?: Clock;
   /** De-duplication of resent pushes (docs/recovery.md); see ServerDedupOptions for its bounds. */
@@ -277,6 +323,12 @@ const schema = z.strictObject({
   drainIntervalMs: nonNegativeInt.default(SERVER_DEFAULTS.drainIntervalMs),
   drainTimeoutMs: nonNegativeInt.default(SERVER_DEFAULTS.drainTimeoutMs),
   drainReconnectWindowMs: nonNegativeInt.max(600_000).default(SERVER_DEFAULTS.drainReconnectWindowMs),
+  longPollWindowMs: positiveInt.max(600_000).default(SERVER_DEFAULTS.longPollWindowMs),
+  longPollIdleMs: positiveInt.default(SERVER_DEFAULTS.longPollIdleMs),
+  longPollSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  longPollMaxBodyBytes: positiveInt.default(SERVER_DEFAULTS.longPollMaxBodyBytes),
+  longPollMaxFramesPerPost: positiveInt.default(SERVER_DEFAULTS.longPollMaxFramesPerPost),
+  longPollMaxQueuedMessages: positiveInt.default(SERVER_DEFAULTS.longPollMaxQueuedMessages),
   clock: z.custom<Clock>((v) => typeof (v as Clock | null)?.now === 'function', { message: 'clock must implement Clock' }).optional(),
   dedup: z.strictObject({ maxEntriesPerClient: positiveInt.optional(), ttlMs: positiveInt.optional(), maxClients: positiveInt.optional() }).optional(),
   history: z

@@ -14,10 +14,15 @@ import { resolveOptions, type ResolvedOptions, type ServerOptions } from './opti
 import type { Presence } from './presence.ts';
 import { guardHandshakes, type HandshakeGuard } from './handshake-guard.ts';
 import { attachWs, type WsAdapter } from './ws-adapter.ts';
+import { attachLongPoll, type LongPollEndpoint } from './longpoll/endpoint.ts';
+import { createLongPollRelay } from './longpoll/relay.ts';
+import { LongPollSessions } from './longpoll/sessions.ts';
+import { SessionTokens } from './longpoll/token.ts';
+import type { LongPollRelay } from './longpoll/types.ts';
 
 export interface ListenInfo {
   port: number;
-  /** What a Phoenix client takes: `ws://host:port${mount}` (it appends `/websocket`); `wss://` over TLS. */
+  /** What a Phoenix client takes: `ws://host:port${mount}` (it appends `/websocket`, its LongPoll `/longpoll`); `wss://` over TLS. */
   url: string;
   /** The HTTP base, `http://host:port` (`https://` over TLS). */
   httpUrl: string;
@@ -31,6 +36,9 @@ export class TetherServer {
   readonly #ownsBroker: boolean;
   #adapter: WsAdapter | null = null;
   #guard: HandshakeGuard | null = null;
+  readonly #longPoll: LongPollSessions;
+  readonly #relay: LongPollRelay;
+  #longPollEndpoint: LongPollEndpoint | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: ServerOptions) {
@@ -39,6 +47,16 @@ export class TetherServer {
     const clock = this.#options.clock ?? systemClock;
     const broker: Broker = this.#options.broker ?? new MemoryBroker({ history: { ...this.#options.history, now: () => clock.now() }, timers: clock });
     this.#core = new ServerCore(this.#options, broker, clock);
+    const o = this.#options;
+    this.#longPoll = new LongPollSessions(this.#core, new SessionTokens(o.longPollSecret), {
+      windowMs: o.longPollWindowMs,
+      idleMs: o.longPollIdleMs,
+      maxFramesPerPost: o.longPollMaxFramesPerPost,
+      maxQueuedMessages: o.longPollMaxQueuedMessages,
+      maxFrameBytes: o.maxFrameBytes,
+      sweepIntervalMs: o.sweepIntervalMs,
+    });
+    this.#relay = createLongPollRelay(broker);
     this.#ownsHttp = this.#options.httpServer === undefined;
     const tls = this.#options.tls;
     this.#http =
@@ -59,6 +77,13 @@ export class TetherServer {
         readBacklogFrames: this.#options.readBacklogFrames,
         readBacklogBytes: this.#options.readBacklogBytes,
         compression: resolveCompression(this.#options.compression),
+      });
+      this.#relay.serve((request) => this.#longPoll.handle(request));
+      this.#longPollEndpoint = attachLongPoll(this.#http, this.#core, this.#longPoll, this.#relay, {
+        mount: this.#options.mount,
+        maxBodyBytes: this.#options.longPollMaxBodyBytes,
+        bodyTimeoutMs: this.#options.handshakeTimeoutMs,
+        windowMs: this.#options.longPollWindowMs,
       });
       this.#guard = guardHandshakes(this.#http, {
         handshakeTimeoutMs: this.#options.handshakeTimeoutMs,
@@ -115,8 +140,14 @@ export class TetherServer {
     return this.#guard?.pending ?? 0;
   }
 
+  /** Open connections, long-poll sessions included. */
   get connectionCount(): number {
     return this.#core.connectionCount;
+  }
+
+  /** Long-poll sessions this node holds (open, or closed with messages still to collect). */
+  get longPollSessions(): number {
+    return this.#longPoll.size;
   }
 
   /** True from the moment close() is called: new upgrades get HTTP 503 and connections are being closed. */
@@ -150,6 +181,10 @@ export class TetherServer {
   async #shutdown(): Promise<void> {
     await this.#core.drain();
     this.#adapter?.close();
+    this.#longPoll.close();
+    this.#relay.close();
+    await this.#longPollEndpoint?.settled(this.#options.drainTimeoutMs);
+    this.#longPollEndpoint?.detach();
     this.#guard?.detach();
     this.#core.stop();
     if (this.#ownsHttp && this.#http.listening) {

@@ -30,7 +30,7 @@ test('at trace every hook writes a structured line with its level and fields', (
   const { logger, lines } = capture('trace');
   const observer = loggingObserver(logger);
   observer.frameIn?.({ connectionId: 'c1', bytes: 42 });
-  observer.connectionClosed?.({ id: 'c1', code: 4001, reason: 'slow consumer', durationMs: 12 });
+  observer.connectionClosed?.({ id: 'c1', code: 4001, reason: 'slow consumer', durationMs: 12, transport: 'websocket' });
   observer.error?.(new Error('boom'), 'handler');
   assert.equal(lines.length, 3);
   assert.deepEqual(
@@ -54,9 +54,9 @@ test('tokens are redacted wherever they are logged', () => {
 test('pretty format: one readable line per record, fields after the message', () => {
   const lines: string[] = [];
   const logger = createLogger({ level: 'info', format: 'pretty', destination: { write: (s: string) => void lines.push(s) } });
-  loggingObserver(logger).connectionClosed?.({ id: 'c1', code: 4000, reason: 'idle timeout', durationMs: 61000 });
+  loggingObserver(logger).connectionClosed?.({ id: 'c1', code: 4000, reason: 'idle timeout', durationMs: 61000, transport: 'websocket' });
   logger.error({ err: new Error('boom') }, 'failed');
-  assert.match(lines[0], /^\d\d:\d\d:\d\d\.\d{3} INFO  connection closed id=c1 code=4000 reason=idle timeout durationMs=61000\n$/);
+  assert.match(lines[0], /^\d\d:\d\d:\d\d\.\d{3} INFO  connection closed id=c1 code=4000 reason=idle timeout durationMs=61000 transport=websocket\n$/);
   assert.match(lines[1], /ERROR failed err=boom\n$/);
 });
 

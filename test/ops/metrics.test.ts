@@ -7,11 +7,11 @@ import { sample } from './prom-text.ts';
 test('observer hooks land in the exposition, totals are copied at scrape time without double counting', async () => {
   const metrics = new ServerMetrics({ defaultMetrics: false });
   const o = metrics.observer;
-  o.connectionOpened?.({ id: 'a', vsn: 2, remoteAddress: '127.0.0.1' });
-  o.connectionOpened?.({ id: 'b', vsn: 1, remoteAddress: '127.0.0.1' });
-  o.connectionClosed?.({ id: 'b', code: 4001, reason: 'slow', durationMs: 5 });
-  o.connectionOpened?.({ id: 'c', vsn: 2, remoteAddress: '127.0.0.1' });
-  o.connectionClosed?.({ id: 'c', code: 4321, reason: 'a code the client made up', durationMs: 5 });
+  o.connectionOpened?.({ id: 'a', vsn: 2, remoteAddress: '127.0.0.1', transport: 'websocket' });
+  o.connectionOpened?.({ id: 'b', vsn: 1, remoteAddress: '127.0.0.1', transport: 'websocket' });
+  o.connectionClosed?.({ id: 'b', code: 4001, reason: 'slow', durationMs: 5, transport: 'websocket' });
+  o.connectionOpened?.({ id: 'c', vsn: 2, remoteAddress: '127.0.0.1', transport: 'websocket' });
+  o.connectionClosed?.({ id: 'c', code: 4321, reason: 'a code the client made up', durationMs: 5, transport: 'websocket' });
   o.connectionRejected?.({ status: 403, reason: 'origin https://evil.example is not allowed' });
   o.connectionRejected?.({ status: 403, reason: 'unsupported vsn "9.9.9" (use 1.0.0 or 2.0.0)' });
   o.channelJoined?.({ connectionId: 'a', topic: 'room:1', pattern: 'room:*' });

@@ -30,8 +30,8 @@ test('samples report per-second rates from totals and the events since the last 
     await sampler.sample();
     for (let i = 0; i < 200; i++) metrics.observer.frameIn?.({ connectionId: 'c', bytes: 50 });
     metrics.observer.handled?.({ pattern: 'room:*', event: 'echo', durationMs: 3, status: 'ok' });
-    sampler.observer.connectionClosed?.({ id: 'c9', code: 4001, reason: 'slow consumer', durationMs: 10 });
-    sampler.observer.connectionClosed?.({ id: 'c8', code: 1000, reason: 'bye', durationMs: 10 });
+    sampler.observer.connectionClosed?.({ id: 'c9', code: 4001, reason: 'slow consumer', durationMs: 10, transport: 'websocket' });
+    sampler.observer.connectionClosed?.({ id: 'c8', code: 1000, reason: 'bye', durationMs: 10, transport: 'websocket' });
     sampler.observer.error?.(new Error('bad'), 'decode c7');
     now += 2000;
     const { sample, events } = await sampler.sample();
