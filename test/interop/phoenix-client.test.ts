@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { Presence, Socket, type Channel, type SocketConnectOption } from 'phoenix';
 import { roomChannel } from '../../src/demo/room-channel.ts';
 import type { ConnectInfo } from '../../src/server/options.ts';
+import { joinChannel, presenceSynced, push } from '../helpers/phoenix-stock.ts';
 import { startServer, type Started } from '../helpers/server-fixtures.ts';
 
 const TOKEN = 's3cret';
@@ -31,23 +32,6 @@ function open(opts: Partial<SocketConnectOption> = {}): Promise<Socket> {
   return new Promise((resolve) => {
     socket.onOpen(() => resolve(socket));
     socket.connect();
-  });
-}
-
-function joinChannel(channel: Channel): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    channel.join(1000).receive('ok', resolve).receive('error', reject).receive('timeout', () => reject(new Error('join timeout')));
-  });
-}
-
-type Outcome = { status: 'ok' | 'error' | 'timeout'; response?: unknown };
-function push(channel: Channel, event: string, payload: object | ArrayBuffer, timeout = 1000): Promise<Outcome> {
-  return new Promise((resolve) => {
-    channel
-      .push(event, payload, timeout)
-      .receive('ok', (response) => resolve({ status: 'ok', response }))
-      .receive('error', (response) => resolve({ status: 'error', response }))
-      .receive('timeout', () => resolve({ status: 'timeout' }));
   });
 }
 
@@ -184,15 +168,7 @@ test('the stock Presence class syncs: onJoin, onLeave and onSync across two clie
   presence.onLeave((key, current) => {
     if (current.metas.length === 0) leftKeys.push(key!);
   });
-  const users = () => presence.list((key) => key).sort();
-  const synced = (want: string[]) =>
-    new Promise<void>((resolve) => {
-      const check = () => {
-        if (JSON.stringify(users()) === JSON.stringify(want)) resolve();
-      };
-      presence.onSync(check);
-      check();
-    });
+  const synced = (want: string[]) => presenceSynced(presence, want);
   await joinChannel(ca);
   await synced(['alice']);
   const cb = bob.channel('room:presence');
