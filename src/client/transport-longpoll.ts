@@ -133,15 +133,20 @@ class LongPollTransport implements Transport {
     this.#end({ code, reason, opened }, false);
   }
 
+  #closed(): boolean {
+    return this.#state === 'closed';
+  }
+
   // ---- receiving ----
 
   async #pollLoop(): Promise<void> {
-    for (;;) {
+    // The open handler may close the transport before the next poll, as the caller may before the first.
+    while (!this.#closed()) {
       const controller = new AbortController();
       this.#poll = controller;
       const answer = await this.#request('GET', undefined, controller);
       if (this.#poll === controller) this.#poll = null;
-      if (this.#state === 'closed') return;
+      if (this.#closed()) return;
       if (!answer.ok) return this.#end(answer.close);
       const { status, token, messages } = answer.body;
       const opened = this.#state === 'open';

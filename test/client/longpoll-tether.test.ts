@@ -31,10 +31,11 @@ test('over long-poll: join, push/reply, binary, a broadcast from a WebSocket pee
   await waitFor(() => shouts.length === 1 && presence.list().length === 2, { timeoutMs: 5000, what: 'the shout and both users present' });
   assert.deepEqual(shouts, [{ from: 'ws' }]);
   assert.deepEqual(presence.list((key) => key).sort(), ['lp', 'ws']);
+  assert.ok((await lp.socket.ping()) >= 0, 'heartbeats are answered over long-poll too');
   const stats = lp.socket.stats();
   assert.equal(stats.transport, 'longpoll');
   assert.equal(ws.socket.stats().transport, 'websocket');
-  assert.ok(stats.bytesIn > 0 && stats.messagesOut >= 3, "join, echo and binary were counted");
+  assert.ok(stats.bytesIn > 0 && stats.messagesOut >= 4, "join, echo, binary and the ping were counted");
 });
 
 test('over long-poll, a server restart: the outbox push goes after the rejoin and the gap replays with recovered: true', async (t) => {

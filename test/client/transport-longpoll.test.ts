@@ -193,3 +193,15 @@ test('Phoenix 1.7: the session token shadows an app param `token` after the conn
   const reconnect = s.get().find((r) => !r.url.includes('token=s1'));
   assert.ok(reconnect, 'a connect without the stale session token');
 });
+
+test('close() right after a send still delivers the queued frame, as a WebSocket flushes its buffer, and reports one close', async () => {
+  const { stub: s, url } = await stub();
+  const { transport, events } = open(url);
+  await pollUntil(() => events.opened === 1, 'open');
+  transport.send('["1","1","room:lp","phx_leave",{}]');
+  transport.close(1000, 'bye');
+  await pollUntil(() => s.posts().length === 1 && events.closed.length === 1, 'the POST and the close');
+  assert.equal(s.posts()[0]!.body, '["1","1","room:lp","phx_leave",{}]');
+  assert.deepEqual(events.closed, [{ code: 1000, reason: 'bye', opened: true }]);
+  assert.equal(events.messages.length, 0, 'nothing is delivered after close()');
+});
