@@ -26,7 +26,8 @@ export interface LongPollTransportOptions {
   maxBatchBytes?: number;
   /**
    * Frames queued while a POST is in flight. Over this (or `maxQueuedBytes`) the transport closes the link with
-   * 1013: pushes in flight settle `disconnected`, and outbox messages are sent again after the rejoin. Default 1000.
+   * 1013: pushes in flight settle `disconnected`, and outbox messages are sent again after the rejoin. A single
+   * frame on an empty queue always goes. Default 1000.
    */
   maxQueuedFrames?: number;
   /** Bytes queued while a POST is in flight (see `maxQueuedFrames`). Default 4 MiB. */
@@ -116,7 +117,8 @@ class LongPollTransport implements Transport {
     if (this.#state !== 'open') return;
     const line = encodeLine(data);
     const bytes = utf8Length(line);
-    if (this.#queue.length + 1 > this.#o.maxQueuedFrames || this.#queuedBytes + bytes > this.#o.maxQueuedBytes) {
+    // A frame bigger than maxQueuedBytes on an empty queue still goes (alone), or its resend would loop forever.
+    if (this.#queue.length > 0 && (this.#queue.length + 1 > this.#o.maxQueuedFrames || this.#queuedBytes + bytes > this.#o.maxQueuedBytes)) {
       const error = `the long-poll send queue is full (${this.#queue.length} frames, ${this.#queuedBytes} bytes; maxQueuedFrames ${this.#o.maxQueuedFrames}, maxQueuedBytes ${this.#o.maxQueuedBytes}) while the server is slow to take POSTs`;
       this.#end({ code: 1013, reason: 'send queue full', opened: true, error });
       return;

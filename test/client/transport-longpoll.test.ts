@@ -125,7 +125,7 @@ test('sends queue while a POST is in flight, batches up to maxBatchFrames, and a
   const { stub: s, url } = await stub();
   let release!: () => void;
   s.holdPosts = new Promise((resolve) => (release = resolve));
-  const { transport, events } = open(url, { maxBatchFrames: 2, maxQueuedFrames: 4 });
+  const { transport, events } = open(url, { maxBatchFrames: 2, maxQueuedFrames: 4, maxQueuedBytes: 200 });
   await pollUntil(() => events.opened === 1, 'open');
   for (let i = 1; i <= 3; i++) transport.send(`[null,"${i}","phoenix","heartbeat",{}]`);
   await pollUntil(() => s.posts().length === 1, 'the first POST');
@@ -135,8 +135,14 @@ test('sends queue while a POST is in flight, batches up to maxBatchFrames, and a
   await pollUntil(() => events.messages.length === 3, 'all three replies');
   assert.equal(s.posts().length, 2, 'the third frame went in the next POST, after the first was answered');
 
+  // One frame bigger than the byte bound on an empty queue still goes, alone (else its resend would loop).
+  const big = `[null,"4","phoenix","heartbeat",{"pad":"${'x'.repeat(300)}"}]`;
+  transport.send(big);
+  await pollUntil(() => events.messages.length === 4, 'the big frame\'s reply');
+  assert.equal(s.posts()[2]!.body, big);
+
   s.holdPosts = new Promise(() => {});
-  for (let i = 4; i <= 8; i++) transport.send(`[null,"${i}","phoenix","heartbeat",{}]`);
+  for (let i = 5; i <= 9; i++) transport.send(`[null,"${i}","phoenix","heartbeat",{}]`);
   await pollUntil(() => events.closed.length === 1, 'the close');
   assert.equal(events.closed[0]!.code, 1013);
   assert.match(events.closed[0]!.error ?? '', /send queue is full/);
