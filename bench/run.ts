@@ -12,6 +12,7 @@ import { runCapacity } from './workloads/capacity.ts';
 import { runChurn } from './workloads/churn.ts';
 import { runFanout } from './workloads/fanout.ts';
 import { runHold } from './workloads/hold.ts';
+import { runLongPoll } from './workloads/longpoll.ts';
 import { runReqReply } from './workloads/reqreply.ts';
 import { runTasks } from './workloads/tasks.ts';
 
@@ -22,6 +23,7 @@ const RUNNERS: Record<Workload, (ctx: BenchContext) => Promise<Table>> = {
   churn: runChurn,
   hold: runHold,
   tasks: runTasks,
+  longpoll: runLongPoll,
 };
 
 const options = parseOptions(process.argv.slice(2));
@@ -33,7 +35,7 @@ const ctx = new BenchContext(options);
 const tables: Table[] = [];
 try {
   for (const workload of options.workloads) {
-    ctx.log(`${workload}: ${workload === 'tasks' ? 'tether' : options.targets.join(', ')}`);
+    ctx.log(`${workload}: ${workload === 'tasks' || workload === 'longpoll' ? 'tether' : options.targets.join(', ')}`);
     const table = await RUNNERS[workload](ctx);
     tables.push(table);
     console.log(`\n${toConsole(table)}\n`);

@@ -4,9 +4,9 @@ import { parseArgs } from 'node:util';
 import { TARGET_KINDS, type TargetKind } from './messages.ts';
 import { MAX_SERVER_CONNECTIONS } from './limits.ts';
 
-export const WORKLOADS = ['capacity', 'fanout', 'reqreply', 'churn', 'hold', 'tasks'] as const;
+export const WORKLOADS = ['capacity', 'fanout', 'reqreply', 'churn', 'hold', 'tasks', 'longpoll'] as const;
 export type Workload = (typeof WORKLOADS)[number];
-/** `hold` (many server processes, ~1 min per target at 50,000) and `tasks` (Tether only) run only when named in --only. */
+/** `hold` (many server processes, ~1 min per target at 50,000), `tasks` and `longpoll` (Tether only) run only when named in --only. */
 const DEFAULT_WORKLOADS: Workload[] = ['capacity', 'fanout', 'reqreply', 'churn'];
 
 export interface Options {
@@ -109,7 +109,8 @@ const USAGE = `usage: npm run bench -- [--quick | --tiny] [--only capacity,fanou
   [--capacity 1000,10000] [--subscribers 1000,5000] [--rates 10000,50000] [--step-ms 3000] [--compression] [--body-bytes 2048]
   [--clients 100] [--reqreply-ms 2000] [--rounds 3] [--reqreply-rounds 5] [--cycles 100000] [--workers 2] [--out DIR|FILE.md] [--cpu-prof] [--heap-snapshot]
   [--only hold] [--hold 50000] [--hold-per-process ${MAX_SERVER_CONNECTIONS}]   (hold: clustered capacity, opt-in)
-  [--only tasks] [--watchers 1000] [--tasks-rate 10000] [--tasks 10] [--tasks-ms 3000]   (tasks: Tether's task hub, opt-in)`;
+  [--only tasks] [--watchers 1000] [--tasks-rate 10000] [--tasks 10] [--tasks-ms 3000]   (tasks: Tether's task hub, opt-in)
+  [--only longpoll] [--clients 50] [--subscribers 200] [--rates 10000] [--reqreply-ms 2000]   (long-poll next to WebSocket, Tether only, opt-in)`;
 
 function list(value: string | undefined): string[] | undefined {
   return value?.split(',').map((s) => s.trim()).filter(Boolean);

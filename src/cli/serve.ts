@@ -70,7 +70,7 @@ export async function serve(flags: ServeFlags = {}): Promise<void> {
   // With workers, the first prints the banner; the others one line each (the primary announces them too).
   if (role && role.index > 1) process.stdout.write(`  worker ${broker.nodeId} listening on ${url}\n`);
   else process.stdout.write(
-    `tether serve listening\n  WebSocket  ${url}/websocket  (Phoenix clients take ${url})\n  HTTP       ${httpUrl}\n` +
+    `tether serve listening\n  WebSocket  ${url}/websocket  (Phoenix clients take ${url})\n  Long-poll  ${httpUrl}${config.mount}/longpoll\n  HTTP       ${httpUrl}\n` +
       `  channels   room:*${config.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}` +
       `\n  broker     ${describeBroker(config)}, node ${broker.nodeId}` +
       `\n${[...ops.describe(httpUrl), ...(tasks?.describe(httpUrl) ?? [])].join('\n')}\n`,

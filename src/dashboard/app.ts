@@ -126,6 +126,9 @@ function render(topics: TopicRow[]): void {
   }
   if (latest) {
     $('kpi-connections').textContent = formatCount(latest.connections);
+    // Older servers' samples have no long-poll count.
+    const longPoll = latest.longPollConnections ?? 0;
+    $('kpi-connections-unit').textContent = longPoll > 0 ? `open · ${formatCount(longPoll)} long-poll` : 'open sockets';
     $('kpi-in').textContent = formatRate(latest.messagesInPerSec);
     $('kpi-out').textContent = formatRate(latest.messagesOutPerSec);
     $('kpi-p99').textContent = latest.latencyMs ? formatMs(latest.latencyMs.p99) : '–';

@@ -26,6 +26,8 @@ export type Sample = {
   /** Wall-clock time of the sample (ms since the epoch). */
   t: number;
   connections: number;
+  /** Of `connections`, those on the long-poll transport. */
+  longPollConnections: number;
   channels: number;
   topics: number;
   messagesInPerSec: number;

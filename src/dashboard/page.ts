@@ -82,7 +82,7 @@ export function renderPage(settings: PageSettings): string {
 }
 
 function kpi(id: string, label: string, unit: string): string {
-  return `<div class="kpi"><label>${label}</label><output id="kpi-${id}">–</output><small>${unit}</small></div>`;
+  return `<div class="kpi"><label>${label}</label><output id="kpi-${id}">–</output><small id="kpi-${id}-unit">${unit}</small></div>`;
 }
 
 function chart(id: string, title: string): string {

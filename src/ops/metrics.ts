@@ -27,6 +27,8 @@ export interface MetricTotals {
   connectionsClosed: number;
   connectionsRejected: number;
   connections: number;
+  /** Of `connections`, those on the long-poll transport. */
+  longPollConnections: number;
   channels: number;
   joins: number;
   joinsRejected: number;
@@ -56,7 +58,7 @@ const REPLY_STATUSES = ['ok', 'error', 'noreply', 'crash'] as const;
 export class ServerMetrics {
   readonly registry: Registry;
   readonly totals: MetricTotals = {
-    connectionsOpened: 0, connectionsClosed: 0, connectionsRejected: 0, connections: 0, channels: 0, joins: 0,
+    connectionsOpened: 0, connectionsClosed: 0, connectionsRejected: 0, connections: 0, longPollConnections: 0, channels: 0, joins: 0,
     joinsRejected: 0, messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, broadcasts: 0, deliveries: 0,
     heartbeats: 0, idleTimeouts: 0, slowConsumers: 0, errors: 0, outboxPushes: 0, dedupHits: 0,
     brokerGaps: 0, brokerGapTopics: 0, rateLimited: 0, broadcastFailures: 0, inboundRefused: 0,
@@ -75,8 +77,14 @@ export class ServerMetrics {
     const total = (name: string, help: string, read: () => number) =>
       new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
 
-    new Gauge({ name: 'tether_connections', help: 'Open WebSocket connections.', registers: [registry],
+    new Gauge({ name: 'tether_connections', help: 'Open connections (WebSocket and long-poll).', registers: [registry],
       collect() { this.set(t.connections); } });
+    new Gauge({ name: 'tether_connections_by_transport', help: 'Open connections by transport (websocket, longpoll).',
+      labelNames: ['transport'], registers: [registry],
+      collect() {
+        this.set({ transport: 'websocket' }, t.connections - t.longPollConnections);
+        this.set({ transport: 'longpoll' }, t.longPollConnections);
+      } });
     total('tether_connections_opened_total', 'Connections accepted.', () => t.connectionsOpened);
     const closed = new Counter({ name: 'tether_connections_closed_total', help: 'Connections closed, by close code.',
       labelNames: ['code'], registers: [registry] });
@@ -147,13 +155,15 @@ export class ServerMetrics {
     const broadcastFailuresBy = { broker_error: broadcastFailures.labels('broker_error'), not_storable: broadcastFailures.labels('not_storable') };
 
     this.observer = {
-      connectionOpened() {
+      connectionOpened(info) {
         t.connectionsOpened++;
         t.connections++;
+        if (info.transport === 'longpoll') t.longPollConnections++;
       },
       connectionClosed(info) {
         t.connectionsClosed++;
         t.connections--;
+        if (info.transport === 'longpoll') t.longPollConnections--;
         closedBy(closeCodeLabel(info.code)).inc();
       },
       connectionRejected(info) {

@@ -91,6 +91,7 @@ export class Sampler {
     const sample: Sample = {
       t,
       connections: totals.connections,
+      longPollConnections: totals.longPollConnections,
       channels: totals.channels,
       topics: this.#topicCount(),
       messagesInPerSec: rate('messagesIn'),

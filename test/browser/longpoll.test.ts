@@ -1,162 +1,125 @@
 /**
- * A page behind a proxy that refuses WebSocket upgrades (403) and forwards plain HTTP to Tether: the browser
- * bundle falls back to long-poll with `longPollFallbackMs`, keeps working across a server restart, remembers the
- * fallback for the tab in sessionStorage (phoenix.js's key), and the stock phoenix.js client does the same.
+ * The stock phoenix.js LongPoll transport in real Chromium (XMLHttpRequest, CORS preflights) against the server
+ * on another origin: a page of an allowed origin joins, pushes (JSON and binary), receives broadcasts and sends
+ * its authToken in X-Phoenix-AuthToken; a page of any other origin cannot open a session.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, request, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { buildClientBundle } from '../../scripts/build-client-bundle.ts';
-import { roomChannel } from '../../src/demo/room-channel.ts';
-import { createServer, type TetherServer } from '../../src/server/index.ts';
 import { launchChromium } from '../helpers/browser.ts';
+import { roomChannel } from '../../src/demo/room-channel.ts';
+import { createServer, ok, type TetherServer } from '../../src/server/index.ts';
 
-type PageSocket = { state: string; stats(): { transport: string; reconnects: number }; transitions: { reason: string }[]; disconnect(): Promise<void> };
-type PageWindow = { tether: typeof import('../../src/client/browser-entry.ts'); socket: PageSocket; room: { state: string; request(e: string, p: unknown): Promise<unknown> } };
+const PHOENIX_JS = readFileSync(new URL('../../node_modules/phoenix/priv/static/phoenix.js', import.meta.url), 'utf8');
+const PAGE = '<!doctype html><meta charset="utf-8"><title>long-poll</title><script src="/phoenix.js"></script>';
 
 let browser: Browser;
-let proxy: Server;
-let proxyUrl: string;
-let target = 0;
-let refusedUpgrades = 0;
+let server: TetherServer;
+let endpoint: string;
+const pages: Server[] = [];
+const rejected: string[] = [];
+
+/** A page server on its own port: a different origin from the Tether server. */
+async function pageOrigin(): Promise<string> {
+  const http = createHttpServer((req, res) => {
+    if (req.url === '/phoenix.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(PHOENIX_JS);
+    res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+  });
+  pages.push(http);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return `http://localhost:${(http.address() as { port: number }).port}`;
+}
+
+let allowed: string;
+let other: string;
 
 before(async () => {
-  const bundle = readFileSync(await buildClientBundle(), 'utf8');
-  assert.ok(bundle.includes('x-phoenix-longpoll-token'), 'the browser bundle carries the long-poll transport');
-  const files = new Map<string, [string, string]>([
-    ['/', [readFileSync(new URL('./fixtures/client/index.html', import.meta.url), 'utf8'), 'text/html']],
-    ['/tether-client.js', [bundle, 'text/javascript']],
-    ['/phoenix.mjs', [readFileSync(new URL('../../node_modules/phoenix/priv/static/phoenix.mjs', import.meta.url), 'utf8'), 'text/javascript']],
-  ]);
-  // The page and the endpoint share this origin, as behind a corporate proxy: files from here, the rest forwarded.
-  proxy = createHttpServer((req, res) => {
-    const file = files.get(req.url ?? '/');
-    if (file) return void res.writeHead(200, { 'content-type': file[1] }).end(file[0]);
-    const upstream = request({ host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => !res.headersSent && res.writeHead(502).end('bad gateway'));
-    req.pipe(upstream);
+  allowed = await pageOrigin();
+  other = await pageOrigin();
+  server = createServer({
+    port: 0,
+    host: '127.0.0.1',
+    allowedOrigins: [allowed],
+    channels: {
+      'room:*': roomChannel,
+      'bytes:*': { join: () => ok({}), handleIn: (_e, payload) => ok(payload instanceof Uint8Array ? { bytes: [...payload] } : { json: payload }) },
+    },
+    connect: ({ authToken }) => authToken === 'browser-token',
   });
-  proxy.on('upgrade', (_req, socket) => {
-    refusedUpgrades += 1;
-    socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  server.observe({ connectionRejected: (i) => rejected.push(i.reason) });
+  endpoint = (await server.listen()).url;
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  proxy?.closeAllConnections();
-  await new Promise((resolve) => proxy?.close(resolve));
+  await server?.close();
+  for (const http of pages) await new Promise((resolve) => http.close(resolve));
 });
 
-async function startServer(port = 0): Promise<TetherServer> {
-  const server = createServer({ port, host: '127.0.0.1', channels: { 'room:*': roomChannel } });
-  target = (await server.listen()).port;
-  return server;
-}
-
-async function openPage(): Promise<{ page: Page; errors: string[] }> {
+async function open(origin: string): Promise<Page> {
   const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto(`${proxyUrl}/`);
-  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 5000 });
-  return { page, errors };
+  await page.goto(`${origin}/`);
+  return page;
 }
 
-/** In the page: a Tether socket with the fallback, a joined room, and what the first requests returned. */
-async function connectInPage(page: Page) {
-  return page.evaluate(async (url) => {
-    const w = window as unknown as PageWindow;
-    const socket = new w.tether.Socket(url, { longPollFallbackMs: 1000, reconnect: () => 50, params: { user: 'page' } });
-    w.socket = socket as unknown as PageSocket;
+type PageGlobals = { Phoenix: typeof import('phoenix'); announced: Promise<unknown>; socket: import('phoenix').Socket };
+
+test('a page of an allowed origin: preflighted POSTs, authToken header, join, JSON and binary pushes, a broadcast from the server', async () => {
+  const page = await open(allowed);
+  const first = await page.evaluate(async (url) => {
+    const w = window as unknown as PageGlobals;
+    const P = w.Phoenix;
+    const socket = (w.socket = new P.Socket(url, { transport: P.LongPoll, authToken: 'browser-token', params: { user: 'browser' } }));
+    const opened = new Promise<void>((resolve) => socket.onOpen(() => resolve()));
     socket.connect();
-    const room = socket.channel('room:proxy');
-    w.room = room as unknown as PageWindow['room'];
-    const joined = await room.join();
-    const echo = await room.request('echo', { via: 'long-poll' });
-    const bytes = await room.request('binary', new Uint8Array([1, 2, 3]));
-    return {
-      joined: joined.status,
-      echo,
-      bytes: [...(bytes as Uint8Array)],
-      transport: socket.stats().transport,
-      path: socket.transitions.map((t) => t.reason),
-      memo: sessionStorage.getItem('phx:fallback:LongPoll'),
-    };
-  }, `ws://${proxyUrl.slice('http://'.length)}/socket`);
-}
-
-test('behind a proxy refusing upgrades, the bundle falls back to long-poll, survives a restart, and the tab remembers', async () => {
-  let server = await startServer();
-  const { page, errors } = await openPage();
-  try {
-    const refusedBefore = refusedUpgrades;
-    const first = await connectInPage(page);
-    assert.deepEqual(first, {
-      joined: 'ok',
-      echo: { via: 'long-poll' },
-      bytes: [1, 2, 3],
-      transport: 'longpoll',
-      path: ['connect', 'transport_fallback', 'retry', 'opened'],
-      memo: 'true',
-    });
-    assert.equal(refusedUpgrades, refusedBefore + 1);
-
-    const port = target;
-    await server.close();
-    await page.waitForFunction(() => (window as unknown as PageWindow).room.state !== 'joined', null, { timeout: 5000 });
-    server = await startServer(port);
-    await page.waitForFunction(() => (window as unknown as PageWindow).room.state === 'joined', null, { timeout: 10_000 });
-    const after = await page.evaluate(async () => {
-      const w = window as unknown as PageWindow;
-      return { echo: await w.room.request('echo', { again: true }), transport: w.socket.stats().transport, reconnects: w.socket.stats().reconnects };
-    });
-    assert.deepEqual(after, { echo: { again: true }, transport: 'longpoll', reconnects: 1 });
-    assert.equal(refusedUpgrades, refusedBefore + 1, 'no WebSocket attempt after the switch');
-
-    // A new socket in the same tab (here after a reload) starts on long-poll: no refused upgrade first.
-    await page.evaluate(() => (window as unknown as PageWindow).socket.disconnect());
-    await page.reload();
-    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 5000 });
-    const again = await connectInPage(page);
-    assert.deepEqual([again.transport, again.path], ['longpoll', ['connect', 'opened']]);
-    assert.equal(refusedUpgrades, refusedBefore + 1);
-    assert.deepEqual(errors, []);
-  } finally {
-    await page.evaluate(() => (window as unknown as { socket?: PageSocket }).socket?.disconnect()).catch(() => {});
-    await page.close();
-    await server.close();
-  }
+    await opened;
+    const reply = (ch: import('phoenix').Channel, event: string, payload: object | ArrayBuffer) =>
+      new Promise((resolve) => ch.push(event, payload).receive('ok', resolve).receive('error', resolve).receive('timeout', () => resolve('timeout')));
+    const room = socket.channel('room:browser');
+    const joined = await new Promise((resolve) => room.join().receive('ok', resolve).receive('error', resolve));
+    w.announced = new Promise((resolve) => room.on('announce', resolve));
+    const echo = await reply(room, 'echo', { from: 'page' });
+    const bytes = socket.channel('bytes:browser');
+    await new Promise((resolve) => bytes.join().receive('ok', resolve));
+    const binary = await reply(bytes, 'raw', new Uint8Array([9, 8, 7]).buffer);
+    return { joined, echo, binary };
+  }, endpoint);
+  assert.deepEqual(first, { joined: { joined: true }, echo: { from: 'page' }, binary: { bytes: [9, 8, 7] } });
+  assert.deepEqual(await server.broadcast('room:browser', 'announce', { from: 'server' }), { ok: true });
+  const announced = await page.evaluate(async () => {
+    const w = window as unknown as PageGlobals;
+    const value = await w.announced;
+    w.socket.disconnect();
+    return value;
+  });
+  assert.deepEqual(announced, { from: 'server' });
+  await page.close();
 });
 
-test('the stock phoenix.js client behind the same proxy falls back to long-poll and works', async () => {
-  const server = await startServer();
-  const { page, errors } = await openPage();
-  try {
-    const result = await page.evaluate(async (url) => {
-      const { Socket } = (await import('/phoenix.mjs' as string)) as typeof import('phoenix');
-      const socket = new Socket(url, { longPollFallbackMs: 1000, params: { user: 'stock' } });
-      socket.connect();
-      const room = socket.channel('room:stock', {});
-      const joined = await new Promise((resolve) => room.join().receive('ok', resolve).receive('error', resolve));
-      const echo = await new Promise((resolve) => room.push('echo', { stock: true }).receive('ok', resolve));
-      // phoenix.js keeps the class it connects with in `transport` (not in its typings).
-      const transport = (socket as unknown as { transport: unknown }).transport === WebSocket ? 'websocket' : 'longpoll';
-      socket.disconnect();
-      return { joined, echo, transport, memo: sessionStorage.getItem('phx:fallback:LongPoll') };
-    }, `ws://${proxyUrl.slice('http://'.length)}/socket`);
-    assert.deepEqual(result, { joined: { joined: true }, echo: { stock: true }, transport: 'longpoll', memo: 'true' });
-    assert.deepEqual(errors, []);
-  } finally {
-    await page.close();
-    await server.close();
-  }
+test('a page of another origin cannot open a session: refused (403, no CORS header), the socket never opens', async () => {
+  const before = rejected.length;
+  // A long-poll client that went away leaves its session until longPollIdleMs: count only new ones.
+  const sessions = server.connectionCount;
+  const page = await open(other);
+  const opened = await page.evaluate(async (url) => {
+    const P = (window as unknown as PageGlobals).Phoenix;
+    const socket = new P.Socket(url, { transport: P.LongPoll, authToken: 'browser-token', reconnectAfterMs: () => 100 });
+    let open = false;
+    socket.onOpen(() => {
+      open = true;
+    });
+    const errored = new Promise<void>((resolve) => socket.onError(() => resolve()));
+    socket.connect();
+    await errored;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.disconnect();
+    return open;
+  }, endpoint);
+  assert.equal(opened, false);
+  assert.ok(rejected.slice(before).some((r) => r.startsWith(`origin ${other}`)), rejected.join('; '));
+  assert.equal(server.connectionCount, sessions);
+  await page.close();
 });

@@ -10,8 +10,10 @@ test('observer hooks land in the exposition, totals are copied at scrape time wi
   o.connectionOpened?.({ id: 'a', vsn: 2, remoteAddress: '127.0.0.1', transport: 'websocket' });
   o.connectionOpened?.({ id: 'b', vsn: 1, remoteAddress: '127.0.0.1', transport: 'websocket' });
   o.connectionClosed?.({ id: 'b', code: 4001, reason: 'slow', durationMs: 5, transport: 'websocket' });
-  o.connectionOpened?.({ id: 'c', vsn: 2, remoteAddress: '127.0.0.1', transport: 'websocket' });
-  o.connectionClosed?.({ id: 'c', code: 4321, reason: 'a code the client made up', durationMs: 5, transport: 'websocket' });
+  o.connectionOpened?.({ id: 'c', vsn: 2, remoteAddress: '127.0.0.1', transport: 'longpoll' });
+  o.connectionOpened?.({ id: 'd', vsn: 2, remoteAddress: '127.0.0.1', transport: 'longpoll' });
+  o.connectionClosed?.({ id: 'd', code: 1006, reason: 'long-poll session expired', durationMs: 5, transport: 'longpoll' });
+  o.connectionClosed?.({ id: 'c', code: 4321, reason: 'a code the client made up', durationMs: 5, transport: 'longpoll' });
   o.connectionRejected?.({ status: 403, reason: 'origin https://evil.example is not allowed' });
   o.connectionRejected?.({ status: 403, reason: 'unsupported vsn "9.9.9" (use 1.0.0 or 2.0.0)' });
   o.channelJoined?.({ connectionId: 'a', topic: 'room:1', pattern: 'room:*' });
@@ -37,7 +39,9 @@ test('observer hooks land in the exposition, totals are copied at scrape time wi
     const text = await metrics.exposition();
     const expect: Record<string, number> = {
       tether_connections: 1,
-      tether_connections_opened_total: 3,
+      'tether_connections_by_transport{transport="websocket"}': 1,
+      'tether_connections_by_transport{transport="longpoll"}': 0,
+      tether_connections_opened_total: 4,
       'tether_connections_closed_total{code="4001"}': 1,
       'tether_connections_closed_total{code="other"}': 1,
       'tether_connections_rejected_total{status="403",reason="origin"}': 1,

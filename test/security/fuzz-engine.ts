@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
+import { fuzzLongPoll } from './fuzz-longpoll.ts';
 import { connectQuery, fuzzFrame, sessionFrame, SESSION_TOPICS, validishV1Frame, validishV2Frame, type FuzzFrame } from './fuzz-arbitraries.ts';
 
 export interface FuzzOptions {
@@ -23,6 +24,8 @@ export interface FuzzOptions {
   echoTimeoutMs?: number;
   /** Called between connections: true stops the run early (e.g. the server process died). */
   shouldStop?: () => boolean;
+  /** Long-poll fuzz peers (`${url}/longpoll`, fuzz-longpoll.ts) beside the WebSocket ones (default 0). */
+  longPoll?: number;
 }
 
 export interface FuzzReport {
@@ -188,7 +191,13 @@ export async function fuzzServer(options: FuzzOptions): Promise<FuzzReport> {
       await sleep(5);
     }
   });
-  await Promise.all([...fuzzers, wellBehaved(options.url, options.echoTopic ?? SESSION_TOPICS[0], options.echoTimeoutMs ?? 5000, report, deadline)]);
+  // Their answers count beside the close codes (`lp <status>`); their frames with the others.
+  const lp = { framesSent: 0, sessionsOpened: 0, closes: report.closes };
+  const httpBase = options.url.replace(/^ws/, 'http');
+  const longPollers = Array.from({ length: options.longPoll ?? 0 }, (_, i) => fuzzLongPoll(httpBase, options.seed + 77 + i * 7_777, deadline, lp));
+  await Promise.all([...fuzzers, ...longPollers, wellBehaved(options.url, options.echoTopic ?? SESSION_TOPICS[0], options.echoTimeoutMs ?? 5000, report, deadline)]);
+  report.framesSent += lp.framesSent;
+  report.connectionsOpened += lp.sessionsOpened;
   return report;
 }
 

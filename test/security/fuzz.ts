@@ -1,5 +1,6 @@
 /**
- * `npm run fuzz -- --seconds 60 [--connections 6] [--seed N] [--target serve|inproc]`: a long live fuzz.
+ * `npm run fuzz -- --seconds 60 [--connections 6] [--long-poll 2] [--seed N] [--target serve|inproc]`: a long live fuzz
+ * (`--long-poll`: long-poll fuzz peers beside the WebSocket connections).
  * `serve` (default) runs `tether serve` as a child process (a crash is that process exiting; it is restarted on
  * the same port and the run goes on); `inproc` runs the probe server in this process (a crash is an uncaught
  * exception). Prints frames sent, crashes, close codes seen, the well-behaved client's round trips, and the
@@ -20,6 +21,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '60' },
     connections: { type: 'string', default: '6' },
+    'long-poll': { type: 'string', default: '2' },
     seed: { type: 'string' },
     target: { type: 'string', default: 'serve' },
     rooms: { type: 'string', default: 'plain' },
@@ -27,9 +29,10 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
+const longPoll = Number(values['long-poll']);
 const seed = values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed);
-if (!(seconds > 0) || !(connections > 0) || !['serve', 'inproc'].includes(values.target!) || !['plain', 'history'].includes(values.rooms!)) {
-  console.error('usage: npm run fuzz -- --seconds N [--connections N] [--seed N] [--target serve|inproc] [--rooms plain|history]');
+if (!(seconds > 0) || !(connections > 0) || !(longPoll >= 0) || !['serve', 'inproc'].includes(values.target!) || !['plain', 'history'].includes(values.rooms!)) {
+  console.error('usage: npm run fuzz -- --seconds N [--connections N] [--long-poll N] [--seed N] [--target serve|inproc] [--rooms plain|history]');
   process.exit(2);
 }
 
@@ -152,9 +155,9 @@ await new Promise((r) => setTimeout(r, 500));
 const rssBefore = target.rss();
 const heapBefore = await target.heap();
 const load = () => readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
-console.log(`fuzz: ${seconds} s, ${connections} fuzzing connections + 1 well-behaved echo client, seed ${seed}`);
+console.log(`fuzz: ${seconds} s, ${connections} fuzzing connections + ${longPoll} long-poll fuzz peers + 1 well-behaved echo client, seed ${seed}`);
 console.log(`target: ${target.describe}; load average ${load()}`);
-const report = await fuzzServer({ url: target.url, connections, durationMs: seconds * 1000, seed, shouldStop: () => false });
+const report = await fuzzServer({ url: target.url, connections, longPoll, durationMs: seconds * 1000, seed, shouldStop: () => false });
 await new Promise((r) => setTimeout(r, 1000));
 const rssAfter = target.rss();
 const heapAfter = await target.heap();

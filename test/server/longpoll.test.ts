@@ -5,9 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttp } from 'node:http';
 import { test } from 'node:test';
+import { MemoryBroker } from '../../src/broker/memory.ts';
 import { roomChannel } from '../../src/demo/room-channel.ts';
-import type { ConnectInfo } from '../../src/server/options.ts';
+import { systemClock } from '../../src/server/clock.ts';
+import { ServerCore } from '../../src/server/core.ts';
+import { createServer } from '../../src/server/index.ts';
+import { attachLongPoll } from '../../src/server/longpoll/endpoint.ts';
+import { LongPollSessions } from '../../src/server/longpoll/sessions.ts';
+import { SessionTokens } from '../../src/server/longpoll/token.ts';
+import { resolveOptions, type ConnectInfo } from '../../src/server/options.ts';
 import { VirtualClock } from '../helpers/clock.ts';
 import { LongPollPeer, normalize } from '../helpers/longpoll.ts';
 import { pollUntil } from '../helpers/poll.ts';
@@ -186,4 +194,54 @@ test('a session that does not poll while messages pile up ends as a slow consume
     assert.equal((await peer.get({ token })).body, '{"status":410}');
     await s.server.close();
   }
+});
+
+test('with httpServer: the long-poll routes go in front of the app’s own listener, which keeps every other path', async () => {
+  const http = createHttp((_req, res) => res.end('app'));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const server = createServer({ httpServer: http, channels: { 'room:*': roomChannel } });
+  const { httpUrl } = await server.listen();
+  assert.equal(await (await fetch(`${httpUrl}/anything`)).text(), 'app');
+  const peer = new LongPollPeer(httpUrl);
+  const token = await peer.open();
+  assert.equal((await peer.post({ token }, '[null,"1","phoenix","heartbeat",{}]')).body, '{"status":200}');
+  assert.equal((await fetch(`${httpUrl}/socket/websocket`)).status, 400);
+  await server.close();
+  assert.equal(await (await fetch(`${httpUrl}/socket/longpoll`)).text(), 'app', 'close() takes the routes off again');
+  await new Promise((resolve) => http.close(resolve));
+});
+
+test('a token another node signed (same longPollSecret) goes to the relay with the request; its answer, or 410 for none', async () => {
+  const secret = 'a shared secret of at least thirty-two characters';
+  const owner = await startServer({ channels: { 'room:*': roomChannel }, longPollSecret: secret, broker: new MemoryBroker({ nodeId: 'node-a' }) });
+  const token = await new LongPollPeer((await owner.server.listen()).httpUrl).open();
+  // Node b, assembled by hand around a relay that records what it is asked and answers from a script.
+  const options = resolveOptions({ channels: {}, longPollSecret: secret });
+  const core = new ServerCore(options, new MemoryBroker({ nodeId: 'node-b' }), systemClock);
+  const sessions = new LongPollSessions(core, new SessionTokens(secret), { windowMs: 10_000, idleMs: 15_000, maxFramesPerPost: 100, maxQueuedMessages: 100, maxFrameBytes: 1 << 20, sweepIntervalMs: 1000 });
+  const forwarded: Array<{ node: string; method: string; body?: string; timeoutMs: number }> = [];
+  const answers = [{ body: '{"status":200}' }, null];
+  const relay = {
+    serve: () => undefined,
+    forward: async (node: string, request: { method: string; sessionToken: string; body?: string }, timeoutMs: number) => {
+      assert.equal(request.sessionToken, token);
+      forwarded.push({ node, method: request.method, ...(request.body === undefined ? {} : { body: request.body }), timeoutMs });
+      return answers.shift() ?? null;
+    },
+    close: () => undefined,
+  };
+  const http = createHttp();
+  const endpoint = attachLongPoll(http, core, sessions, relay, { mount: '/socket', maxBodyBytes: 1000, bodyTimeoutMs: 1000, windowMs: 10_000 });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const atB = new LongPollPeer(`http://127.0.0.1:${(http.address() as { port: number }).port}`);
+  assert.equal((await atB.post({ token }, '[null,"1","phoenix","heartbeat",{}]')).body, '{"status":200}');
+  assert.equal((await atB.get({ token })).body, '{"status":410}', 'no answer from the owner');
+  assert.deepEqual(forwarded, [
+    { node: 'node-a', method: 'POST', body: '[null,"1","phoenix","heartbeat",{}]', timeoutMs: 12_000 },
+    { node: 'node-a', method: 'GET', timeoutMs: 12_000 },
+  ]);
+  assert.equal(core.connectionCount, 0, 'node b opened no session of its own');
+  endpoint.detach();
+  await new Promise((resolve) => http.close(resolve));
+  await owner.server.close();
 });

@@ -8,6 +8,7 @@ import { CloseCodes } from '../../protocol/close-codes.ts';
 import type { Clock } from '../clock.ts';
 import type { Connection } from '../connection.ts';
 import type { SharedFrame, TransportSocket } from '../transport.ts';
+import { asError } from '../unknown.ts';
 import { GONE, pollBody } from './answers.ts';
 
 export interface SessionLimits {
@@ -175,7 +176,14 @@ export class LongPollSession implements TransportSocket {
   #report(code: number, reason: string): void {
     if (this.#reported) return;
     this.#reported = true;
-    queueMicrotask(() => this.connection.closed(code, reason));
+    queueMicrotask(() => {
+      // A throw here would be uncaught: it is reported, and the process goes on.
+      try {
+        this.connection.closed(code, reason);
+      } catch (err) {
+        this.connection.observers.hooks.error?.(asError(err), `close ${this.connection.id}`);
+      }
+    });
   }
 
   #touch(): void {
