@@ -23,12 +23,33 @@ export function serializeParams(params: QueryParams, prefix?: string): string {
   return parts.filter(Boolean).join('&');
 }
 
+const AUTH_TOKEN_PREFIX = 'base64url.bearer.phx.';
+
 /** Phoenix's auth-token subprotocol: standard base64 of the UTF-8 token, `=` padding removed. */
 export function authTokenProtocol(token: string): string {
-  const bytes = new TextEncoder().encode(token);
+  return `${AUTH_TOKEN_PREFIX}${bytesToBase64(new TextEncoder().encode(token)).replace(/=/g, '')}`;
+}
+
+/** The token `authTokenProtocol` put in the subprotocols (for transports that send it another way), or null. */
+export function authTokenFromProtocols(protocols: readonly string[]): string | null {
+  const entry = protocols.find((p) => p.startsWith(AUTH_TOKEN_PREFIX));
+  if (entry === undefined) return null;
+  return new TextDecoder().decode(base64ToBytes(entry.slice(AUTH_TOKEN_PREFIX.length)));
+}
+
+/** Standard base64 (padding optional) to bytes; throws on other characters. */
+export function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** Bytes to standard base64, in chunks so a large frame does not overflow the argument list. */
+export function bytesToBase64(bytes: Uint8Array): string {
   let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `base64url.bearer.phx.${btoa(binary).replace(/=/g, '')}`;
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -54,8 +75,5 @@ export function utf8Length(text: string): number {
 
 /** A session-unique prefix for message ids: 12 url-safe characters from the platform's CSPRNG. */
 export function randomIdPrefix(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(9));
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_');
+  return bytesToBase64(crypto.getRandomValues(new Uint8Array(9))).replace(/\+/g, '-').replace(/\//g, '_');
 }

@@ -10,6 +10,8 @@ export { OUTBOX_DEFAULTS, type OutboxOptions } from './outbox.ts';
 export { MemoryOutboxStore, type OutboxStore, type StoredMessage } from './outbox-store.ts';
 export { globalWebSocketTransport, type Transport, type TransportClose, type TransportFactory, type TransportHandlers } from './transport.ts';
 export { wsTransport, type DeflateOffer, type WsTransportOptions } from './transport-ws.ts';
+export { longPollTransport, LONGPOLL_DEFAULTS, type LongPollTransportOptions } from './transport-longpoll.ts';
+export { FALLBACK_MEMO_KEY } from './transport-fallback.ts';
 export type { PageEnvironment } from './browser.ts';
 export type { Clock } from './clock.ts';
 export type { SocketStats } from './stats.ts';

@@ -9,6 +9,7 @@ import type { OutboxOptions } from './outbox.ts';
 import type { PushResult } from './push.ts';
 import type { StateTransition } from './states.ts';
 import { DEFAULT_MAX_FRAME_BYTES, type TransportFactory } from './transport.ts';
+import type { LongPollTransportOptions } from './transport-longpoll.ts';
 import type { WsTransportOptions } from './transport-ws.ts';
 
 export interface TokenContext {
@@ -28,8 +29,21 @@ export interface SocketOptions {
   authToken?: string | ((context: TokenContext) => string | null | Promise<string | null>);
   /** Default '2.0.0' (binary frames need it). */
   vsn?: '2.0.0' | '1.0.0';
-  /** Default: `ws` in Node (loaded lazily); in browsers the global WebSocket (`ws` when `headers`, `tls` or `agent` is given). */
-  transport?: TransportFactory;
+  /**
+   * `'websocket'` (the default): `ws` in Node (loaded lazily); in browsers the global WebSocket (`ws` when `headers`,
+   * `tls` or `agent` is given). `'longpoll'`: Phoenix's long-poll over fetch (tuned by `longPoll`). Or a factory,
+   * e.g. `wsTransport({...})` or `longPollTransport({...})`.
+   */
+  transport?: 'websocket' | 'longpoll' | TransportFactory;
+  /**
+   * Switch to long-poll when the WebSocket fails before opening, or does not open and answer its first heartbeat
+   * within this many ms (phoenix.js's option and behaviour). Once long-poll has opened, the socket stays on it; if
+   * the WebSocket never passed that check, a browser tab remembers it in sessionStorage (`phx:fallback:LongPoll`,
+   * phoenix.js's key) and later sockets in the tab start on long-poll. Default: off.
+   */
+  longPollFallbackMs?: number;
+  /** Options for the long-poll transport of `transport: 'longpoll'` and of the fallback. */
+  longPoll?: LongPollTransportOptions;
   /**
    * Largest frame accepted from the server, in bytes. Default 8 MiB. Over it the link closes with 1009, the error
    * is `frame_too_large`, and the socket reconnects. The Node `ws` transport refuses such a frame from its header,

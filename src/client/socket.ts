@@ -2,26 +2,28 @@
  * One connection to a Phoenix-protocol endpoint, shared by many channels: the state machine, connection
  * attempts with providers and retry policy, heartbeat, frame routing, and the outbox the channels push into.
  */
-import { CloseCodes, createSerializer, DRAIN_NOTICE_EVENT, Events, HEARTBEAT_TOPIC, isJsonObject, isReplyPayload, parseDrainNotice, parseReconnectHint, ProtocolError, type Frame, type Payload, type ProtocolVersion, type ReconnectHint, type Serializer } from '../protocol/index.ts';
-import { fullJitterBackoff, outageBackoff, RetrySchedule } from './backoff.ts';
+import { CloseCodes, createSerializer, DRAIN_NOTICE_EVENT, Events, HEARTBEAT_TOPIC, parseDrainNotice, parseReconnectHint, ProtocolError, type Frame, type ProtocolVersion, type ReconnectHint, type Serializer } from '../protocol/index.ts';
+import { attemptRequest, type AttemptRequest } from './attempt.ts';
+import { outageBackoff } from './backoff.ts';
 import { detectPageEnvironment, watchPage, type WakeTrigger } from './browser.ts';
 import { Channel, type ChannelOptions, type DefaultEvents, type JoinParams } from './channel.ts';
 import { boundedClock, systemClock, type Clock } from './clock.ts';
 import { Emitter } from './emitter.ts';
-import { authTokenProtocol, endpointUrl, randomIdPrefix, utf8Length, type QueryParams } from './endpoint.ts';
+import { randomIdPrefix, utf8Length } from './endpoint.ts';
 import { TetherClientError, type ClientErrorCode } from './errors.ts';
 import { heartbeatFrame, pushFrame } from './frames.ts';
 import { HeartbeatMonitor } from './heartbeat.ts';
 import { Outbox } from './outbox.ts';
 import { PingRegistry } from './pings.ts';
+import { PendingReplies } from './replies.ts';
 import { ReconnectPlan } from './reconnect-plan.ts';
 import { Push, type PushResult } from './push.ts';
-import { recoveryConnectParams } from '../protocol/extension.ts';
 import { SOCKET_DEFAULTS, type SocketEvents, type SocketOptions } from './socket-options.ts';
 import { Counters, type SocketStats } from './stats.ts';
 import { SocketStates, TransitionReasons, type SocketState, type StateTransition, type TransitionReason } from './states.ts';
-import type { Transport, TransportClose, TransportFactory } from './transport.ts';
-import { defaultTransport } from './transport-select.ts';
+import type { Transport, TransportClose } from './transport.ts';
+import { TransportPlan } from './transport-fallback.ts';
+import { selectTransports } from './transport-select.ts';
 
 export type { SocketEvents, SocketOptions, TokenContext } from './socket-options.ts';
 
@@ -40,7 +42,7 @@ export class Socket {
   readonly #o: SocketOptions;
   readonly #serializer: Serializer;
   readonly #version: ProtocolVersion;
-  readonly #transportFactory: TransportFactory;
+  readonly #plan: TransportPlan;
   readonly #retry: ReconnectPlan;
   readonly #connectTimeoutMs: number;
   readonly #heartbeatTimeoutMs: number;
@@ -48,8 +50,7 @@ export class Socket {
   readonly #heartbeat: HeartbeatMonitor;
   readonly #counters = new Counters();
   readonly #channels = new Map<string, Channel<object, object>>();
-  /** Sent frames awaiting a reply, by ref. */
-  readonly #pending = new Map<string, Push<unknown>>();
+  readonly #replies: PendingReplies;
   readonly #pings: PingRegistry;
   readonly #restored = new Set<Push<unknown>>();
   readonly #idPrefix = randomIdPrefix();
@@ -78,12 +79,18 @@ export class Socket {
     this.clock = boundedClock(options.clock ?? systemClock);
     this.#version = options.vsn === '1.0.0' ? 1 : 2;
     this.#serializer = createSerializer(this.#version, 'client');
-    this.#transportFactory = options.transport ?? defaultTransport(options);
+    const { primary, fallback } = selectTransports(options);
+    this.#plan = new TransportPlan(primary, fallback, options.longPollFallbackMs ?? 0, { clock: this.clock, probe: () => this.ping(), fallBack: (why) => this.#fallBack(why) });
     this.#retry = new ReconnectPlan(endpoint, options.reconnect ?? outageBackoff());
     this.pushTimeoutMs = options.pushTimeoutMs ?? SOCKET_DEFAULTS.pushTimeoutMs;
     this.channelDefaults = options.channel ?? {};
     this.outbox = new Outbox(options.outbox, { clock: this.clock, stored: (topic) => this.#channels.get(topic)?.pump(), emitError: (error) => this.emitError(error) });
     this.#pings = new PingRegistry(this.clock);
+    this.#replies = new PendingReplies({
+      clock: this.clock,
+      counters: this.#counters,
+      invalidReply: (message, topic, reply) => this.reportError('invalid_frame', message, { topic, cause: reply }),
+    });
     this.#clientId = options.clientId ?? this.#idPrefix;
     this.#seq = this.clock.now() * 1000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? SOCKET_DEFAULTS.connectTimeoutMs;
@@ -158,6 +165,7 @@ export class Socket {
     this.#unwatchPage = null;
     this.#clearTimer('retryTimer');
     this.#clearTimer('connectTimer');
+    this.#plan.cancel();
     this.#heartbeat.stop();
     if (this.#current === SocketStates.closed || this.#current === SocketStates.idle || this.#current === SocketStates.failed) return Promise.resolve();
     const transport = this.#transport;
@@ -197,6 +205,7 @@ export class Socket {
     const c = this.#counters;
     return {
       state: this.#current,
+      transport: this.#plan.name,
       connectedSince: this.#connectedSince,
       reconnects: c.reconnects,
       messagesIn: c.messagesIn,
@@ -207,7 +216,7 @@ export class Socket {
       smoothedRttMs: c.smoothedRttMs,
       heartbeatMisses: this.#heartbeat.misses,
       timeJumps: this.#heartbeat.jumps,
-      pendingPushes: this.#pending.size + this.#pings.size,
+      pendingPushes: this.#replies.size + this.#pings.size,
       outboxDepth: this.outbox.depth,
       outboxBytes: this.outbox.bytes,
       channels: this.#channels.size,
@@ -250,14 +259,14 @@ export class Socket {
     push.ref = ref;
     push.joinRef = joinRef;
     push.sentAt = this.clock.monotonic();
-    this.#pending.set(ref, push);
+    this.#replies.add(ref, push);
     this.#write(transport, data);
     return true;
   }
 
   /** @internal */
   unregister(push: Push<unknown>): void {
-    if (push.ref !== null && this.#pending.get(push.ref) === push) this.#pending.delete(push.ref);
+    this.#replies.remove(push);
   }
 
   /** @internal */
@@ -294,14 +303,11 @@ export class Socket {
 
   async #attempt(refresh: boolean): Promise<void> {
     const attemptNo = ++this.#attemptNo;
+    const factory = this.#plan.begin();
     const attempt = ++this.#attemptsSinceOpen;
-    let params: QueryParams;
-    let token: string | null | undefined;
+    let request: AttemptRequest;
     try {
-      const p = this.#o.params;
-      params = typeof p === 'function' ? await p() : (p ?? {});
-      const t = this.#o.authToken;
-      token = typeof t === 'function' ? await t({ attempt, refresh }) : t;
+      request = await attemptRequest(this.#o, this.endpoint, this.#clientId, { attempt, refresh });
     } catch (err) {
       if (attemptNo !== this.#attemptNo || this.#current !== SocketStates.connecting) return;
       this.reportError('provider_failed', `The params or authToken provider threw: ${(err as Error).message}. The socket will retry; fix the provider if this repeats.`, { cause: err });
@@ -309,10 +315,7 @@ export class Socket {
       return;
     }
     if (attemptNo !== this.#attemptNo || this.#current !== SocketStates.connecting) return;
-    if (this.#version === 2) params = { ...params, ...recoveryConnectParams(this.#clientId) };
-    const url = endpointUrl(this.endpoint, params, this.#version === 2 ? '2.0.0' : '1.0.0');
-    const protocols = token ? ['phoenix', authTokenProtocol(token)] : [];
-    const transport = this.#transportFactory(url, protocols, {
+    const transport: Transport = factory(request.url, request.protocols, {
       open: () => this.#transport === transport && this.#opened(),
       message: (data, bytes) => this.#transport === transport && this.#receive(transport, data, bytes),
       close: (info) => this.#transportClosed(transport, info),
@@ -323,7 +326,7 @@ export class Socket {
       if (this.#transport !== transport || this.#current !== SocketStates.connecting) return;
       this.#transport = null;
       transport.close(1000, 'connect timeout');
-      this.reportError('connect_timeout', `The WebSocket to ${this.endpoint} did not open within ${this.#connectTimeoutMs} ms. Retrying with backoff; check the URL and network, or raise connectTimeoutMs.`);
+      this.reportError('connect_timeout', `The ${this.#plan.name} link to ${this.endpoint} did not open within ${this.#connectTimeoutMs} ms. Retrying with backoff; check the URL and network, or raise connectTimeoutMs.`);
       this.#scheduleRetry(TransitionReasons.connectTimeout, `no open within ${this.#connectTimeoutMs} ms`);
     }, this.#connectTimeoutMs);
   }
@@ -336,8 +339,9 @@ export class Socket {
     this.#authRejections = 0;
     this.#attemptsSinceOpen = 0;
     this.#connectedSince = this.clock.now();
-    this.#transition(SocketStates.open, TransitionReasons.opened, `connected to ${this.endpoint}`);
+    this.#transition(SocketStates.open, TransitionReasons.opened, `connected to ${this.endpoint} over ${this.#plan.name}`, { transport: this.#plan.name });
     this.#heartbeat.start();
+    this.#plan.opened();
     for (const channel of [...this.#channels.values()]) channel.socketOpened();
   }
 
@@ -350,6 +354,8 @@ export class Socket {
       return;
     }
     if (!info.opened) {
+      const what = info.status ? `HTTP ${info.status}` : info.error ?? `close ${info.code}`;
+      if (this.#plan.failedBeforeOpen()) return this.#fallBack(`the ${this.#plan.name} link failed before opening (${what})`);
       if (info.status === 401 || info.status === 403) {
         this.#authRejections += 1;
         if (this.#authRejections >= 2) {
@@ -363,7 +369,6 @@ export class Socket {
         void this.#attempt(true);
         return;
       }
-      const what = info.status ? `HTTP ${info.status}` : info.error ?? `close ${info.code}`;
       this.reportError('handshake_failed', `The WebSocket to ${this.endpoint} failed before opening (${what}). Retrying with backoff; a browser cannot see the HTTP status, so a refused token looks the same here.`);
       this.#scheduleRetry(TransitionReasons.handshakeFailed, what, info.status === undefined ? {} : { status: info.status }, info.status === undefined);
       return;
@@ -372,6 +377,19 @@ export class Socket {
     this.#linkDown('transport_closed');
     const hint = info.code === CloseCodes.serviceRestart ? parseReconnectHint(info.reason) : null;
     this.#scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, hint);
+  }
+
+  /** The primary transport failed its check (`longPollFallbackMs`): drop the attempt or link, go on over long-poll at once. */
+  #fallBack(why: string): void {
+    if (this.#current !== SocketStates.connecting && this.#current !== SocketStates.open) return;
+    const transport = this.#transport;
+    this.#transport = null;
+    this.#clearTimer('connectTimer');
+    transport?.close(1000, 'falling back to long-poll');
+    if (this.#current === SocketStates.open) this.#linkDown('transport_fallback');
+    this.#transition(SocketStates.reconnecting, TransitionReasons.transportFallback, `${why}; switching to long-poll`, { delayMs: 0 });
+    this.#transition(SocketStates.connecting, TransitionReasons.retry, 'connecting over long-poll');
+    void this.#attempt(false);
   }
 
   #heartbeatDead(): void {
@@ -398,10 +416,11 @@ export class Socket {
     this.#connectedSince = null;
     this.#pings.rejectAll(reason);
     for (const channel of [...this.#channels.values()]) channel.socketLost();
-    for (const push of [...this.#pending.values()]) push.settle({ status: 'disconnected' });
+    this.#replies.disconnectAll();
   }
 
   #scheduleRetry(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}, refreshToken = false, hint: ReconnectHint | null = null): void {
+    this.#plan.cancel();
     const next = this.#retry.next(this.clock.now(), reason, hint);
     if (next === null) {
       this.reportError('retries_exhausted', `The reconnect policy gave up after ${this.#retry.attempts - 1} attempts (last: ${message}). Call connect() to start again.`);
@@ -426,6 +445,7 @@ export class Socket {
 
   #fail(reason: TransitionReason, message: string, detail: { code?: number; status?: number } = {}): void {
     this.#clearTimer('retryTimer');
+    this.#plan.cancel();
     this.#unwatchPage?.();
     this.#unwatchPage = null;
     this.#transition(SocketStates.failed, reason, message, detail);
@@ -476,25 +496,7 @@ export class Socket {
     }
     if (frame.event === Events.reply && frame.ref !== null) {
       if (frame.topic === HEARTBEAT_TOPIC && this.#heartbeatReply(frame.ref)) return;
-      const push = this.#pending.get(frame.ref);
-      if (push && push.topic === frame.topic) {
-        // A reply must carry the join_ref its push was sent under (none on V1), as phoenix.js's isMember check.
-        if (frame.joinRef !== null && frame.joinRef !== push.joinRef) {
-          c.staleDropped += 1;
-          return;
-        }
-        const reply = frame.payload;
-        if (!isWellFormedReply(reply)) {
-          c.invalidFrames += 1;
-          this.reportError('invalid_frame', `Dropped a phx_reply to "${push.event}" on ${push.topic} without {status, response}. The push stays pending until its timeout; the server does not speak Phoenix correctly.`, { topic: push.topic, cause: reply });
-          return;
-        }
-        this.#pending.delete(frame.ref);
-        push.replyMeta = frame.meta;
-        push.latencyMs = this.clock.monotonic() - push.sentAt;
-        push.settle(reply.status === 'ok' ? { status: 'ok', response: reply.response } : { status: 'error', response: reply.response, serverStatus: reply.status });
-        return;
-      }
+      if (this.#replies.take(frame as Frame & { ref: string })) return;
     }
     if (frame.topic === HEARTBEAT_TOPIC && frame.event === DRAIN_NOTICE_EVENT) this.#drainNotice(parseDrainNotice(frame.payload));
     else this.#channels.get(frame.topic)?.receive(frame);
@@ -531,7 +533,7 @@ export class Socket {
     for (const channel of this.#channels.values()) channel.pump();
   }
 
-  #transition(to: SocketState, reason: TransitionReason, message: string, extra: { code?: number; status?: number; delayMs?: number } = {}): void {
+  #transition(to: SocketState, reason: TransitionReason, message: string, extra: { code?: number; status?: number; delayMs?: number; transport?: string } = {}): void {
     const from = this.#current;
     this.#current = to;
     const t: StateTransition = { from, to, reason, detail: { message, ...extra }, at: this.clock.now() };
@@ -544,9 +546,4 @@ export class Socket {
     if (this.#timers[name] !== null) this.clock.clearTimeout(this.#timers[name]);
     this.#timers[name] = null;
   }
-}
-
-/** Phoenix's reply payload: a status string and a response that is an object (or bytes, in a V2 binary reply). */
-function isWellFormedReply(value: unknown): value is { status: string; response: Payload } {
-  return isReplyPayload(value) && (isJsonObject(value.response) || value.response instanceof Uint8Array);
 }

@@ -35,6 +35,8 @@ export const TransitionReasons = {
   frameTooLarge: 'frame_too_large',
   /** No heartbeat reply within `heartbeatTimeoutMs` of a heartbeat the client was awake to see answered. */
   heartbeatTimeout: 'heartbeat_timeout',
+  /** `longPollFallbackMs`: the WebSocket failed, or did not open and answer a heartbeat in time; long-poll next. */
+  transportFallback: 'transport_fallback',
   /** A params or token provider threw. */
   providerFailed: 'provider_failed',
   /** `disconnect()` was called. */
@@ -52,8 +54,8 @@ export interface StateTransition {
   from: SocketState;
   to: SocketState;
   reason: TransitionReason;
-  /** A human sentence, plus the close code or HTTP status when there is one. */
-  detail: { message: string; code?: number; status?: number; delayMs?: number };
+  /** A human sentence, plus the close code or HTTP status when there is one, and the transport on `opened`. */
+  detail: { message: string; code?: number; status?: number; delayMs?: number; transport?: string };
   /** Wall-clock time of the transition (ms since the epoch). */
   at: number;
 }

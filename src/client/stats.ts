@@ -3,6 +3,8 @@ import type { SocketState } from './states.ts';
 
 export interface SocketStats {
   state: SocketState;
+  /** The transport of the current (or last) connection: `websocket`, `longpoll`, or `custom` (a factory without a name). */
+  transport: string;
   /** Wall-clock ms when the current connection opened; null when not open. */
   connectedSince: number | null;
   /** Connections opened after a loss (the first open is not counted). */

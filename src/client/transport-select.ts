@@ -1,10 +1,20 @@
 /**
- * Picks the transport. In Node: `ws` (imported on first use, so a browser bundle never includes it), which sees
- * the HTTP status of a refused upgrade (401/403 -> `auth`) and refuses oversize frames before reading them.
- * Elsewhere (browsers): the global WebSocket, unless Node-only options (`headers`, `tls`, `agent`) ask for `ws`.
+ * Picks the transport. `transport: 'longpoll'`: Phoenix's long-poll over fetch, everywhere. Otherwise, in Node:
+ * `ws` (imported on first use, so a browser bundle never includes it), which sees the HTTP status of a refused
+ * upgrade (401/403 -> `auth`) and refuses oversize frames before reading them. Elsewhere (browsers): the global
+ * WebSocket, unless Node-only options (`headers`, `tls`, `agent`) ask for `ws`.
  */
 import type { SocketOptions } from './socket-options.ts';
-import { globalWebSocketTransport, type Transport, type TransportFactory } from './transport.ts';
+import { globalWebSocketTransport, type Transport, type TransportFactory, type TransportHandlers } from './transport.ts';
+import { longPollTransport } from './transport-longpoll.ts';
+
+/** The transport every attempt starts with, and the long-poll one `longPollFallbackMs` may switch to (else null). */
+export function selectTransports(o: SocketOptions): { primary: TransportFactory; fallback: TransportFactory | null } {
+  const longPoll = () => longPollTransport({ headers: o.headers, maxFrameBytes: o.maxFrameBytes, clock: o.clock, ...o.longPoll });
+  const primary = o.transport === 'longpoll' ? longPoll() : typeof o.transport === 'function' ? o.transport : defaultTransport(o);
+  const wantsFallback = o.longPollFallbackMs !== undefined && o.longPollFallbackMs > 0 && primary.transportName !== 'longpoll';
+  return { primary, fallback: wantsFallback ? longPoll() : null };
+}
 
 export function defaultTransport(o: SocketOptions): TransportFactory {
   const hasGlobal = typeof globalThis.WebSocket === 'function';
@@ -19,7 +29,7 @@ export function defaultTransport(o: SocketOptions): TransportFactory {
       throw err;
     },
   );
-  return (url, protocols, handlers) => {
+  return Object.assign((url: string, protocols: string[], handlers: TransportHandlers): Transport => {
     if (factory) return factory(url, protocols, handlers);
     let inner: Transport | null = null;
     let closed: [number | undefined, string | undefined] | null = null;
@@ -37,7 +47,7 @@ export function defaultTransport(o: SocketOptions): TransportFactory {
         return inner?.bufferedAmount ?? 0;
       },
     };
-  };
+  }, { transportName: 'websocket' });
 }
 
 /** Node (or a runtime that presents itself as Node) outside a browser page (an Electron renderer keeps the page's WebSocket). */

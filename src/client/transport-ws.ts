@@ -52,7 +52,7 @@ export interface WsTransportOptions {
 const normalizePin = (pin: string) => pin.replace(/:/g, '').toLowerCase();
 
 export function wsTransport(options: WsTransportOptions = {}): TransportFactory {
-  return (url, protocols, handlers) => new WsTransport(url, protocols, handlers, options);
+  return Object.assign((url: string, protocols: string[], handlers: TransportHandlers) => new WsTransport(url, protocols, handlers, options), { transportName: 'websocket' });
 }
 
 class WsTransport implements Transport {

@@ -1,6 +1,7 @@
 /**
- * The lowest seam: one WebSocket connection. The Socket never sees a WebSocket, only this interface, so tests
- * can fake the network and Node can swap in `ws` for headers and TLS options.
+ * The lowest seam: one connection, a WebSocket or a long-poll session. The Socket never sees either, only this
+ * interface, so tests can fake the network, Node can swap in `ws` for headers and TLS options, and a network
+ * that refuses WebSocket upgrades can use long-poll.
  */
 
 export interface TransportClose {
@@ -35,10 +36,19 @@ export interface Transport {
   readonly bufferedAmount: number;
 }
 
-export type TransportFactory = (url: string, protocols: string[], handlers: TransportHandlers) => Transport;
+/**
+ * Opens one connection. `transportName` says what it is in `socket.stats()` and the state history (`websocket`,
+ * `longpoll`); a factory without one is reported as `custom`.
+ */
+export type TransportFactory = ((url: string, protocols: string[], handlers: TransportHandlers) => Transport) & { readonly transportName?: string };
+
+/** A factory's name for diagnostics. */
+export function transportNameOf(factory: TransportFactory): string {
+  return factory.transportName ?? 'custom';
+}
 
 /** The global WebSocket (browsers, Node >= 22). A refused upgrade is indistinguishable from a network error. */
-export const globalWebSocketTransport: TransportFactory = (url, protocols, handlers) => {
+export const globalWebSocketTransport: TransportFactory = Object.assign((url: string, protocols: string[], handlers: TransportHandlers): Transport => {
   const Ctor = globalThis.WebSocket;
   let done = false;
   let opened = false;
@@ -81,4 +91,4 @@ export const globalWebSocketTransport: TransportFactory = (url, protocols, handl
       return ws.bufferedAmount;
     },
   };
-};
+}, { transportName: 'websocket' });

@@ -6,8 +6,8 @@ import type { Channel, DefaultEvents, JoinParams } from '../client/channel.ts';
 import { Socket } from '../client/socket.ts';
 import type { SocketOptions } from '../client/socket-options.ts';
 import type { SocketState, StateTransition } from '../client/states.ts';
-import { defaultTransport } from '../client/transport-select.ts';
-import type { TransportFactory } from '../client/transport.ts';
+import { selectTransports } from '../client/transport-select.ts';
+import type { TransportFactory, TransportHandlers } from '../client/transport.ts';
 import { pushBounded } from './bounded-list.ts';
 import type { FaultyLink } from './faulty-link.ts';
 import type { TestCleanup, TestServer } from './test-server.ts';
@@ -71,7 +71,7 @@ export class TestClient {
 
 /** Wraps a transport factory so every open, message and close tells waiting conditions to look again. */
 export function observedTransport(inner: TransportFactory): TransportFactory {
-  return (url, protocols, handlers) =>
+  const observed = (url: string, protocols: string[], handlers: TransportHandlers) =>
     inner(url, protocols, {
       open: () => {
         handlers.open();
@@ -86,6 +86,7 @@ export function observedTransport(inner: TransportFactory): TransportFactory {
         notifyChange(`client transport closed (${info.code}${info.status ? `, HTTP ${info.status}` : ''})`);
       },
     });
+  return inner.transportName === undefined ? observed : Object.assign(observed, { transportName: inner.transportName });
 }
 
 /**
@@ -95,7 +96,7 @@ export function observedTransport(inner: TransportFactory): TransportFactory {
 export async function connectTestClient(target: TestServer | FaultyLink | string, options: TestClientOptions = {}, t?: TestCleanup): Promise<TestClient> {
   const { awaitOpen = true, timeoutMs, ...socketOptions } = options;
   const url = typeof target === 'string' ? target : typeof target.url === 'string' ? target.url : target.url();
-  const transport = observedTransport(socketOptions.transport ?? defaultTransport(socketOptions));
+  const transport = observedTransport(selectTransports(socketOptions).primary);
   const client = new TestClient(new Socket(url, { ...socketOptions, transport }));
   t?.after(() => client.disconnect());
   client.socket.connect();
