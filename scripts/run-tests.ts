@@ -43,7 +43,30 @@ const args = [
   '--test',
   `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
   '--test-timeout=240000',
+  // A file whose tests have ended must not keep the run waiting on a handle a failed test left open.
+  '--test-force-exit',
   ...(patterns.length ? patterns : ['test/**/*.test.ts']),
 ];
-const child = spawn(process.execPath, args, { stdio: 'inherit', env });
+const child = spawn(process.execPath, args, { stdio: 'inherit', env, detached: true });
+// The whole suite takes about 4 minutes here; a run still going after this long is stuck, and says so.
+const limitMin = Number(process.env.TEST_RUN_LIMIT_MIN ?? 20);
+function stopAll(): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+const watchdog = setTimeout(() => {
+  console.error(`npm test: still running after ${limitMin} minutes; stopping every test process (TEST_RUN_LIMIT_MIN sets the limit).`);
+  stopAll();
+}, limitMin * 60_000);
+// The test processes run in a group of their own (so the watchdog can stop all of them): pass Ctrl-C on.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    stopAll();
+    process.exit(130);
+  });
+}
+watchdog.unref();
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -30,15 +30,19 @@ interface Node {
   exited: Promise<void>;
 }
 
+/** Every node started, kept even when its start fails, so the file always ends its processes. */
+const spawned: { proc: ChildProcess; exited: Promise<void> }[] = [];
+
 function startNode(i: number): Promise<Node> {
   const proc = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0', '--redis', REDIS_URL, '--redis-prefix', PREFIX, '--node-id', nodeId(i)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  spawned.push({ proc, exited });
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node ${i} printed no URL within 10 s:\n${output}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`node ${i} printed no URL within 20 s:\n${output}`)), 20_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const m = /ws:\/\/127\.0\.0\.1:\d+\/socket/.exec(output);
@@ -116,9 +120,9 @@ describe('three tether serve processes on one Redis', { skip, timeout: 60_000 },
 
   after(async () => {
     for (const s of sockets) s.disconnect();
-    for (const n of nodes) n.proc.kill('SIGTERM');
-    const killer = setTimeout(() => nodes.forEach((n) => n.proc.kill('SIGKILL')), 5000);
-    await Promise.all(nodes.map((n) => n.exited));
+    for (const n of spawned) n.proc.kill('SIGTERM');
+    const killer = setTimeout(() => spawned.forEach((n) => n.proc.kill('SIGKILL')), 5000);
+    await Promise.all(spawned.map((n) => n.exited));
     clearTimeout(killer);
     const redis = createClient({ url: REDIS_URL });
     await redis.connect();
