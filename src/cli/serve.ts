@@ -76,6 +76,12 @@ export async function serve(flags: ServeFlags = {}): Promise<void> {
       `\n  broker     ${describeBroker(config)}, node ${broker.nodeId}` +
       `\n${[...ops.describe(httpUrl), ...(tasks?.describe(httpUrl) ?? [])].join('\n')}\n`,
   );
+  // Each node's own random key: a long-poll request that reaches another node cannot be verified there (410).
+  if (config.longPollSecret === undefined && (config.redis !== undefined || config.redisCluster !== undefined) && role === undefined) {
+    process.stderr.write(
+      'warning: long-poll sessions of this node are valid only on this node; set --long-poll-secret (TETHER_LONG_POLL_SECRET), the same on every node, so any node can serve any long-poll request\n',
+    );
+  }
   if (role) reportToPrimary(() => server.connectionCount, (rows) => (workers = rows));
   let stopping = false;
   const stop = (signal: string) => {

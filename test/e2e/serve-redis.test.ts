@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RawClient } from '../helpers/server-fixtures.ts';
-import { serveProcess } from '../helpers/serve-process.ts';
+import { serveProcess, startServe } from '../helpers/serve-process.ts';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = process.env.TETHER_SKIP_REDIS === '1' ? 'Redis is not reachable (TETHER_SKIP_REDIS=1): skipping the two-node serve test' : false;
@@ -36,4 +36,15 @@ test('a shout on node A reaches a client of node B, and B sees A\'s presence', {
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
   }
+});
+
+test('--redis without --long-poll-secret warns that long-poll sessions stay on one node; with one it does not', { skip }, async () => {
+  const bare = await startServe(['--redis', redisUrl]);
+  const keyed = await startServe(['--redis', redisUrl, '--long-poll-secret', 'k'.repeat(32)]);
+  // 'close' comes after the child's stdout and stderr have ended: everything it wrote has been read.
+  const closed = [bare, keyed].map((r) => new Promise((resolve) => r.child.once('close', resolve)));
+  for (const running of [bare, keyed]) running.child.kill('SIGTERM');
+  await Promise.all(closed);
+  assert.match(bare.output(), /warning: long-poll sessions of this node are valid only on this node; set --long-poll-secret/);
+  assert.doesNotMatch(keyed.output(), /warning: long-poll/);
 });
