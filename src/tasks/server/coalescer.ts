@@ -143,7 +143,11 @@ export class Coalescer {
     const now = this.#timers.now();
     for (const slot of [...lane.waiting]) {
       // A clock stepped backwards (lastSent in the future) counts as due: a value never waits more than an interval for it.
-      if (now - slot.lastSent >= lane.intervalMs || slot.lastSent > now) this.#flush(slot);
+      if (slot.lastSent > now) this.#flush(slot, now);
+      // On the slot's own grid: a timer that fired late (a busy event loop) does not push every later send back by
+      // its lateness, which would cut the rate (and add latency) just when the server is loaded. Never further back
+      // than half an interval, so a long stall is not followed by a burst.
+      else if (now - slot.lastSent >= lane.intervalMs) this.#flush(slot, Math.max(slot.lastSent + lane.intervalMs, now - lane.intervalMs / 2));
     }
     if (lane.waiting.size > 0) this.#arm(lane, now);
   }
@@ -157,11 +161,12 @@ export class Coalescer {
     this.#slots.set(slot.key, slot);
   }
 
-  #flush(slot: Slot): void {
+  /** Sends the slot's pending value; `sentAt` is the send time its rate counts from (default now). */
+  #flush(slot: Slot, sentAt = this.#timers.now()): void {
     const pending = slot.pending;
     if (pending === null) return;
     slot.pending = null;
-    slot.lastSent = this.#timers.now();
+    slot.lastSent = sentAt;
     this.#leave(slot);
     this.#emit(pending);
   }
