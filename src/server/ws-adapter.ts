@@ -11,7 +11,7 @@ import { InboundLane, InboundTurns } from './inbound-turns.ts';
 import type { SharedFrame, TransportSocket } from './transport.ts';
 import { asError } from './unknown.ts';
 import { wsDeflateOptions, type ResolvedCompression } from './compression.ts';
-import { deflatePeer, sharedWireBytes, wireMode, writeShared, type DeflatePeer, type WireMode } from './ws-wire.ts';
+import { deflatePeer, framesWritable, sharedWireBytes, wireMode, writeFrames, writeShared, type DeflatePeer, type WireMode } from './ws-wire.ts';
 
 /** The transport of a ws socket, kept on the socket so its listeners can be shared module-level functions. */
 const TRANSPORT = Symbol('tether.transport');
@@ -43,6 +43,9 @@ class WsTransport extends InboundLane implements TransportSocket {
   readonly turns: InboundTurns;
   /** Set in `accept` right after the core opens the connection, before any frame can arrive. */
   connection!: Connection;
+  /** Frames sent inside `corked` on the raw path, written as one Buffer when it ends; null outside it. */
+  #batch: (string | Uint8Array)[] | null = null;
+  #batchBytes = 0;
 
   constructor(ws: WebSocket, wire: WireMode, turns: InboundTurns, compression: ResolvedCompression | false) {
     super();
@@ -66,12 +69,21 @@ class WsTransport extends InboundLane implements TransportSocket {
   }
 
   send(data: string | Uint8Array): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(data);
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#batch === null) this.#ws.send(data);
+    else this.#hold(data, typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
   }
 
   /** A broadcast's frame, shared by every recipient: see ws-wire.ts for how it reaches the socket. */
   sendShared(frame: SharedFrame): void {
-    if (this.#ws.readyState === WebSocket.OPEN) writeShared(this.#ws, frame, this.#wire, this.#peer);
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#batch === null) writeShared(this.#ws, frame, this.#wire, this.#peer);
+    else this.#hold(frame.data, frame.byteLength);
+  }
+
+  #hold(data: string | Uint8Array, bytes: number): void {
+    this.#batch!.push(data);
+    this.#batchBytes += bytes;
   }
 
   sharedWireBytes(frame: SharedFrame): number {
@@ -79,19 +91,36 @@ class WsTransport extends InboundLane implements TransportSocket {
   }
 
   get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
+    return this.#ws.bufferedAmount + this.#batchBytes;
   }
 
   close(code: number, reason: string): void {
+    // What was sent before the close goes out before the close frame.
+    this.#writeBatch();
     this.#ws.close(code, reason);
   }
 
   terminate(): void {
+    this.#batch = null;
+    this.#batchBytes = 0;
     this.#ws.terminate();
   }
 
-  /** Corks the TCP socket around `write`: ws corks per frame too, and Node counts corks, so one write goes out. */
+  /**
+   * Hands what `write` sends to the OS as one write. On the raw path (ws-wire.ts) the frames are held and
+   * framed into one Buffer at the end; otherwise the TCP socket is corked around `write` (ws corks per frame
+   * too, and Node counts corks, so one write goes out).
+   */
   corked(write: () => void): void {
+    if (this.#batch === null && framesWritable(this.#ws, this.#wire)) {
+      this.#batch = [];
+      try {
+        write();
+      } finally {
+        this.#writeBatch();
+      }
+      return;
+    }
     const socket = (this.#ws as unknown as { _socket: Duplex | null })._socket;
     if (socket === null) return write();
     socket.cork();
@@ -100,6 +129,14 @@ class WsTransport extends InboundLane implements TransportSocket {
     } finally {
       socket.uncork();
     }
+  }
+
+  #writeBatch(): void {
+    const batch = this.#batch;
+    if (batch === null) return;
+    this.#batch = null;
+    this.#batchBytes = 0;
+    if (batch.length > 0 && this.#ws.readyState === WebSocket.OPEN) writeFrames(this.#ws, batch);
   }
 }
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { sharedFrame } from '../../src/server/transport.ts';
-import { frameForWire, probeWire, writeShared, type WireMode } from '../../src/server/ws-wire.ts';
+import { frameAll, frameForWire, framesWritable, probeWire, writeFrames, writeShared, type WireMode } from '../../src/server/ws-wire.ts';
 
 /** A ws server with one accepted socket (and the raw socket ws was handed), and a client reading from it. */
 async function pair(): Promise<{ server: WebSocket; socket: unknown; client: WebSocket; received: (string | Buffer)[]; close(): void }> {
@@ -92,6 +92,27 @@ test('frameForWire writes RFC 6455 headers: FIN + opcode, 7-bit, 16-bit and 64-b
   assert.deepEqual([...big.subarray(0, 10)], [0x81, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70]);
   assert.equal(big.length, 70_010);
   assert.equal(frameForWire('é').subarray(1, 2)[0], 2, 'the length counts UTF-8 bytes');
+});
+
+test('frameAll frames each message as ws frames it (every length class, both opcodes, UTF-8 lengths), back to back', () => {
+  const items: (string | Uint8Array)[] = ['', 'hi', 'é'.repeat(62), 'é'.repeat(63), 'x'.repeat(125), 'x'.repeat(126), new Uint8Array(65_535).fill(7), 'y'.repeat(65_536), new Uint8Array([1, 2])];
+  assert.deepEqual(frameAll(items), Buffer.concat(items.map((item) => frameForWire(item))));
+});
+
+test('writeFrames: a batch arrives as its frames, in order with ws.send before and after; not offered once deflate is negotiated', async (t) => {
+  const p = await pair();
+  t.after(() => p.close());
+  assert.equal(framesWritable(p.server, 'raw'), true);
+  assert.equal(framesWritable(p.server, 'public'), false);
+  const deflating = Object.create(p.server, { _extensions: { value: { 'permessage-deflate': {} } } }) as WebSocket;
+  assert.equal(framesWritable(deflating, 'raw'), false, 'ws would compress its own frames: a plain batch could not follow them');
+  const busy = Object.create(p.server, { _sender: { value: { _state: 1 } } }) as WebSocket;
+  assert.equal(framesWritable(busy, 'raw'), false);
+  p.server.send('before');
+  writeFrames(p.server, ['one', 'z'.repeat(300), new Uint8Array([5])]);
+  p.server.send('after');
+  await until(() => p.received.length === 5);
+  assert.deepEqual(p.received, ['before', 'one', 'z'.repeat(300), Buffer.from([5]), 'after']);
 });
 
 test('a socket\'s frames after its first in one tick leave in one system call, in order; a burst past 64 KiB is not held back', async (t) => {
