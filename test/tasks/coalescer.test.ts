@@ -107,7 +107,13 @@ test('timers that fire late (a busy server) keep the rate: sends stay on the slo
   const clock = new VirtualClock();
   const times: number[] = [];
   // Every timer runs 60 ms after it was due, as on an event loop that is 60 ms behind.
-  const late = { now: () => clock.now(), setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms + 60), clearTimeout: (t: unknown) => clock.clearTimeout(t) };
+  const late = {
+    now: () => clock.now(),
+    setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms + 60),
+    clearTimeout: (t: unknown) => clock.clearTimeout(t),
+    setInterval: (fn: () => void, ms: number) => clock.setInterval(fn, ms),
+    clearInterval: (t: unknown) => clock.clearInterval(t),
+  };
   const coalescer = new Coalescer({ timers: late, emit: () => times.push(clock.now()) });
   for (let ms = 0; ms < 3000; ms++) {
     coalescer.push({ event: task('a', 'progress', ms), topics: [] });
