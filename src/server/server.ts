@@ -62,6 +62,14 @@ export class TetherServer {
     this.#http =
       this.#options.httpServer ??
       (tls === undefined ? createHttpServer(this.#answerPlainHttp) : createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, this.#answerPlainHttp));
+    // While draining, every answer of our own HTTP server ends its connection: a client (a health probe, a
+    // long-poll) then opens a new one, which a load balancer or node:cluster gives to a server that stays, instead
+    // of reusing a keep-alive connection that the end of the drain would cut under a request.
+    if (this.#ownsHttp) {
+      this.#http.prependListener('request', (_req, res) => {
+        if (this.#core.draining) res.shouldKeepAlive = false;
+      });
+    }
   }
 
   /** Starts the broker (when not already running) and listens; with `httpServer`, listens only if it is not. */
@@ -190,7 +198,10 @@ export class TetherServer {
     if (this.#ownsHttp && this.#http.listening) {
       await new Promise<void>((resolve) => {
         this.#http.close(() => resolve());
-        this.#http.closeAllConnections();
+        // Idle keep-alive connections go now; a request still being answered gets a moment to finish.
+        this.#http.closeIdleConnections();
+        const cut = setTimeout(() => this.#http.closeAllConnections(), HTTP_CLOSE_GRACE_MS);
+        cut.unref();
       });
     }
     if (this.#ownsBroker) await this.#core.broker.close();
@@ -203,6 +214,9 @@ export class TetherServer {
     res.end(req.url === '/' ? `Tether: connect a Phoenix Channels client to ${endpoint}\n` : 'Not found\n');
   };
 }
+
+/** How long close() lets HTTP requests in progress finish before it cuts their connections. */
+const HTTP_CLOSE_GRACE_MS = 1000;
 
 export function createServer(options: ServerOptions): TetherServer {
   return new TetherServer(options);

@@ -97,3 +97,22 @@ test('a client that leaves on the notice is not counted in a batch: the next bat
   await closing;
   for (const c of [0, 1, 4, 5]) assert.equal((await clients[c].closed).code, CloseCodes.serviceRestart);
 });
+
+test('while draining, HTTP answers end their connection (no keep-alive for the end of the drain to cut)', async () => {
+  const clock = new VirtualClock();
+  const s = await startServer({ clock, drainBatchSize: 1, drainIntervalMs: 100 });
+  const c = [await RawClient.connect(s.endpoint()), await RawClient.connect(s.endpoint())];
+  await until(() => s.server.connectionCount === 2, 'two connections');
+  const before = await fetch(`http://127.0.0.1:${s.port}/`);
+  await before.text();
+  assert.notEqual(before.headers.get('connection'), 'close', 'kept alive while serving');
+  const closing = s.server.close();
+  await until(() => s.server.connectionCount === 1, 'the first batch');
+  const during = await fetch(`http://127.0.0.1:${s.port}/`);
+  await during.text();
+  assert.equal(during.status, 200);
+  assert.equal(during.headers.get('connection'), 'close');
+  clock.advance(60_000);
+  await closing;
+  for (const client of c) await client.closed;
+});
