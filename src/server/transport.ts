@@ -14,6 +14,8 @@ export interface SharedFrame {
   framed: unknown;
   /** The adapter's cache of the compressed framing (permessage-deflate), made once for every recipient. */
   deflated: unknown;
+  /** A binary frame's base64 text as long-poll sends it, made once for every long-poll recipient. */
+  base64: string | undefined;
 }
 
 export interface TransportSocket {
@@ -35,5 +37,5 @@ export interface TransportSocket {
 }
 
 export function sharedFrame(data: string | Uint8Array): SharedFrame {
-  return { data, byteLength: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, framed: undefined, deflated: undefined };
+  return { data, byteLength: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, framed: undefined, deflated: undefined, base64: undefined };
 }

@@ -70,8 +70,8 @@ export class LongPollSession implements TransportSocket {
   }
 
   sendShared(frame: SharedFrame): void {
-    // Not cached on the frame: `framed` belongs to the ws adapter, which shares the same frames.
-    this.#enqueue(asText(frame.data));
+    // A binary broadcast is base64-encoded once for all its long-poll recipients.
+    this.#enqueue(typeof frame.data === 'string' ? frame.data : (frame.base64 ??= asText(frame.data)));
   }
 
   sharedWireBytes(frame: SharedFrame): number {
