@@ -43,8 +43,6 @@ const args = [
   '--test',
   `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
   '--test-timeout=240000',
-  // A file whose tests have ended must not keep the run waiting on a handle a failed test left open.
-  '--test-force-exit',
   ...(patterns.length ? patterns : ['test/**/*.test.ts']),
 ];
 const child = spawn(process.execPath, args, { stdio: 'inherit', env, detached: true });
