@@ -282,7 +282,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   workers: 'worker processes on one port, each a node named NODEID-wI: a number or "auto" (one per core); needs redis or redisCluster (default: one process)',
   logLevel: 'log level: fatal, error, warn, info, debug, trace or silent',
   logFormat: 'auto (readable on a terminal, JSON lines otherwise), json or pretty',
-  allowedOrigins: 'comma-separated allowed Origins, or "false" to turn the check off (default: off on loopback, same host otherwise)',
+  allowedOrigins: 'comma-separated allowed Origins, or "false" to turn the check off (default: on a loopback bind, loopback pages with a loopback Host only; otherwise the same host)',
   maxConnections: 'open connections beyond which upgrades get HTTP 503',
   backlog: 'queue of TCP connections not yet accepted (listen backlog, capped by net.core.somaxconn)',
   maxFrameBytes: 'largest accepted client frame; bigger closes with 1009',

@@ -33,9 +33,12 @@ export function readProtocols(header: string | undefined): OfferedProtocols {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '::ffff:127.0.0.1']);
+/** An IPv4 literal in 127.0.0.0/8. A name that merely starts with `127.` (`127.0.0.1.evil.example`) is not one. */
+const IPV4_LOOPBACK = /^127(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
+/** A loopback name or address: `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8. */
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith('127.');
+  return LOOPBACK.has(host) || IPV4_LOOPBACK.test(host);
 }
 
 /** The lower-cased hostname of a Host header (`[::1]:4000` -> `::1`), or null when it does not parse. */
@@ -96,8 +99,8 @@ function parseRule(entry: string): OriginRule {
  * allowed; the modes differ on browser pages:
  *   - list (`allowedOrigins`): the Origin must match a rule;
  *   - sameHost (the default beyond loopback): the Origin's host must be the Host header's;
- *   - loopback (the default on a loopback bind): the Origin must be a loopback origin (localhost, 127.x, [::1],
- *     any port: a dev server on another port is normal) AND the Host header a loopback name, which refuses
+ *   - loopback (the default on a loopback bind): the Origin must be a loopback origin (localhost, an address in
+ *     127.0.0.0/8, [::1], any port: a dev server on another port is normal) AND the Host header a loopback name, which refuses
  *     DNS rebinding (a page of evil.example re-pointed at 127.0.0.1 sends Host evil.example);
  *   - off (`allowedOrigins: false`).
  */

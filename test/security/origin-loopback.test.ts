@@ -35,6 +35,16 @@ test('loopback bind: DNS rebinding (Origin and Host both evil.example:PORT) gets
   assert.equal(await upgradeStatus(s.endpoint(), { headers: { origin: `http://localhost:${s.port}`, host: `localhost:${s.port}` } }), 101);
 });
 
+test('loopback bind: a rebinding name that only looks like a loopback address (127.0.0.1.evil.example) gets 403', async (t) => {
+  const s = await start(t);
+  for (const name of ['127.0.0.1.evil.example', '127.evil.example', '127.0.0.1.nip.io']) {
+    const headers = { origin: `http://${name}:${s.port}`, host: `${name}:${s.port}` };
+    assert.equal(await upgradeStatus(s.endpoint(), { headers }), 403, name);
+  }
+  const other = { origin: 'http://127.0.0.2:5173', host: `127.0.0.2:${s.port}` };
+  assert.equal(await upgradeStatus(s.endpoint(), { headers: other }), 101, 'any address of 127.0.0.0/8 is loopback');
+});
+
 test('beyond loopback (an attached HTTP server): the Origin host must be the Host header host, as before', async (t) => {
   const http = createHttpServer();
   const s = await start(t, { httpServer: http });
