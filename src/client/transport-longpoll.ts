@@ -4,7 +4,7 @@
  * GET at a time waits for messages; sends are batched into one ndjson POST at a time, the rest queued (bounded)
  * until it is answered. The socket above keeps its state machine, heartbeat, outbox and recovery unchanged.
  */
-import { systemClock, type Clock } from './clock.ts';
+import { boundedClock, systemClock, type Clock } from './clock.ts';
 import { authTokenFromProtocols, utf8Length } from './endpoint.ts';
 import { decodeMessage, encodeLine, longPollUrl, parseLongPollBody, withSessionToken, type LongPollBody } from './longpoll-wire.ts';
 import { DEFAULT_MAX_FRAME_BYTES, type Transport, type TransportClose, type TransportFactory, type TransportHandlers } from './transport.ts';
@@ -90,7 +90,7 @@ class LongPollTransport implements Transport {
     this.#authToken = authTokenFromProtocols(protocols);
     this.#handlers = handlers;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = boundedClock(options.clock ?? systemClock);
     this.#headers = { ...options.headers, accept: 'application/json' };
     this.#o = {
       requestTimeoutMs: options.requestTimeoutMs ?? LONGPOLL_DEFAULTS.requestTimeoutMs,

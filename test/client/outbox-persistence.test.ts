@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { MAX_TIMER_DELAY_MS, systemClock } from '../../src/client/clock.ts';
 import { SqliteOutboxStore } from '../../src/client/outbox-sqlite.ts';
 import type { OutboxStore, StoredMessage } from '../../src/client/outbox-store.ts';
 import { Socket } from '../../src/client/socket.ts';
@@ -104,13 +105,17 @@ test('a message waits for its asynchronous store write before it is sent, and or
   assert.deepEqual(net.current.frames().filter((f) => f[3] === 'echo').map((f) => (f[4] as { n: number }).n), [1, 2, 3]);
 });
 
-test('a TTL of 2^31 ms or more does not fire at once on real timers', async () => {
+test('a TTL of 2^31 ms or more does not fire at once on real timers: the delay a timer gets is clamped', async () => {
   const net = new FakeNetwork();
-  const socket = new Socket('ws://example.test/socket', { transport: net.factory, page: false });
+  const delays: number[] = [];
+  const clock = { ...systemClock, setTimeout: (callback: () => void, ms: number) => (delays.push(ms), setTimeout(callback, ms)) };
+  const socket = new Socket('ws://example.test/socket', { transport: net.factory, page: false, clock });
   const room = socket.channel('room:1');
   const push = room.push('echo', {}, { ttlMs: 2 ** 31 + 5 });
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(push.settled, false, 'still waiting in the outbox');
+  assert.ok(delays.length > 0 && delays.every((ms) => ms <= MAX_TIMER_DELAY_MS), `delays given to timers: ${delays.join(', ')}`);
+  assert.equal(delays.filter((ms) => ms === MAX_TIMER_DELAY_MS).length, 1, 'armed once, not re-armed every millisecond');
   room.leave();
   assert.equal((await push).status, 'rejected');
 });

@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { Socket, type SocketOptions } from '../../src/client/index.ts';
 import { longPollTransport, SESSION_GONE_CODE } from '../../src/client/transport-longpoll.ts';
 import type { TransportClose } from '../../src/client/transport.ts';
+import { MAX_TIMER_DELAY_MS, systemClock } from '../../src/client/clock.ts';
 import { VirtualClock } from '../helpers/clock.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { LongPollStub } from './longpoll-stub.ts';
@@ -161,6 +162,18 @@ test('a request unanswered for requestTimeoutMs (virtual clock) ends the link as
   await pollUntil(() => events.closed.length === 1, 'the close');
   assert.equal(events.closed[0]!.code, 1006);
   assert.match(events.closed[0]!.error ?? '', /no answer to the long-poll GET within 20000 ms/);
+});
+
+test('a requestTimeoutMs of 2^31 ms or more does not fire at once on real timers: the delay is clamped', async () => {
+  const { stub: s, url } = await stub();
+  s.windowMs = 60_000;
+  const delays: number[] = [];
+  const clock = { ...systemClock, setTimeout: (callback: () => void, ms: number) => (delays.push(ms), setTimeout(callback, ms)) };
+  const { events } = open(url, { clock, requestTimeoutMs: 2 ** 31 + 5 });
+  await pollUntil(() => events.opened === 1 && s.get().length === 2, 'the held poll');
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.deepEqual(events.closed, []);
+  assert.ok(delays.length > 0 && delays.every((ms) => ms === MAX_TIMER_DELAY_MS), `delays given to timers: ${delays.join(', ')}`);
 });
 
 test('a Socket on long-poll joins, pushes, pings, and names its transport in stats and history', async () => {
