@@ -48,6 +48,9 @@ export function checkImports(
   known: { cycles: readonly string[]; twoWay: readonly string[] } = { cycles: KNOWN_CYCLES, twoWay: KNOWN_TWO_WAY_LAYERS },
 ): ImportReport {
   const violations: string[] = [];
+  for (const u of graph.unfollowed) {
+    violations.push(`import the check cannot follow: ${u.from} imports '${u.specifier}' (import a source file under src/ by its relative .ts path)`);
+  }
   const cycles = findCycles(graph).map((c) => c.join(' '));
   for (const c of cycles) if (!known.cycles.includes(c)) violations.push(`import cycle: ${c.split(' ').join(' -> ')}`);
   for (const c of known.cycles) if (!cycles.includes(c)) violations.push(`listed cycle no longer occurs (remove it from KNOWN_CYCLES): ${c}`);

@@ -3,7 +3,7 @@
  * no compiler API for madge or dependency-cruiser to use). Every edge counts, type-only imports and re-exports
  * included, because a circle of `import type` is still a circle of knowledge.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseSync } from 'oxc-parser';
 
@@ -13,9 +13,17 @@ export interface ImportEdge {
   typeOnly: boolean;
 }
 
+/** An import the graph cannot follow: a relative path to no source file, or the package imported by its own name. */
+export interface UnfollowedImport {
+  from: string;
+  specifier: string;
+}
+
 export interface ImportGraph {
   files: string[];
   edges: ImportEdge[];
+  /** Imports that would hide an edge from the checks (a `.js` path to no file, `tether-rt/server` from inside src/). */
+  unfollowed: UnfollowedImport[];
 }
 
 const SOURCE = /\.(ts|tsx|mts)$/;
@@ -55,24 +63,54 @@ function specifiersOf(path: string, text: string): Specifier[] {
   return out;
 }
 
-/** Reads every source file under `root` and returns the edges between them (paths relative to `root`, with `/`). */
-export function readImportGraph(root: string): ImportGraph {
+/** The source file a relative specifier names: as written, or its `.ts` twin for a `.js` path (TypeScript resolves both). */
+function resolveSource(from: string, specifier: string, known: Set<string>): string | null {
+  const target = resolve(dirname(from), specifier);
+  if (known.has(target)) return target;
+  const twin = /\.(m?)js(x?)$/.exec(target);
+  if (twin) {
+    const ts = `${target.slice(0, twin.index)}.${twin[1]}ts${twin[2]}`;
+    if (known.has(ts)) return ts;
+  }
+  return null;
+}
+
+/** The name in the package.json beside `root`'s folder (src/ -> the repository's), if there is one. */
+function packageNameNear(root: string): string | null {
+  const file = join(dirname(root), 'package.json');
+  if (!existsSync(file)) return null;
+  const name = (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name;
+  return typeof name === 'string' ? name : null;
+}
+
+/**
+ * Reads every source file under `root` and returns the edges between them (paths relative to `root`, with `/`).
+ * `packageName` (default: the package.json beside `root`'s folder) is the name whose self-imports are reported.
+ */
+export function readImportGraph(root: string, packageName: string | null = packageNameNear(resolve(root))): ImportGraph {
   const abs = resolve(root);
   const paths = listSources(abs);
   const known = new Set(paths);
   const rel = (p: string) => relative(abs, p).split(sep).join('/');
   const edges: ImportEdge[] = [];
+  const unfollowed: UnfollowedImport[] = [];
   for (const path of paths) {
     const seen = new Map<string, boolean>();
     for (const spec of specifiersOf(path, readFileSync(path, 'utf8'))) {
-      if (!spec.value.startsWith('.')) continue;
-      const target = resolve(dirname(path), spec.value);
-      if (!known.has(target)) continue;
+      if (!spec.value.startsWith('.')) {
+        if (packageName !== null && (spec.value === packageName || spec.value.startsWith(`${packageName}/`))) unfollowed.push({ from: rel(path), specifier: spec.value });
+        continue;
+      }
+      const target = resolveSource(path, spec.value, known);
+      if (target === null) {
+        unfollowed.push({ from: rel(path), specifier: spec.value });
+        continue;
+      }
       seen.set(target, (seen.get(target) ?? true) && spec.typeOnly);
     }
     for (const [target, typeOnly] of seen) edges.push({ from: rel(path), to: rel(target), typeOnly });
   }
-  return { files: paths.map(rel), edges };
+  return { files: paths.map(rel), edges, unfollowed };
 }
 
 /** Strongly connected components with more than one file (or a file importing itself): the import cycles. */

@@ -52,6 +52,23 @@ describe('the import check itself', () => {
     ]);
   });
 
+  it('sees through a .js path to its .ts file, and fails on an import it cannot follow (a missing file, the package by its own name)', () => {
+    const root = tree('hidden', {
+      'protocol/frame.ts': 'export const v = 1;\n',
+      'server/core.ts': "import { v } from '../protocol/frame.js';\nexport const core = v;\n",
+      'client/js-path.ts': "export { core } from '../server/core.js';\n",
+      'client/by-name.ts': "export type { ServerOptions } from 'tether-rt/server';\n",
+      'client/missing.ts': "export * from './gone.ts';\n",
+    });
+    const graph = readImportGraph(root, 'tether-rt');
+    assert.ok(graph.edges.some((e) => e.from === 'server/core.ts' && e.to === 'protocol/frame.ts'), 'a .js path is an edge to its .ts file');
+    assert.deepEqual(checkImports(graph, rules, none).violations, [
+      "import the check cannot follow: client/by-name.ts imports 'tether-rt/server' (import a source file under src/ by its relative .ts path)",
+      "import the check cannot follow: client/missing.ts imports './gone.ts' (import a source file under src/ by its relative .ts path)",
+      'layer violation: client/js-path.ts imports server/core.ts (client may import protocol)',
+    ]);
+  });
+
   it('fails on protocol importing anything, on a folder with no rule, and on layers importing each other both ways', () => {
     const root = tree('mixed', {
       'protocol/frame.ts': "import '../client/socket.ts';\n",
