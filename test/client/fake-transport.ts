@@ -8,12 +8,12 @@ export class FakeConnection implements Transport {
   bufferedAmount = 0;
   state: 'connecting' | 'open' | 'closed' = 'connecting';
   closedWith: { code?: number; reason?: string } | null = null;
-  private readonly handlers: TransportHandlers;
+  readonly #handlers: TransportHandlers;
 
   constructor(url: string, protocols: string[], handlers: TransportHandlers) {
     this.url = url;
     this.protocols = protocols;
-    this.handlers = handlers;
+    this.#handlers = handlers;
   }
 
   send(data: string | Uint8Array): void {
@@ -26,28 +26,28 @@ export class FakeConnection implements Transport {
     this.closedWith = { code, reason };
     const opened = this.state === 'open';
     this.state = 'closed';
-    queueMicrotask(() => this.finish({ code: code ?? 1005, reason: reason ?? '', opened }));
+    queueMicrotask(() => this.#finish({ code: code ?? 1005, reason: reason ?? '', opened }));
   }
 
   // ---- test side ----
   open(): void {
     this.state = 'open';
-    this.handlers.open();
+    this.#handlers.open();
   }
   /** The server sends a frame (a V2 array is JSON-encoded). */
   deliver(frame: string | Uint8Array | unknown[]): void {
-    this.handlers.message(Array.isArray(frame) ? JSON.stringify(frame) : frame);
+    this.#handlers.message(Array.isArray(frame) ? JSON.stringify(frame) : frame);
   }
   drop(info: Partial<TransportClose> = {}): void {
     const opened = this.state === 'open' || info.opened === true;
     this.state = 'closed';
-    this.finish({ code: 1006, reason: '', opened, ...info });
+    this.#finish({ code: 1006, reason: '', opened, ...info });
   }
-  private finished = false;
-  private finish(info: TransportClose): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.handlers.close(info);
+  #finished = false;
+  #finish(info: TransportClose): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#handlers.close(info);
   }
   /** Sent text frames parsed as V2 arrays. */
   frames(): unknown[][] {

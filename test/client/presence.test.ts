@@ -16,17 +16,17 @@ type Step = { joinRef: string; event: 'presence_state' | 'presence_diff'; payloa
 /** A channel seam both helpers can sit on: it delivers frames and reports the join_ref, nothing else. */
 class FrameFeed {
   joinRef: string | null = null;
-  private readonly handlers = new Map<string, ((payload: unknown) => void)[]>();
+  readonly #handlers = new Map<string, ((payload: unknown) => void)[]>();
   on(event: string, callback: (payload: never) => void): () => void {
-    const list = this.handlers.get(event) ?? [];
+    const list = this.#handlers.get(event) ?? [];
     list.push(callback as (payload: unknown) => void);
-    this.handlers.set(event, list);
+    this.#handlers.set(event, list);
     return () => list.splice(list.indexOf(callback as (payload: unknown) => void), 1);
   }
   deliver(step: Step): void {
     this.joinRef = step.joinRef;
     // A fresh parse per receiver: phoenix.js mutates what it is given.
-    for (const handler of this.handlers.get(step.event) ?? []) handler(JSON.parse(step.payload));
+    for (const handler of this.#handlers.get(step.event) ?? []) handler(JSON.parse(step.payload));
   }
 }
 
