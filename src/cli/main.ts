@@ -7,7 +7,7 @@ import { register as registerConnect } from './connect.ts';
 import { register as registerBench } from './bench.ts';
 import { register as registerProxy } from './proxy.ts';
 import { register as registerTasks } from './tasks.ts';
-import { reportUsageErrors, USAGE_EXIT_CODE } from './ui/usage.ts';
+import { commandPath, reportUsageErrors, usageHint, USAGE_EXIT_CODE } from './ui/usage.ts';
 
 // The same relative path from src/cli/ and from the published dist/cli/.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -24,6 +24,11 @@ registerBench(program);
 registerProxy(program);
 registerTasks(program);
 for (const command of [program, ...program.commands]) reportUsageErrors(command);
+/** The command whose action is running (`tether serve`), so its errors name it. */
+let running = 'tether';
+program.hook('preAction', (_program, action) => {
+  running = commandPath(action);
+});
 
 try {
   await program.parseAsync(process.argv);
@@ -33,8 +38,10 @@ try {
     // printed (`tether` alone prints the help, which is the hint).
     process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : USAGE_EXIT_CODE;
   } else {
-    process.stderr.write(`tether: ${err instanceof Error ? err.message : String(err)}\n`);
-    // A ConfigError carries exit code 2 (usage); anything else is 1.
-    process.exit((err as { exitCode?: number }).exitCode ?? 1);
+    // A ConfigError carries exit code 2 (usage), and like any usage error says where the rest is; anything else is 1.
+    const exitCode = (err as { exitCode?: number }).exitCode ?? 1;
+    const hint = exitCode === USAGE_EXIT_CODE ? `${usageHint(running)}\n` : '';
+    process.stderr.write(`${running}: ${err instanceof Error ? err.message : String(err)}\n${hint}`);
+    process.exit(exitCode);
   }
 }

@@ -8,6 +8,7 @@ import { Socket } from '../client/socket.ts';
 import { watchQueue, watchSystem, watchQueueStatus } from '../tasks/client.ts';
 import { QUEUE_NAME } from '../tasks/types.ts';
 import { TaskBoard } from './tasks-board.ts';
+import { USAGE_EXIT_CODE, usageMessage } from './ui/usage.ts';
 
 export interface WatchOptions {
   url: string;
@@ -70,8 +71,8 @@ export function register(program: Command): void {
     .option('--token <token>', 'connect token (shared token or a signed user token)')
     .action((queue: string | undefined, opts: { url: string; token?: string }) => {
       if (queue !== undefined && !QUEUE_NAME.test(queue)) {
-        process.stderr.write(`tether tasks watch: bad queue name "${queue}" (1-100 characters of A-Z a-z 0-9 . _ -)\n`);
-        process.exit(2);
+        process.stderr.write(usageMessage('tether tasks watch', `bad queue name "${queue}" (1-100 characters of A-Z a-z 0-9 . _ -)`));
+        process.exit(USAGE_EXIT_CODE);
       }
       const watcher = watchTasks(queue, opts);
       const stop = () => void watcher.stop().then(() => process.exit(0));

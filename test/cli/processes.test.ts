@@ -98,12 +98,13 @@ test('connect: exit codes for a refused join and an error reply', async () => {
 });
 
 test('usage errors: exit 2 with one line and a hint, not the whole help; --version', async () => {
-  const [bad, unknown, badValue, printed, help] = await Promise.all([
+  const [bad, unknown, badValue, printed, help, badQueue] = await Promise.all([
     run(['connect', wsUrl, '--jsn']),
     run(['conect']),
     run(['bench', wsUrl, '-c', 'many']),
     run(['--version']),
     run(['connect', '--help']),
+    run(['tasks', 'watch', 'bad queue!']),
   ]);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr, `tether connect: unknown option '--jsn' (Did you mean one of --json, --vsn?)\nRun "tether connect --help" for every flag.\n`);
@@ -114,6 +115,7 @@ test('usage errors: exit 2 with one line and a hint, not the whole help; --versi
   const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
   assert.deepEqual([printed.code, printed.stdout], [0, `${version}\n`]);
   assert.deepEqual([help.code, help.stdout.startsWith('Usage: tether connect')], [0, true]);
+  assert.deepEqual([badQueue.code, badQueue.stderr], [2, 'tether tasks watch: bad queue name "bad queue!" (1-100 characters of A-Z a-z 0-9 . _ -)\nRun "tether tasks watch --help" for every flag.\n']);
 });
 
 test('bench runs briefly against serve and prints a JSON result', async () => {
@@ -134,6 +136,8 @@ test('serve refuses to start on invalid configuration and says why', async () =>
     assert.match(result.stderr, /tether\.config\.json: maxConections: unknown key \(did you mean "maxConnections"\?\)/);
     assert.match(result.stderr, /environment: LOG_LEVEL: must be one of/);
     assert.match(result.stderr, /flags: --preset: must be one of "standard", "high-throughput", "low-memory" \(got "fast"\)/);
+    assert.match(result.stderr, /^tether serve: Invalid configuration:\n/);
+    assert.match(result.stderr, /\nRun "tether serve --help" for every flag\.\n$/);
   } finally {
     rmSync(bad, { recursive: true, force: true });
   }

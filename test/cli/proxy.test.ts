@@ -16,19 +16,21 @@ function start(args: string[]) {
   return { child, out, exited };
 }
 
-test('bad scripts, modes and addresses exit 2 with one line', async () => {
+test('bad scripts, modes and addresses exit 2 with one line and the --help hint', async () => {
   const cases = [
-    [['0', '4000', '--script', '5s ok; 3x blackhole'], /^tether: bad --script: step 2 "3x blackhole": "3x" is not a duration/],
+    [['0', '4000', '--script', '5s ok; 3x blackhole'], /^tether proxy: bad --script: step 2 "3x blackhole": "3x" is not a duration/],
     [['0', '4000', '--script', 'blackhole; 2s ok'], /only the last step may omit its duration/],
-    [['0', '4000', '--mode', 'sideways'], /^tether: bad --mode: unknown mode "sideways"/],
-    [['99999', '4000'], /^tether: LISTEN "99999" must be PORT or HOST:PORT/],
+    [['0', '4000', '--mode', 'sideways'], /^tether proxy: bad --mode: unknown mode "sideways"/],
+    [['99999', '4000'], /^tether proxy: LISTEN "99999" must be PORT or HOST:PORT/],
   ] as const;
   const runs = cases.map(([args]) => start([...args]));
   for (const [i, [args, message]] of cases.entries()) {
     const p = runs[i];
     assert.equal(await p.exited, 2, args.join(' '));
     assert.match(p.out.stderr, message);
-    assert.equal(p.out.stderr.trim().split('\n').length, 1, `one line: ${p.out.stderr}`);
+    const [line, hint, ...rest] = p.out.stderr.trim().split('\n');
+    assert.ok(line && rest.length === 0, `one line and the hint: ${p.out.stderr}`);
+    assert.equal(hint, 'Run "tether proxy --help" for every flag.');
   }
 });
 

@@ -100,6 +100,6 @@ test('PORT=abc npm start prints the configuration error and exits 2 (no crash wh
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise((resolve) => child.on('exit', resolve));
   assert.equal(code, 2, err);
-  assert.match(err, /Invalid configuration:\n {2}environment: PORT: expected a number \(got "abc"\)/);
+  assert.match(err, /^tether serve: Invalid configuration:\n {2}environment: PORT: expected a number \(got "abc"\)\nRun "tether serve --help" for every flag\.\n$/m);
   assert.doesNotMatch(err, /^\s+at /m, 'no stack trace');
 });

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 export const USAGE_EXIT_CODE = 2;
 
 /** `tether` or `tether connect`. */
-function commandPath(command: Command): string {
+export function commandPath(command: Command): string {
   return command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name();
 }
 
