@@ -354,7 +354,7 @@ function exitCodeOf(result: PushResult, onError: ExitCode): ExitCode {
 }
 
 function tap(factory: TransportFactory, onIncoming: (data: string | Uint8Array) => void): TransportFactory {
-  return (url, protocols, handlers) =>
+  const tapped: TransportFactory = (url, protocols, handlers) =>
     factory(url, protocols, {
       open: handlers.open,
       close: handlers.close,
@@ -366,6 +366,8 @@ function tap(factory: TransportFactory, onIncoming: (data: string | Uint8Array) 
         }
       },
     });
+  // Keeps the tapped transport's name: the open line and /stats say `websocket`, not `custom`.
+  return Object.assign(tapped, { transportName: factory.transportName });
 }
 
 /** Runs a session to its end and returns the exit code. */

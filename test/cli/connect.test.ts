@@ -49,6 +49,8 @@ describe('scripted runs exit with a code that says what happened', () => {
     });
     assert.equal(typeof reply?.ms, 'number');
     assert.ok(records.every((r) => typeof r.t === 'string' && !Number.isNaN(Date.parse(r.t as string))));
+    const open = records.find((r) => r.type === 'state' && r.state === 'open');
+    assert.match(String(open?.detail), /^connected to ws:\/\/\S+ over websocket/, 'the transport by its name, not "custom"');
   });
 
   test('an error reply: 5', async () => {
