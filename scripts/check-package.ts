@@ -131,6 +131,8 @@ async function checkSubpaths(app: string): Promise<string[]> {
 interface DocFile {
   file: string;
   port: number;
+  /** What the docs' proxy port 9000 becomes. */
+  proxyPort: number;
   samples: Sample[];
 }
 
@@ -139,7 +141,7 @@ async function docSamples(): Promise<DocFile[]> {
   const found: DocFile[] = [];
   for (const file of files) {
     const samples = samplesOf(join(root, file), file);
-    if (samples.length > 0) found.push({ file, port: await freePort(), samples });
+    if (samples.length > 0) found.push({ file, port: await freePort(), proxyPort: await freePort(), samples });
   }
   return found;
 }
@@ -200,9 +202,20 @@ async function runShSamples(app: string, doc: DocFile): Promise<void> {
   for (const sample of doc.samples.filter((s) => s.kind === 'sh')) {
     const serving: Background[] = [];
     try {
-      for (const command of commandsOf(sample).map((c) => withPort(c, doc.port))) {
+      for (const command of commandsOf(sample).map((c) => withPort(c, doc.port, doc.proxyPort))) {
         const t0 = performance.now();
-        if (/^tether serve\b/.test(command)) {
+        if (/^tether proxy\b/.test(command)) {
+          // A proxy runs until stopped: it must come up listening where the command says, and stop cleanly.
+          const proxy = new Background('sh', ['-c', `exec ${command}`], { cwd: app, env });
+          try {
+            await proxy.waitFor([`tether proxy listening on 127.0.0.1:${doc.proxyPort} -> 127.0.0.1:${doc.port}`], 20_000, `${sample.where}: ${command}`);
+          } catch (err) {
+            await proxy.stop();
+            throw err;
+          }
+          const code = await proxy.stop();
+          if (code !== 0) fail(`${sample.where}: \`${command}\` exited ${code} on SIGTERM (0 expected)\n${proxy.stderr}`);
+        } else if (/^tether serve\b/.test(command)) {
           const server = new Background('sh', ['-c', `exec ${command}`], { cwd: app, env });
           serving.push(server);
           await server.waitFor(['tether serve listening'], 20_000, `${sample.where}: ${command}`);

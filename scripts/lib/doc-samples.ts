@@ -7,11 +7,12 @@
  *   ```ts check=client   a program run once the file's servers are up; must print its `output` lines
  *   ```ts check=types    type-checked against the installed package, not run
  *   ```sh check          one command a line (`\` continues one); `tether serve` stays up for the block's
- *                        other commands, which must exit 0
+ *                        other commands, which must exit 0; a `tether proxy` must print its banner, then
+ *                        exit 0 on SIGTERM
  *   ```text output       what the checked block just above prints, line by line, in order
  *
- * Everything is run as written, but for one substitution: port 4000 becomes a free port, so a server already on
- * 4000 does not fail the check.
+ * Everything is run as written, but for one substitution: port 4000 (a server) and port 9000 (a proxy's listening
+ * port) become free ports, so something already on them does not fail the check.
  */
 import { readFileSync } from 'node:fs';
 
@@ -62,7 +63,8 @@ export function commandsOf(sample: Sample): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
-/** The one substitution: the documented port 4000 becomes `port`. */
-export function withPort(text: string, port: number): string {
-  return text.replace(/\b4000\b/g, String(port));
+/** The one substitution: the documented port 4000 becomes `port`, and a proxy's 9000 becomes `proxyPort` if given. */
+export function withPort(text: string, port: number, proxyPort?: number): string {
+  const served = text.replace(/\b4000\b/g, String(port));
+  return proxyPort === undefined ? served : served.replace(/\b9000\b/g, String(proxyPort));
 }

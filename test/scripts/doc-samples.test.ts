@@ -32,6 +32,7 @@ test('checked blocks, their output blocks and their commands', () => {
   ]);
   assert.deepEqual(commandsOf(samples[1]), ['tether serve   # stays up', 'tether connect ws://127.0.0.1:4000/socket --json']);
   assert.equal(withPort('ws://h:4000/socket port: 4000 40000', 5123), 'ws://h:5123/socket port: 5123 40000');
+  assert.equal(withPort('tether proxy 9000 4000 # 90000', 5123, 6001), 'tether proxy 6001 5123 # 90000');
   assert.throws(() => extractSamples('```ts check=srv\nx\n```\n', 'y.md'), /y\.md:1: unknown check "check=srv"/);
   assert.throws(() => extractSamples('```text output\nx\n```\n', 'z.md'), /z\.md:1: an output block with no checked block/);
 });
@@ -47,5 +48,5 @@ test('the README tours and the CLI examples stay checked', () => {
   assert.ok(readme.every((s) => s.output.length > 0));
   const cli = samplesOf(new URL('../../docs/cli.md', import.meta.url).pathname, 'docs/cli.md');
   const commands = cli.filter((s) => s.kind === 'sh').flatMap(commandsOf);
-  for (const command of ['serve', 'connect', 'bench', '--version']) assert.ok(commands.some((c) => c.startsWith(`tether ${command}`)), `docs/cli.md runs tether ${command}`);
+  for (const command of ['serve', 'connect', 'bench', 'proxy', '--version']) assert.ok(commands.some((c) => c.startsWith(`tether ${command}`)), `docs/cli.md runs tether ${command}`);
 });
