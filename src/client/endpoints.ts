@@ -22,6 +22,11 @@ export class EndpointRotation {
     return this.list.length > 1;
   }
 
+  /** The endpoint `advance()` would move to. */
+  get following(): string {
+    return this.list[(this.#index + 1) % this.list.length];
+  }
+
   /** Moves to the next endpoint (wrapping around) and returns it. */
   advance(): string {
     this.#index = (this.#index + 1) % this.list.length;

@@ -48,6 +48,11 @@ export class ReconnectPlan {
     return { delayMs: hint.afterMs + Math.floor(this.#random() * hint.windowMs), endpoint: this.endpoint, hinted: true };
   }
 
+  /** A random point (ms) in a drain hint's window: when a socket with another endpoint starts its move. */
+  spread(hint: ReconnectHint): number {
+    return Math.floor(this.#random() * hint.windowMs);
+  }
+
   /** A connection opened: the next outage starts its schedule afresh (the endpoint stays). */
   reset(): void {
     this.#schedule.reset();

@@ -69,6 +69,8 @@ export class Socket {
   #seq: number;
   #unwatchPage: (() => void) | null = null;
   #closeWaiters: (() => void)[] = [];
+  /** The link a drain notice opened to the next endpoint while the current one still serves (make before break). */
+  #standby: { transport: Transport | null; endpoint: string; timer: unknown } | null = null;
   #loaded = false;
   /** Resolves once the outbox store's messages are loaded (at once for the memory store). */
   readonly ready: Promise<void>;
@@ -307,7 +309,7 @@ export class Socket {
     const attempt = ++this.#attemptsSinceOpen;
     let request: AttemptRequest;
     try {
-      request = await attemptRequest(this.#o, this.endpoint, this.#clientId, { attempt, refresh });
+      request = await attemptRequest(this.#o, this.endpoint, this.#clientId, { attempt, refresh }, this.#retry.endpoints.several);
     } catch (err) {
       if (attemptNo !== this.#attemptNo || this.#current !== SocketStates.connecting) return;
       this.reportError('provider_failed', `The params or authToken provider threw: ${(err as Error).message}. The socket will retry; fix the provider if this repeats.`, { cause: err });
@@ -321,6 +323,11 @@ export class Socket {
       close: (info) => this.#transportClosed(transport, info),
     });
     this.#transport = transport;
+    this.#armConnectTimer(transport);
+  }
+
+  /** The attempt on `transport` must open within connectTimeoutMs. */
+  #armConnectTimer(transport: Transport): void {
     this.#timers.connectTimer = this.clock.setTimeout(() => {
       this.#timers.connectTimer = null;
       if (this.#transport !== transport || this.#current !== SocketStates.connecting) return;
@@ -333,6 +340,7 @@ export class Socket {
 
   #opened(): void {
     this.#clearTimer('connectTimer');
+    this.#dropStandby();
     if (this.#everOpened) this.#counters.reconnects += 1;
     this.#everOpened = true;
     this.#retry.reset();
@@ -346,7 +354,10 @@ export class Socket {
   }
 
   #transportClosed(transport: Transport, info: TransportClose): void {
-    if (this.#transport !== transport) return;
+    if (this.#transport !== transport) {
+      if (this.#standby?.transport === transport) this.#dropStandby();
+      return;
+    }
     this.#transport = null;
     this.#clearTimer('connectTimer');
     if (this.#current === SocketStates.closing) {
@@ -374,6 +385,7 @@ export class Socket {
       return;
     }
     if (info.frameTooLarge) return this.#frameTooLarge(null, info.error ?? 'the server sent a frame over the transport\'s maxFrameBytes');
+    if (this.#standby !== null && info.code === CloseCodes.serviceRestart) return this.#adoptStandby(info);
     this.#linkDown('transport_closed');
     const hint = info.code === CloseCodes.serviceRestart ? parseReconnectHint(info.reason) : null;
     this.#scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, hint);
@@ -412,6 +424,7 @@ export class Socket {
 
   /** The open link is gone (or going): stop the heartbeat and tell pending pushes, pings and channels. */
   #linkDown(reason: string): void {
+    this.#dropStandby();
     this.#heartbeat.stop();
     this.#connectedSince = null;
     this.#pings.rejectAll(reason);
@@ -503,17 +516,73 @@ export class Socket {
   }
 
   /**
-   * The server is about to close with 1012. With another endpoint to go to, leave now rather than after a close
-   * handshake the draining server answers late; with one, there is nowhere to go early (an early return would
-   * meet the draining server's 503), so the close, whose reason carries the same hint, is awaited as usual.
+   * The server is about to close with 1012. With another endpoint, make before break: open the link there now,
+   * while this one still serves, and move when it opens (the server gives `tether_move` clients
+   * `drainHandoverMs` for it); if the 1012 comes first, that link becomes the next attempt. With one endpoint
+   * there is nowhere to go early (the draining server would answer 503), so the close, whose reason carries the
+   * same hint, is awaited as usual.
    */
   #drainNotice(hint: ReconnectHint | null): void {
-    const transport = this.#transport;
-    if (hint === null || transport === null || !this.isOpen || !this.#retry.endpoints.several) return;
+    if (hint === null || this.#transport === null || !this.isOpen || !this.#retry.endpoints.several || this.#standby !== null) return;
+    const endpoint = this.#retry.endpoints.following;
+    const standby = { transport: null as Transport | null, endpoint, timer: null as unknown };
+    this.#standby = standby;
+    // At a random point in the hint's window, so a fleet does not land on the other node all at once.
+    standby.timer = this.clock.setTimeout(() => {
+      standby.timer = null;
+      attemptRequest(this.#o, endpoint, this.#clientId, { attempt: 1, refresh: false }, true).then((request) => {
+        if (this.#standby !== standby) return;
+        const transport: Transport = this.#plan.factory(request.url, request.protocols, {
+          open: () => this.#standbyOpened(transport),
+          message: (data, bytes) => this.#transport === transport && this.#receive(transport, data, bytes),
+          close: (info) => this.#transportClosed(transport, info),
+        });
+        standby.transport = transport;
+        standby.timer = this.clock.setTimeout(() => this.#standby === standby && this.#dropStandby(), this.#connectTimeoutMs);
+      }, () => this.#standby === standby && this.#dropStandby());
+    }, this.#retry.spread(hint));
+  }
+
+  /** The standby link opened: move to it (open to open), or, adopted as the attempt already, open as usual. */
+  #standbyOpened(transport: Transport): void {
+    if (this.#transport === transport) return this.#opened();
+    const standby = this.#standby;
+    if (standby?.transport !== transport || !this.isOpen) return;
+    this.#standby = null;
+    if (standby.timer !== null) this.clock.clearTimeout(standby.timer);
+    const old = this.#transport;
     this.#transport = null;
-    transport.close(1000, 'server is draining');
     this.#linkDown('transport_closed');
-    this.#scheduleRetry(TransitionReasons.transportClosed, 'the server announced a restart (drain notice, 1012 follows)', { code: CloseCodes.serviceRestart }, false, hint);
+    old?.close(1000, 'moved to another endpoint');
+    this.#transport = transport;
+    this.#retry.endpoints.advance();
+    this.#attemptNo += 1;
+    this.#transition(SocketStates.reconnecting, TransitionReasons.handover, `the server is draining; the link to ${this.endpoint} is open`, { code: CloseCodes.serviceRestart, delayMs: 0 });
+    this.#transition(SocketStates.connecting, TransitionReasons.retry, `moving to ${this.endpoint}`);
+    this.#opened();
+  }
+
+  /** The draining server closed before the standby link opened: that link is the next attempt. */
+  #adoptStandby(info: TransportClose): void {
+    const standby = this.#standby!;
+    this.#standby = null;
+    if (standby.timer !== null) this.clock.clearTimeout(standby.timer);
+    this.#linkDown('transport_closed');
+    this.#retry.endpoints.advance();
+    this.#attemptNo += 1;
+    this.#transition(SocketStates.reconnecting, TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}; the link to ${this.endpoint} is already opening`, { code: info.code, delayMs: 0 });
+    this.#transition(SocketStates.connecting, TransitionReasons.retry, `connecting to ${this.endpoint} (opened on the drain notice)`);
+    if (standby.transport === null) return void this.#attempt(false);
+    this.#transport = standby.transport;
+    this.#armConnectTimer(standby.transport);
+  }
+
+  #dropStandby(): void {
+    const standby = this.#standby;
+    if (standby === null) return;
+    this.#standby = null;
+    if (standby.timer !== null) this.clock.clearTimeout(standby.timer);
+    if (standby.transport !== this.#transport) standby.transport?.close(1000, 'not needed');
   }
 
   #heartbeatReply(ref: string): boolean {

@@ -35,6 +35,11 @@ export const TransitionReasons = {
   frameTooLarge: 'frame_too_large',
   /** No heartbeat reply within `heartbeatTimeoutMs` of a heartbeat the client was awake to see answered. */
   heartbeatTimeout: 'heartbeat_timeout',
+  /**
+   * A draining server's notice: the link to the next endpoint opened while the old one still served, and the
+   * socket moved to it (open to open; channels rejoin on the new link).
+   */
+  handover: 'handover',
   /** `longPollFallbackMs`: the WebSocket failed, or did not open and answer a heartbeat in time; long-poll next. */
   transportFallback: 'transport_fallback',
   /** A params or token provider threw. */

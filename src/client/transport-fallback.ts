@@ -47,6 +47,11 @@ export class TransportPlan {
     return transportNameOf(this.#current);
   }
 
+  /** The factory of the current (or last) attempt, for a link opened beside it (a drain's handover). */
+  get factory(): TransportFactory {
+    return this.#current;
+  }
+
   /** The factory for a new attempt. On the primary with a fallback, the threshold starts now. */
   begin(): TransportFactory {
     this.cancel();

@@ -74,6 +74,7 @@ export const serveConfigSchema = z.strictObject({
   drainIntervalMs: z.int().nonnegative(),
   drainTimeoutMs: z.int().nonnegative(),
   drainReconnectWindowMs: z.int().nonnegative().max(600_000),
+  drainHandoverMs: z.int().nonnegative().max(600_000),
   longPollWindowMs: millis.max(600_000),
   longPollIdleMs: millis,
   longPollSecret: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -230,6 +231,7 @@ export const ENV_VARS: Record<ConfigKey, string> = {
   drainIntervalMs: 'TETHER_DRAIN_INTERVAL_MS',
   drainTimeoutMs: 'TETHER_DRAIN_TIMEOUT_MS',
   drainReconnectWindowMs: 'TETHER_DRAIN_RECONNECT_WINDOW_MS',
+  drainHandoverMs: 'TETHER_DRAIN_HANDOVER_MS',
   longPollWindowMs: 'TETHER_LONG_POLL_WINDOW_MS',
   longPollIdleMs: 'TETHER_LONG_POLL_IDLE_MS',
   longPollSecret: 'TETHER_LONG_POLL_SECRET',
@@ -310,6 +312,7 @@ export const CONFIG_HELP: Record<ConfigKey, string> = {
   drainIntervalMs: 'pause between drain steps',
   drainTimeoutMs: 'how long shutdown waits for clients to finish closing',
   drainReconnectWindowMs: 'opted-in Tether clients spread their return over this window after a drain (about the restart time)',
+  drainHandoverMs: 'Tether clients with another endpoint get this long to open their link there before their 1012',
   longPollWindowMs: 'how long a long-poll GET waits for messages before it answers {"status":204}',
   longPollIdleMs: 'end a long-poll session with no request for this long (as a dropped socket: channels leave, presence goes)',
   longPollSecret: 'HMAC key of long-poll session tokens, at least 32 characters; set the same on every node (default: random per process)',
@@ -373,7 +376,7 @@ export const SERVER_OPTION_KEYS = [
   'readBacklogFrames', 'readBacklogBytes', 'closeGraceMs', 'messagesPerSecond',
   'messageBurst', 'joinsPerSecond', 'joinBurst', 'connectTimeoutMs', 'handshakeTimeoutMs', 'maxPendingHandshakes',
   'inboundBacklogMessages', 'inboundBacklogBytes', 'sweepIntervalMs', 'presenceBatchMs',
-  'drainBatchSize', 'drainIntervalMs', 'drainTimeoutMs', 'drainReconnectWindowMs',
+  'drainBatchSize', 'drainIntervalMs', 'drainTimeoutMs', 'drainReconnectWindowMs', 'drainHandoverMs',
   'longPollWindowMs', 'longPollIdleMs', 'longPollSecret', 'longPollMaxBodyBytes', 'longPollMaxFramesPerPost', 'longPollMaxQueuedMessages',
 ] as const satisfies readonly ConfigKey[];
 

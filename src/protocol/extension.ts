@@ -23,11 +23,24 @@ export function optsIn(params: Readonly<Record<string, string>>): boolean {
   return params[ExtensionParams.optIn] === '1';
 }
 
-/** Connect params that opt into the extension; `clientId` scopes push de-duplication across restarts. */
-export function recoveryConnectParams(clientId: string | undefined): Record<string, string> {
+/**
+ * Connect params that opt into the extension; `clientId` scopes push de-duplication across restarts, and
+ * `canMove` says the client has another endpoint to move to on a drain notice (`tether_move=1`).
+ */
+export function recoveryConnectParams(clientId: string | undefined, canMove = false): Record<string, string> {
   const params: Record<string, string> = { [ExtensionParams.optIn]: '1' };
   if (clientId !== undefined) params[ExtensionParams.clientId] = clientId;
+  if (canMove) params[ExtensionParams.canMove] = '1';
   return params;
+}
+
+/**
+ * True when an opted-in client said it has another endpoint: on a drain notice it opens its link there while
+ * this server still serves it, and leaves when that link is up, so a drain gives it `drainHandoverMs` before
+ * its 1012.
+ */
+export function canMove(params: Readonly<Record<string, string>>): boolean {
+  return optsIn(params) && params[ExtensionParams.canMove] === '1';
 }
 
 /** The client id the connect params name, or undefined when absent or unusable. */
@@ -136,6 +149,8 @@ export const ExtensionParams = {
   optIn: 'tether',
   /** Connect param naming a stable client id: the push de-duplication scope across reconnects and restarts. */
   clientId: 'tether_cid',
+  /** Connect param of a client with another endpoint to move to on a drain notice (`tether_move=1`). */
+  canMove: 'tether_move',
 } as const;
 
 /** Longest accepted outbox id and client id. */

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Broker, BrokerMessage } from '../broker/types.ts';
 import { CloseCodes } from '../protocol/close-codes.ts';
-import { DRAIN_CLOSE_REASON, DRAIN_NOTICE_EVENT, drainCloseReason, drainNoticePayload, optsIn } from '../protocol/extension.ts';
+import { canMove, DRAIN_CLOSE_REASON, DRAIN_NOTICE_EVENT, drainCloseReason, drainNoticePayload, optsIn } from '../protocol/extension.ts';
 import { HEARTBEAT_TOPIC } from '../protocol/events.ts';
 import type { Payload } from '../protocol/frame.ts';
 import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializer } from '../protocol/serializer.ts';
@@ -369,16 +369,21 @@ export class ServerCore {
 
   /**
    * Stops admitting and closes every connection with 1012, `drainBatchSize` at a time; resolves when all closed.
-   * Every opted-in connection first reads a drain notice, all in one pass: a client with another endpoint
-   * leaves on it at once (its own close spares this server's batches), so a fleet that has somewhere to go is
-   * handed over in one pass, not paced by the batches. The batches are for clients that can only come back
-   * here: each close's reason tells when to come back (after the remaining batches and one more step, within
-   * `drainReconnectWindowMs`; protocol/extension.ts). Connections already gone are skipped, not counted.
+   * Every opted-in connection first reads a drain notice, all in one pass. A client that said it has another
+   * endpoint (`tether_move=1`) opens its link there while this server still serves it and leaves once that link
+   * is up (make before break): such connections are closed last, and not before `drainHandoverMs`, so their
+   * clients go without a link only for the rejoin. The batches are for the rest, clients that can only come
+   * back here: each close's reason tells when to come back (after the remaining batches and one more step,
+   * within `drainReconnectWindowMs`; protocol/extension.ts). Connections already gone are skipped, not counted.
    */
   drain(): Promise<void> {
     this.#draining = true;
-    const { drainBatchSize, drainIntervalMs, drainTimeoutMs, drainReconnectWindowMs } = this.#options;
-    const queue = [...this.#connections.values()];
+    const { drainBatchSize, drainIntervalMs, drainTimeoutMs, drainReconnectWindowMs, drainHandoverMs } = this.#options;
+    const all = [...this.#connections.values()];
+    // Connections whose clients move elsewhere on the notice go last, once the handover time is up.
+    const moves = (conn: Connection) => drainHandoverMs > 0 && canMove(conn.connectParams);
+    const queue = [...all.filter((conn) => !moves(conn)), ...all.filter(moves)];
+    const handoverEnds = this.clock.now() + drainHandoverMs;
     let next = 0;
     const batchesAfter = (from: number) => Math.ceil((queue.length - from) / drainBatchSize);
     return new Promise<void>((resolve) => {
@@ -423,9 +428,18 @@ export class ServerCore {
         if (done) return;
         let closed = 0;
         while (closed < drainBatchSize && next < queue.length) {
-          const conn = queue[next++];
+          const conn = queue[next];
           // Closed since the drain began (a client that left on the notice): skipped, not counted.
-          if (conn.closing) continue;
+          if (conn.closing) {
+            next++;
+            continue;
+          }
+          const wait = moves(conn) ? handoverEnds - this.clock.now() : 0;
+          if (wait > 0) {
+            stepTimer = this.clock.setTimeout(step, wait);
+            return;
+          }
+          next++;
           closed += 1;
           try {
             // The remaining batches plus one step, so the last batch does not come back while this server still refuses (503).

@@ -75,6 +75,7 @@ export const SERVER_DEFAULTS = {
   drainIntervalMs: 50,
   drainTimeoutMs: 5000,
   drainReconnectWindowMs: 1000,
+  drainHandoverMs: 3000,
   longPollWindowMs: 10_000,
   longPollIdleMs: 15_000,
   longPollMaxBodyBytes: 2 * 1024 * 1024,
@@ -236,6 +237,13 @@ export interface ServerOptions {
    */
   drainReconnectWindowMs?: number;
   /**
+   * How long (ms) a drain leaves the connections of Tether clients with another endpoint (`tether_move=1`) open
+   * after its notice, so each opens its link to the other node first and leaves once that link is up; the 1012
+   * batches reach such a connection only after this (docs/recovery.md). 0 closes them with the rest.
+   * @defaultValue `3000`
+   */
+  drainHandoverMs?: number;
+  /**
    * How long a long-poll GET (`${mount}/longpoll`, docs/longpoll.md) waits for messages before it answers
    * `{"status":204}`, as Phoenix's `window_ms`. Keep it under the client's request timeout (phoenix.js: 20 s).
    * @defaultValue `10000`
@@ -328,6 +336,7 @@ const schema = z.strictObject({
   drainIntervalMs: nonNegativeInt.default(SERVER_DEFAULTS.drainIntervalMs),
   drainTimeoutMs: nonNegativeInt.default(SERVER_DEFAULTS.drainTimeoutMs),
   drainReconnectWindowMs: nonNegativeInt.max(600_000).default(SERVER_DEFAULTS.drainReconnectWindowMs),
+  drainHandoverMs: nonNegativeInt.max(600_000).default(SERVER_DEFAULTS.drainHandoverMs),
   longPollWindowMs: positiveInt.max(600_000).default(SERVER_DEFAULTS.longPollWindowMs),
   longPollIdleMs: positiveInt.default(SERVER_DEFAULTS.longPollIdleMs),
   longPollSecret: z.string().min(32, 'must be at least 32 characters').optional(),

@@ -111,25 +111,40 @@ test('a socket that comes back rejoins its channels at once, even with a rejoin 
   assert.deepEqual(channels.map((c) => c.state), ['joined', 'joined', 'joined']);
 });
 
-test('a drain notice frame: with several endpoints the socket leaves at once for the next; with one it waits for the close', async () => {
+test('a drain notice frame: with several endpoints the socket opens the next link first and moves when it is up; with one it waits for the close', async () => {
   const notice = (afterMs: unknown, windowMs: unknown) => [null, null, 'phoenix', 'tether_drain', { afterMs, windowMs }];
   const two = socketOn(['ws://a.test/socket', 'ws://b.test/socket'], { reconnect: () => 7 });
   two.socket.connect();
   await two.clock.advanceAsync(0);
+  assert.equal(new URL(two.net.current.url).searchParams.get('tether_move'), '1', 'a socket with another endpoint says so');
   two.net.current.open();
   const first = two.net.current;
-  for (const bad of [notice(-1, 5), notice('1', 5), [null, null, 'phoenix', 'tether_drain', 'x']]) first.deliver(bad);
-  assert.equal(two.socket.state, 'open', 'a malformed notice is ignored');
-  first.deliver(notice(300, 2000));
-  assert.equal(two.socket.state, 'reconnecting', 'left without waiting for the close handshake');
-  assert.deepEqual(first.closedWith, { code: 1000, reason: 'server is draining' });
-  assert.equal(two.transitions.at(-1)?.detail.code, 1012);
-  assert.equal(two.transitions.at(-1)?.detail.delayMs, 0, 'at once: the window of the hint is for clients that come back to node A');
-  first.drop({ code: 1012, reason: drainCloseReason({ afterMs: 300, windowMs: 2000 }) });
-  assert.equal(two.socket.state, 'reconnecting', 'the old transport closing later changes nothing');
+  const room = two.socket.channel('room:1');
+  void room.join();
   await two.clock.advanceAsync(0);
-  assert.equal(two.host(), 'b.test');
-  assert.equal(two.net.connections.length, 2, 'one attempt, to node B');
+  first.deliver(first.reply('phx_join'));
+  assert.equal(room.state, 'joined');
+  for (const bad of [notice(-1, 5), notice('1', 5), [null, null, 'phoenix', 'tether_drain', 'x']]) first.deliver(bad);
+  await two.clock.advanceAsync(2000);
+  assert.equal(two.net.connections.length, 1, 'a malformed notice is ignored');
+  first.deliver(notice(300, 2000));
+  assert.equal(two.socket.state, 'open', 'still served by the draining node');
+  await two.clock.advanceAsync(2000);
+  assert.equal(two.net.connections.length, 2, 'the link to node B opens within the hint\'s window');
+  const second = two.net.current;
+  assert.equal(new URL(second.url).host, 'b.test');
+  assert.equal(first.closedWith, null, 'node A is not left before node B is up');
+  assert.equal(room.state, 'joined');
+  second.open();
+  assert.deepEqual(first.closedWith, { code: 1000, reason: 'moved to another endpoint' });
+  assert.equal(two.socket.state, 'open');
+  assert.equal(two.socket.endpoint, 'ws://b.test/socket');
+  assert.ok(two.transitions.some((t) => t.reason === 'handover' && t.detail.delayMs === 0 && t.detail.code === 1012));
+  await two.clock.advanceAsync(0);
+  assert.deepEqual(second.frames().filter((f) => f[3] === 'phx_join').map((f) => f[2]), ['room:1'], 'the channel rejoins on node B at once');
+  first.drop({ code: 1012, reason: drainCloseReason({ afterMs: 300, windowMs: 2000 }) });
+  assert.equal(two.socket.state, 'open', 'the old link closing later changes nothing');
+  assert.equal(two.net.connections.length, 2);
 
   const one = socketOn('ws://a.test/socket', { reconnect: () => 7 });
   one.socket.connect();
@@ -140,4 +155,47 @@ test('a drain notice frame: with several endpoints the socket leaves at once for
   one.net.current.drop({ code: 1012, reason: drainCloseReason({ afterMs: 300, windowMs: 2000 }) });
   const delay = one.transitions.at(-1)!.detail.delayMs!;
   assert.ok(delay >= 300 && delay < 2300, `hinted delay ${delay}`);
+});
+
+test('a drain notice with several endpoints: the 1012 before node B is up makes that link the attempt; a link that fails leaves the 1012 to move on', async () => {
+  const notice = [null, null, 'phoenix', 'tether_drain', { afterMs: 0, windowMs: 500 }];
+  const closing = { code: 1012, reason: drainCloseReason({ afterMs: 0, windowMs: 500 }) };
+  /** A socket on node A (of A and B) that has read the drain notice and waited out its window. */
+  const noticed = async (options: ConstructorParameters<typeof Socket>[1]) => {
+    const on = socketOn(['ws://a.test/socket', 'ws://b.test/socket'], options);
+    on.socket.connect();
+    await on.clock.advanceAsync(0);
+    on.net.current.open();
+    const first = on.net.current;
+    first.deliver(notice);
+    await on.clock.advanceAsync(500);
+    return { ...on, a: first };
+  };
+  const s = await noticed({ reconnect: () => 7 });
+  const a = s.a;
+  const b = s.net.current;
+  assert.equal(new URL(b.url).host, 'b.test');
+  a.drop(closing);
+  assert.equal(s.socket.state, 'connecting', 'the link already opening is the attempt: no delay, no second attempt');
+  assert.equal(s.net.connections.length, 2);
+  b.open();
+  assert.equal(s.socket.state, 'open');
+  assert.equal(s.socket.endpoint, 'ws://b.test/socket');
+
+  const f = await noticed({ reconnect: () => 7, connectTimeoutMs: 1000 });
+  const fa = f.a;
+  f.net.current.drop({ opened: false });
+  assert.equal(f.socket.state, 'open', 'node B refused: stay on node A');
+  await f.clock.advanceAsync(500);
+  fa.deliver(notice);
+  await f.clock.advanceAsync(500);
+  const slow = f.net.current;
+  await f.clock.advanceAsync(1000);
+  assert.ok(slow.closedWith !== null, 'a link that does not open within connectTimeoutMs is given up');
+  assert.equal(f.socket.state, 'open');
+  fa.drop(closing);
+  assert.equal(f.transitions.at(-1)?.detail.delayMs, 0, 'the 1012 moves on at once');
+  await f.clock.advanceAsync(0);
+  assert.equal(new URL(f.net.current.url).host, 'b.test');
+  assert.equal(f.net.connections.length, 4);
 });

@@ -119,7 +119,7 @@ async function run(name: string, stalledCount: number, flags: string[]): Promise
   }
 }
 
-test('10 stalled consumers under 32 KiB shouts at 100/s: peak extra RSS per consumer within 1.5x the budget, and back after the cut', { timeout: 120_000, skip: FIGURES_ONLY }, async () => {
+test('10 stalled consumers under 32 KiB shouts at 100/s: peak extra RSS per consumer within 1.5x the budget; RSS and heap after the cut printed beside a baseline', { timeout: 120_000, skip: FIGURES_ONLY }, async () => {
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
   const [cap, baseline, graceOnly] = await Promise.all([
     run('cap (default 1.5x budget)', STALLED, []),

@@ -116,3 +116,29 @@ test('while draining, HTTP answers end their connection (no keep-alive for the e
   await closing;
   for (const client of c) await client.closed;
 });
+
+test('clients that can move (tether_move=1) keep their link until drainHandoverMs, so they open the next one first; one that leaves ends the wait', async () => {
+  const clock = new VirtualClock();
+  const s = await startServer({ clock, drainBatchSize: 10, drainIntervalMs: 100, drainHandoverMs: 3000 });
+  const movers = await Promise.all([1, 2].map(() => RawClient.connect(s.endpoint({ tether: '1', tether_move: '1' }))));
+  const stayer = await RawClient.connect(s.endpoint({ tether: '1' }));
+  const stock = await RawClient.connect(s.endpoint({ tether_move: '1' }));
+  await until(() => s.server.connectionCount === 4, 'four connections');
+  let drained = false;
+  const closing = s.server.close().then(() => (drained = true));
+  for (const c of [...movers, stayer]) assert.equal(((await c.json()) as unknown[])[3], DRAIN_NOTICE_EVENT);
+  await until(() => s.server.connectionCount === 2, 'the stayer and the stock client closed at once');
+  assert.equal((await stayer.closed).code, CloseCodes.serviceRestart);
+  assert.equal((await stock.closed).code, CloseCodes.serviceRestart, 'tether_move without the opt-in is a stock client');
+  clock.advance(2900);
+  await tick();
+  assert.equal(s.server.connectionCount, 2, 'the movers are not closed before the handover time');
+  movers[0].close();
+  await until(() => s.server.connectionCount === 1, 'a mover left on its own');
+  clock.advance(100);
+  await until(() => s.server.connectionCount === 0, 'the handover time is up: the last mover is closed');
+  assert.equal((await movers[1].closed).code, CloseCodes.serviceRestart);
+  clock.advance(5000);
+  await closing;
+  assert.ok(drained);
+});
