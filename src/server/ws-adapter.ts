@@ -11,7 +11,7 @@ import { InboundLane, InboundTurns } from './inbound-turns.ts';
 import type { SharedFrame, TransportSocket } from './transport.ts';
 import { asError } from './unknown.ts';
 import { wsDeflateOptions, type ResolvedCompression } from './compression.ts';
-import { deflatePeer, framesWritable, sharedWireBytes, wireMode, writeFrames, writeShared, type DeflatePeer, type WireMode } from './ws-wire.ts';
+import { deflatePeer, framesWritable, sharedWireBytes, wireMode, withCorkedSocket, writeFrames, writeShared, type DeflatePeer, type WireMode } from './ws-wire.ts';
 
 /** The transport of a ws socket, kept on the socket so its listeners can be shared module-level functions. */
 const TRANSPORT = Symbol('tether.transport');
@@ -121,14 +121,7 @@ class WsTransport extends InboundLane implements TransportSocket {
       }
       return;
     }
-    const socket = (this.#ws as unknown as { _socket: Duplex | null })._socket;
-    if (socket === null) return write();
-    socket.cork();
-    try {
-      write();
-    } finally {
-      socket.uncork();
-    }
+    withCorkedSocket(this.#ws, write);
   }
 
   #writeBatch(): void {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CONFIG_KEYS, DEFAULTS, ENV_VARS, PRESETS, SERVER_OPTION_KEYS, flagName, serverOptions, type ConfigKey } from '../../src/ops/config.ts';
+import { CONFIG_KEYS, DEFAULTS, ENV_VARS, PRESET_NAMES, PRESETS, SERVER_OPTION_KEYS, flagName, serverOptions, type ConfigKey } from '../../src/ops/config.ts';
 import { resolveOptions } from '../../src/server/options.ts';
 import { PUSH_DEDUP_DEFAULTS } from '../../src/server/recovery/push-dedup.ts';
 import { HISTORY_LIMIT_DEFAULTS, MemoryHistoryStore } from '../../src/broker/history-memory.ts';
@@ -238,6 +238,21 @@ describe('resolveServeConfig', () => {
     const err = configError(() => resolveServeConfig({ file: { path: 'c.json', values: { token: 12345 } } }));
     assert.equal(err.issues[0].key, 'token');
     assert.doesNotMatch(err.message, /12345/);
+  });
+
+  test('compression is off in every preset; its flag, variable and file keys build createServer\'s compression', () => {
+    for (const preset of PRESET_NAMES) {
+      assert.equal(serverOptions(resolveServeConfig({ flags: { preset } }).config).compression, false, preset);
+    }
+    const { config, origins } = resolveServeConfig({
+      file: { path: 'tether.config.json', values: { compressionLevel: 2 } },
+      env: { TETHER_COMPRESSION: 'true', TETHER_COMPRESSION_MEM_LEVEL: '4' },
+      flags: { preset: 'high-throughput', compressionThresholdBytes: '256', compressionConcurrency: '3' },
+    });
+    assert.deepEqual(serverOptions(config).compression, { thresholdBytes: 256, level: 2, memLevel: 4, concurrency: 3 });
+    assert.deepEqual([origins.compression, origins.compressionLevel, origins.compressionThresholdBytes], ['env', 'file', 'flag']);
+    resolveOptions({ channels: {}, ...serverOptions(config) });
+    assert.throws(() => resolveServeConfig({ flags: { compressionLevel: '10' } }), /--compression-level: must be at most 9/);
   });
 
   test('every key has an environment variable and a flag, and presets only name real keys', () => {

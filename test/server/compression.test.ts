@@ -20,10 +20,19 @@ import { pollUntil } from '../helpers/poll.ts';
 
 const pad = (i: number) => `${'tether broadcast payload '.repeat(80)}#${i}`;
 
-/** `go {n}`: n pushes to the caller and n broadcasts to the topic, interleaved, then the reply. */
+/**
+ * `go {n}`: n pushes to the caller and n broadcasts to the topic, interleaved, then the reply (ws is deflating the
+ * pushes, so these broadcasts queue behind them uncompressed). `tick {i}`: one broadcast, then a reply over the
+ * threshold: on an idle socket the broadcast is the shared pre-compressed frame, the reply compressed by ws.
+ */
 const mixChannel: ChannelDefinition = {
   join: () => ok(),
   handleIn(event, payload, socket) {
+    if (event === 'tick') {
+      const i = (payload as { i: number }).i;
+      void socket.broadcast('t', { i, pad: pad(i) });
+      return ok({ i, pad: pad(i) });
+    }
     if (event !== 'go') return;
     const n = (payload as { n: number }).n;
     for (let i = 0; i < n; i++) {
@@ -162,6 +171,9 @@ test('raw compressed broadcasts never overtake replies ws is still compressing: 
 test('the Node client offering permessage-deflate reads interleaved compressed pushes, broadcasts and replies intact', async (t) => {
   const { server, url } = await started({ compression: true });
   t.after(() => server.close());
+  // The server side of the upgraded connection: what it wrote is what went over the wire.
+  const upgraded: NetSocket[] = [];
+  server.httpServer.on('upgrade', (_req: IncomingMessage, s: NetSocket) => upgraded.push(s));
   const socket = new Socket(url.replace('/websocket?vsn=2.0.0', ''), { transport: wsTransport({ perMessageDeflate: true }) });
   t.after(() => socket.disconnect());
   socket.connect();
@@ -181,6 +193,23 @@ test('the Node client offering permessage-deflate reads interleaved compressed p
   const twice = [...Array.from({ length: 40 }, (_, i) => i), ...Array.from({ length: 40 }, (_, i) => i)];
   assert.deepEqual(pushes, twice);
   assert.deepEqual(broadcasts, twice);
+
+  // One tick at a time: each broadcast (deflated once, written raw) is followed by its reply (deflated by ws).
+  const ticks: number[] = [];
+  channel.on('t', (payload) => intact(payload, ticks));
+  assert.equal(upgraded.length, 1);
+  const before = upgraded[0].bytesWritten;
+  let plainBroadcasts = 0;
+  for (let i = 0; i < 40; i++) {
+    const reply = await channel.push('tick', { i });
+    assert.deepEqual(reply, { status: 'ok', response: { i, pad: pad(i) } });
+    assert.equal(ticks.length, i + 1, `broadcast ${i} arrived before its reply, intact`);
+    plainBroadcasts += Buffer.byteLength(JSON.stringify([null, null, 'mix:node', 't', { i, pad: pad(i) }]));
+  }
+  assert.deepEqual(ticks, Array.from({ length: 40 }, (_, i) => i));
+  const wire = upgraded[0].bytesWritten - before;
+  // Compressed, a broadcast and a reply are ~100 bytes each; a tenth of the broadcasts sent plain would pass this.
+  assert.ok(wire < plainBroadcasts / 10, `${wire} bytes on the wire for 40 broadcasts (${plainBroadcasts} bytes plain) and 40 replies`);
 });
 
 test('a zip bomb (a small compressed frame that inflates past maxFrameBytes) closes with 1009', async (t) => {

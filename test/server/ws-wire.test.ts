@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { sharedFrame } from '../../src/server/transport.ts';
-import { frameAll, frameForWire, framesWritable, probeWire, writeFrames, writeShared, type WireMode } from '../../src/server/ws-wire.ts';
+import { frameAll, frameForWire, framesWritable, probeWire, withCorkedSocket, writeFrames, writeShared, type WireMode } from '../../src/server/ws-wire.ts';
 
 /** A ws server with one accepted socket (and the raw socket ws was handed), and a client reading from it. */
 async function pair(): Promise<{ server: WebSocket; socket: unknown; client: WebSocket; received: (string | Buffer)[]; close(): void }> {
@@ -35,6 +35,20 @@ async function pair(): Promise<{ server: WebSocket; socket: unknown; client: Web
       wss.close();
     },
   };
+}
+
+type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) => unknown;
+
+/** Counts the socket's write and writev system calls (Node's one entry to both, net.js): chunks per call. */
+function countWrites(raw: unknown): number[] {
+  const socket = raw as { _writeGeneric: WriteGeneric };
+  const calls: number[] = [];
+  const writeGeneric = socket._writeGeneric.bind(socket);
+  socket._writeGeneric = (writev, data, encoding, cb) => {
+    calls.push(writev ? (data as unknown[]).length : 1);
+    return writeGeneric(writev, data, encoding, cb);
+  };
+  return calls;
 }
 
 async function until(check: () => boolean): Promise<void> {
@@ -118,15 +132,7 @@ test('writeFrames: a batch arrives as its frames, in order with ws.send before a
 test('a socket\'s frames after its first in one tick leave in one system call, in order; a burst past 64 KiB is not held back', async (t) => {
   const p = await pair();
   t.after(() => p.close());
-  // Node's one entry to the socket's write and writev system calls (net.js), counted.
-  type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) => unknown;
-  const socket = p.socket as { _writeGeneric: WriteGeneric };
-  const calls: number[] = [];
-  const writeGeneric = socket._writeGeneric.bind(socket);
-  socket._writeGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) => {
-    calls.push(writev ? (data as unknown[]).length : 1);
-    return writeGeneric(writev, data, encoding, cb);
-  };
+  const calls = countWrites(p.socket);
   for (let i = 0; i < 10; i++) writeShared(p.server, sharedFrame(`m${i}`), 'raw');
   assert.deepEqual(calls, [1], 'the first frame at once, the rest held until the tick ends');
   await until(() => p.received.length === 10);
@@ -141,4 +147,18 @@ test('a socket\'s frames after its first in one tick leave in one system call, i
   for (let i = 0; i < 4; i++) writeShared(p.server, sharedFrame(big), 'raw');
   assert.ok(calls.length >= 2, 'past 64 KiB the batch went out within the tick');
   await until(() => p.received.length === 15);
+});
+
+test('withCorkedSocket: ws.send frames leave in one system call; without a usable _socket they are simply sent', async (t) => {
+  const p = await pair();
+  t.after(() => p.close());
+  const calls = countWrites(p.socket);
+  withCorkedSocket(p.server, () => ['a', 'b', 'c'].forEach((m) => p.server.send(m)));
+  assert.equal(calls.length, 1, `one system call (got ${calls.join(', ')})`);
+  await until(() => p.received.length === 3);
+  // A ws whose _socket is gone or renamed (what public mode guards against): no cork, the frames still go.
+  const changed = Object.create(p.server, { _socket: { value: undefined } }) as WebSocket;
+  withCorkedSocket(changed, () => ['d', 'e'].forEach((m) => p.server.send(m)));
+  await until(() => p.received.length === 5);
+  assert.deepEqual(p.received, ['a', 'b', 'c', 'd', 'e']);
 });
