@@ -7,8 +7,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import type { ServeConfig } from '../ops/config.ts';
+import { workerCount, type ServeConfig } from '../ops/config.ts';
 import { primaryMetrics, type PrimaryMessage, type WorkerMessage, type WorkerRow } from '../ops/cluster-metrics.ts';
 
 const INDEX_ENV = 'TETHER_WORKER_INDEX';
@@ -26,10 +25,6 @@ export function workerRole(): { index: number; nodeId: string } | undefined {
   const index = Number(process.env[INDEX_ENV]);
   const nodeId = process.env[NODE_ENV];
   return Number.isInteger(index) && nodeId ? { index, nodeId } : undefined;
-}
-
-export function workerCount(workers: NonNullable<ServeConfig['workers']>): number {
-  return workers === 'auto' ? availableParallelism() : workers;
 }
 
 /** In a worker: tells the primary it serves, reports its connection count every second, learns the worker list. */

@@ -2,6 +2,7 @@
  * The one typed options object of `tether serve`: its schema, documented defaults, presets and the
  * environment variable of each key. Loading and precedence live in config-load.ts.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { HISTORY_LIMIT_DEFAULTS } from '../broker/history-memory.ts';
 import { COMPRESSION_DEFAULTS, type CompressionOptions } from '../server/compression.ts';
@@ -24,6 +25,11 @@ const count = z.int().positive();
 /** The most worker processes `--workers` starts (a bound on processes, far above any machine's cores). */
 export const MAX_WORKERS = 256;
 const millis = z.int().positive();
+
+/** How many worker processes `workers` means: the number, or the cores (`os.availableParallelism()`) for `auto`. */
+export function workerCount(workers: number | 'auto'): number {
+  return workers === 'auto' ? availableParallelism() : workers;
+}
 
 /** Every key `tether serve` accepts. Strict: an unknown key is an error, never silently ignored. */
 export const serveConfigSchema = z.strictObject({

@@ -5,11 +5,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerOf, tokenMatches } from '../server/token-check.ts';
 import type { AdminAccess } from './admin-channel.ts';
+import type { WorkerInfo } from '../dashboard/feed.ts';
 
 export interface Readiness {
   ready: boolean;
   broker: boolean;
   draining: boolean;
+  /** With `tether serve --workers`: the worker that answered (its node id). */
+  node?: string;
+  /** With `--workers`: the machine's workers that are up and ready, as the primary last listed them (every second). */
+  workers?: WorkerInfo[];
+  /** With `--workers`: how many workers the primary runs when all are up (`--workers N`, or the cores for `auto`). */
+  workersWanted?: number;
 }
 
 export interface DashboardRoute {

@@ -13,7 +13,7 @@ import { isLoopbackHost } from '../server/upgrade.ts';
 import { renderPage } from '../dashboard/page.ts';
 import { ADMIN_TOPIC, type NodeInfo } from '../dashboard/feed.ts';
 import { AdminFeed, type AdminAccess, type TasksSource } from './admin-channel.ts';
-import { serverOptions, type ServeConfig, type ServerLimits } from './config.ts';
+import { serverOptions, workerCount, type ServeConfig, type ServerLimits } from './config.ts';
 import { loadServeConfig, type ConfigSource } from './config-load.ts';
 import { dashboardScript } from './dashboard-assets.ts';
 import { createOpsRoutes, type Readiness } from './http-routes.ts';
@@ -52,7 +52,10 @@ export interface Operations {
   readonly dashboardAccess: AdminAccess | null;
   /** Lines for the startup banner: dashboard, metrics and health URLs, preset and config file. */
   describe(httpUrl: string): string[];
-  /** What /readyz answers: ready when the broker is connected and the server is not draining. */
+  /**
+   * What /readyz answers: ready when the broker is connected and the server is not draining; a worker of
+   * `--workers` adds its node id and the machine's ready workers.
+   */
   readiness(): Readiness;
   /** Wires metrics, logging, the HTTP routes and the dashboard feed into a created server. */
   attach(server: TetherServer): void;
@@ -123,7 +126,10 @@ export async function prepareOperations(options: PrepareOptions = {}): Promise<O
     readiness() {
       const broker = attached?.broker.isReady() ?? false;
       const draining = attached?.draining ?? false;
-      return { ready: broker && !draining, broker, draining };
+      const readiness: Readiness = { ready: broker && !draining, broker, draining };
+      if (!options.worker) return readiness;
+      // Per worker (the one answering) and for the machine (every worker the primary knows as ready).
+      return { ...readiness, node: attached?.broker.nodeId ?? '', workers: options.worker.workers(), workersWanted: workerCount(config.workers ?? 1) };
     },
     attach(server) {
       detachers.push(server.observe(loggingObserver(logger)));

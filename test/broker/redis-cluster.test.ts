@@ -14,6 +14,7 @@ import { runBrokerSuite } from './broker-suite.ts';
 import { redisBrokerDriver } from './redis-driver.ts';
 import { runChannelScenarios } from './channel-scenarios.ts';
 import { startServe } from '../helpers/serve-process.ts';
+import { pollUntil } from '../helpers/poll.ts';
 
 const skip = clusterSkipReason();
 
@@ -77,14 +78,18 @@ runChannelScenarios({
 });
 
 /** Topics whose channels hash to every master: `perMaster` topics per master, found by walking names. */
-async function topicsOnEveryMaster(prefix: string, perMaster: number): Promise<{ topics: string[]; owner: Map<string, number> }> {
+async function topicsOnEveryMaster(
+  prefix: string,
+  perMaster: number,
+  base = 'feed:s',
+): Promise<{ topics: string[]; owner: Map<string, number> }> {
   const slots = (await admin!.sendCommand(undefined, true, ['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
   const owners = slots.map(([from, to, master]) => ({ from: Number(from), to: Number(to), port: Number(master[1]) }));
   const owner = new Map<string, number>();
   const count = new Map<number, number>();
   const topics: string[] = [];
   for (let i = 0; topics.length < perMaster * 3 && i < 10_000; i++) {
-    const topic = `feed:s${i}`;
+    const topic = `${base}${i}`;
     const slot = calculateSlot(`${prefix}m:{${topic}}`);
     const port = owners.find((o) => slot >= o.from && slot <= o.to)!.port;
     if ((count.get(port) ?? 0) >= perMaster) continue;
@@ -233,6 +238,52 @@ describe('tether serve --redis-cluster', { skip, timeout: 30_000 }, () => {
     s1.child.kill('SIGTERM');
     s2.child.kill('SIGTERM');
     assert.deepEqual(await Promise.all([s1.exited, s2.exited]), [0, 0], 'both drained and exited 0');
+    await deleteNamespace(ns);
+  });
+
+  // The issue's "done means": one machine's worth of Tether (every core) against a Redis Cluster.
+  it('--workers 2: clients on both workers, topics on all three masters, every shout to every client exactly once', async () => {
+    const ns = `cl${process.pid}workers`;
+    const { topics } = await topicsOnEveryMaster(`${ns}:`, 2, 'room:w');
+    const server = await startServe(['--workers', '2', '--redis-cluster', live().urls[0], '--redis-prefix', `${ns}:`, '--log-level', 'warn']);
+    await pollUntil(() => server.output().includes('all 2 worker(s) ready'), 'both workers ready', 15_000);
+    const clients = await Promise.all(
+      ['ann', 'bob', 'cid', 'dot'].map(async (user) => {
+        const ws = new WebSocket(`${server.wsUrl}/websocket?vsn=2.0.0&user=${user}`);
+        const shouts = new Map<string, number>(); // "topic n" -> times received
+        const joined = new Set<string>();
+        ws.onmessage = (e) => {
+          const [, , topic, event, payload] = JSON.parse(String(e.data)) as [unknown, unknown, string, string, { n?: number; status?: string }];
+          if (event === 'shout') shouts.set(`${topic} ${payload.n}`, (shouts.get(`${topic} ${payload.n}`) ?? 0) + 1);
+          if (event === 'phx_reply' && payload.status === 'ok') joined.add(topic);
+        };
+        await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+        topics.forEach((t, i) => ws.send(JSON.stringify([String(i), String(i), t, 'phx_join', {}])));
+        return { ws, shouts, joined };
+      }),
+    );
+    await pollUntil(() => clients.every((c) => c.joined.size === topics.length), 'every client joined every topic');
+    // Workers report their connection counts every second; node:cluster hands connections out round-robin.
+    let perWorker: number[] = [];
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+      perWorker = [...metrics.matchAll(/^tether_worker_connections\{worker="[^"]+"\} (\d+)$/gm)].map((m) => Number(m[1]));
+      if (perWorker.toSorted().join() === '2,2') break;
+    }
+    assert.deepEqual(perWorker.toSorted(), [2, 2], 'the clients are spread over both workers');
+    let n = 0;
+    for (const c of clients) for (const t of topics) c.ws.send(JSON.stringify([null, String(100 + n), t, 'shout', { n: n++ }]));
+    const want = new Set(clients.flatMap((_, ci) => topics.map((t, ti) => `${t} ${ci * topics.length + ti}`)));
+    assert.equal(want.size, n);
+    await pollUntil(() => clients.every((c) => c.shouts.size === n), 'every shout at every client', 10_000);
+    await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive by now
+    for (const c of clients) {
+      assert.deepEqual([...c.shouts.keys()].toSorted(), [...want].toSorted());
+      assert.ok([...c.shouts.values()].every((times) => times === 1), 'each shout once');
+    }
+    for (const c of clients) c.ws.close();
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0, 'the primary drained both workers and exited 0');
     await deleteNamespace(ns);
   });
 });

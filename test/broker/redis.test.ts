@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createServer, connect, type Socket } from 'node:net';
 import { createClient } from 'redis';
 import { RedisBroker } from '../../src/broker/redis.ts';
 import type { Broker } from '../../src/broker/types.ts';
 import { runBrokerSuite } from './broker-suite.ts';
 import { redisBrokerDriver } from './redis-driver.ts';
+import { createFaultyLink } from '../../src/testing/index.ts';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = process.env.TETHER_SKIP_REDIS === '1' ? `TETHER_SKIP_REDIS=1: Redis at ${url} not used, Redis broker scenarios skipped` : undefined;
@@ -113,55 +113,34 @@ describe('RedisBroker options and start-up', () => {
   });
 });
 
-/** A TCP relay to Redis that can stop forwarding on its open connections without closing them (a black hole). */
-async function blackHoleRelay(): Promise<{ url: string; freeze(): void; close(): Promise<void> }> {
+/**
+ * The testing kit's faulty link in front of Redis. `freeze()` black-holes it (bytes held, nothing closed) until
+ * the broker has opened as many new connections as were open at that moment (it gave the silent ones up), then
+ * heals it, so the replacements work: what a dead route or a lost NAT entry does to open connections only.
+ */
+async function blackHoleRelay(t: { after(fn: () => unknown): void }): Promise<{ url: string; freeze(): void }> {
   const target = new URL(url);
-  const pairs: [Socket, Socket][] = [];
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    client.pipe(upstream).pipe(client);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', drop);
-    upstream.on('error', drop);
-    client.on('close', drop);
-    upstream.on('close', drop);
-    pairs.push([client, upstream]);
+  const link = await createFaultyLink({ target: `${target.hostname}:${target.port || 6379}` }, t);
+  let awaited = 0; // replacements still to come while frozen
+  link.on('connection', () => {
+    if (awaited > 0 && --awaited === 0) link.heal();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://127.0.0.1:${link.port}`,
     freeze() {
-      for (const [client, upstream] of pairs.splice(0)) {
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        client.pause();
-        upstream.pause();
-        // Kept open, read by no one, until close.
-        frozen.push(client, upstream);
-      }
-    },
-    async close() {
-      for (const s of frozen.splice(0)) s.destroy();
-      for (const [a, b] of pairs.splice(0)) {
-        a.destroy();
-        b.destroy();
-      }
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      awaited = link.connections;
+      link.set('blackhole');
     },
   };
 }
-const frozen: Socket[] = [];
 
 describe('RedisBroker on a link that goes silent', { skip }, () => {
-  it('notices a black-holed link (unanswered PING and heartbeat), replaces both connections and reports the gap', async () => {
-    const relay = await blackHoleRelay();
+  it('notices a black-holed link (unanswered PING and heartbeat), replaces both connections and reports the gap', async (t) => {
+    const relay = await blackHoleRelay(t);
     const prefix = `t${process.pid}hole:`;
     const broker = new RedisBroker({ url: relay.url, keyPrefix: prefix, heartbeatMs: 100, nodeTimeoutMs: 400 });
     broker.on('error', () => {});
+    t.after(() => broker.close());
     await broker.start();
     await broker.subscribe(['room:h']);
     const gaps: string[][] = [];
@@ -176,6 +155,7 @@ describe('RedisBroker on a link that goes silent', { skip }, () => {
     broker.on('message', (m) => got.push(m.event));
     // A second broker publishes; the first one's replaced connections receive it.
     const other = new RedisBroker({ url, keyPrefix: prefix });
+    t.after(() => other.close());
     await other.start();
     await other.publish({ topic: 'room:h', event: 'after', payload: {} });
     while (got.length === 0 && Date.now() - frozenAt < 5000) await new Promise((r) => setTimeout(r, 10));
@@ -184,7 +164,6 @@ describe('RedisBroker on a link that goes silent', { skip }, () => {
     while (got.length === 1 && Date.now() - frozenAt < 5000) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(got, ['after', 'mine']);
     await other.close();
-    await relay.close();
     await broker.close();
     await deleteNamespace(prefix.slice(0, -1));
     await admin?.close();

@@ -1,6 +1,7 @@
 /**
  * The dashboard in real headless Chromium against a real server: the page joins the admin channel, a
- * connection opened by the test shows up within 2 s, abnormal disconnects are listed, and a screenshot is
+ * connection opened by the test shows up within 2 s, abnormal disconnects are listed, a worker of `--workers`
+ * lists the machine's workers in the header, and a screenshot is
  * saved to test-artifacts/dashboard.png.
  */
 import assert from 'node:assert/strict';
@@ -135,5 +136,35 @@ test('with an admin token: sign-in page, token kept out of the address bar, wron
   } finally {
     guarded.detach();
     await guardedServer.close();
+  }
+});
+
+test('a worker of tether serve --workers shows every worker of the machine in the header, and follows the list', async () => {
+  let rows = [
+    { node: 'node-ab-w1', pid: 101, connections: 3, restarts: 0 },
+    { node: 'node-ab-w2', pid: 102, connections: 12_345, restarts: 1 },
+  ];
+  const worker = await prepareOperations({
+    flags: { port: 0, logLevel: 'silent' },
+    env: {},
+    cwd: '/',
+    sampleIntervalMs: 200,
+    worker: { workers: () => rows },
+  });
+  const workerServer = createServer({ ...worker.serverOptions, channels: worker.channels });
+  worker.attach(workerServer);
+  const info = await workerServer.listen();
+  const tab = await browser.newPage();
+  try {
+    await tab.goto(info.httpUrl);
+    await tab.waitForSelector('#status.live', { timeout: 5000 });
+    assert.equal(await tab.textContent('#workers'), 'workers w1 3 · w2 12.3k');
+    assert.match((await tab.getAttribute('#workers', 'title')) ?? '', /node-ab-w2 \(pid 102\): 12345 connections, 1 restarts/);
+    rows = [{ ...rows[0], connections: 4 }, { node: 'node-ab-w2', pid: 103, connections: 0, restarts: 2 }];
+    await tab.waitForFunction(() => document.getElementById('workers')?.textContent === 'workers w1 4 · w2 0', null, { timeout: 2000 });
+  } finally {
+    await tab.close();
+    worker.detach();
+    await workerServer.close();
   }
 });

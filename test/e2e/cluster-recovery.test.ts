@@ -1,6 +1,6 @@
 /**
- * No sticky sessions: Tether clients behind a plain TCP front end are connected to node A while node B
- * publishes a numbered, history-enabled stream through Redis. A is SIGKILLed mid-stream; the front end sends
+ * No sticky sessions: Tether clients behind a plain TCP front end (the testing kit's link) are connected to
+ * node A while node B publishes a numbered, history-enabled stream through Redis. A is SIGKILLed mid-stream; the front end sends
  * the reconnecting clients to B, which replays what they missed from the Redis history. Every client ends
  * with every message exactly once and in order, and says it recovered.
  *
@@ -8,10 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
-import { createServer as createTcpServer, connect as tcpConnect, type Server, type Socket as TcpSocket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
+import { createFaultyLink, type FaultyLink } from '../../src/testing/index.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TOPIC = 'feed:main';
@@ -59,7 +59,6 @@ function runTests(): void {
   interface Node {
     proc: ChildProcess;
     port: number;
-    alive: boolean;
     exited: Promise<void>;
   }
 
@@ -74,45 +73,25 @@ function runTests(): void {
       proc.on('message', (m: { type: string; port?: number }) => {
         if (m.type !== 'ready') return;
         clearTimeout(timer);
-        resolve({ proc, port: m.port!, alive: true, exited });
+        resolve({ proc, port: m.port!, exited });
       });
     });
   }
 
-  /** A load balancer at its simplest: each new connection goes to the first node still alive. */
-  function frontEnd(nodes: Node[]): Promise<{ server: Server; port: number; conns: Set<TcpSocket> }> {
-    const conns = new Set<TcpSocket>();
-    const server = createTcpServer((client) => {
-      const node = nodes.find((n) => n.alive);
-      if (!node) return client.destroy();
-      const upstream = tcpConnect(node.port, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        conns.add(s);
-        s.on('close', () => conns.delete(s));
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, conns })));
-  }
-
   describe('a client recovers from another node after its node is SIGKILLed', { skip, timeout: 60_000 }, () => {
     let nodes: Node[] = [];
-    let front: Awaited<ReturnType<typeof frontEnd>>;
+    // The front end (a load balancer at its simplest) is the testing kit's link: to node a, retargeted to b on a's death.
+    let front: FaultyLink;
     const sockets: { disconnect(): void }[] = [];
 
     before(async () => {
       nodes = await Promise.all([startNode('a'), startNode('b')]);
-      front = await frontEnd(nodes);
+      front = await createFaultyLink({ target: nodes[0].port });
     });
 
     after(async () => {
       for (const s of sockets) s.disconnect();
-      for (const c of front.conns) c.destroy();
-      front.server.close();
+      await front.close();
       for (const n of nodes) if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.send({ type: 'close' });
       const killer = setTimeout(() => nodes.forEach((n) => n.proc.kill('SIGKILL')), 5000);
       await Promise.all(nodes.map((n) => n.exited));
@@ -157,7 +136,7 @@ function runTests(): void {
       });
       b.proc.send({ type: 'publish', total: TOTAL });
       await until(() => progress >= TOTAL / 4, 'a quarter of the stream', 10_000);
-      a.alive = false;
+      front.retarget(b.port);
       a.proc.kill('SIGKILL');
       await a.exited;
       const killedAt = performance.now();

@@ -56,7 +56,7 @@ class Member {
 
   stop(): void {
     this.#stopped = true;
-    this.#ws.close();
+    this.#ws?.close();
   }
 
   #onFrame([, , , event, payload]: unknown[]): void {
@@ -92,7 +92,7 @@ test('without Redis, --workers is a usage error (exit 2)', () => {
   assert.match(run.stderr, /workers: needs --redis or --redis-cluster: the embedded memory broker cannot cross processes/);
 });
 
-test('two workers on one port: one server across them, rolled one at a time on SIGHUP', { skip, timeout: 20_000 }, async () => {
+test('two workers on one port: one server across them, rolled one at a time on SIGHUP', { skip, timeout: 20_000 }, async (t) => {
   const prefix = `tether-workers-${process.pid}-${Date.now()}:`;
   const server: Running = await runServer(process.execPath, [
     'src/cli/main.ts', 'serve', '--port', '0', '--workers', '2', '--redis', redisUrl, '--redis-prefix', prefix, '--log-level', 'warn',
@@ -101,6 +101,10 @@ test('two workers on one port: one server across them, rolled one at a time on S
 
   // node:cluster hands connections out round-robin: four clients land on both workers.
   const members = ['u0', 'u1', 'u2', 'u3'].map((user) => new Member(server.wsUrl, user));
+  // A failed assertion must not leave the members reconnecting to a killed server for ever.
+  t.after(() => {
+    for (const m of members) m.stop();
+  });
   for (const m of members) await m.open();
   let perWorker: number[] = [];
   for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
@@ -111,6 +115,17 @@ test('two workers on one port: one server across them, rolled one at a time on S
   const metrics = (await fetchText(`${server.httpUrl}/metrics`)).body;
   assert.deepEqual(metric(metrics, /^tether_connections (\d+)$/gm), [4], '/metrics sums both workers');
   assert.deepEqual(metric(metrics, /^tether_workers (\d+)$/gm), [2]);
+  // /readyz: the answering worker's own readiness, its node id, and the machine's ready workers.
+  const readiness = JSON.parse((await fetchText(`${server.httpUrl}/readyz`)).body) as {
+    ready: boolean;
+    node: string;
+    workers: { node: string; connections: number }[];
+    workersWanted: number;
+  };
+  assert.equal(readiness.ready, true);
+  assert.match(readiness.node, /-w[12]$/);
+  assert.equal(readiness.workersWanted, 2);
+  assert.deepEqual(readiness.workers.map((w) => w.node.replace(/^.*-(w\d)$/, '$1')).toSorted(), ['w1', 'w2']);
   // The dashboard's feed (open on loopback) lists both workers with their connections.
   const admin = new WebSocket(`${server.wsUrl}/websocket?vsn=2.0.0`);
   await new Promise((resolve) => admin.once('open', resolve));
