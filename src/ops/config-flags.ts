@@ -12,7 +12,7 @@ export function addConfigOptions(command: Command): Command {
   if (!declared.has('config')) command.addOption(new Option('--config <path>', 'config file (default: tether.config.{ts,js,json} in the working directory)'));
   for (const key of CONFIG_KEYS) {
     if (declared.has(key)) continue;
-    const help = `${CONFIG_HELP[key]} (env ${ENV_VARS[key]})`;
+    const help = `${CONFIG_HELP[key]} (env ${ENV_VARS[key]}${defaultNote(key)})`;
     const flag = flagName(key);
     // A boolean that is on by default is turned off with --no-KEY; one that is off (compression) on with --KEY.
     const value = VARIADIC.has(key) ? `<${placeholder(key)}...>` : `<${placeholder(key)}>`;
@@ -21,6 +21,13 @@ export function addConfigOptions(command: Command): Command {
     command.addOption(option);
   }
   return command;
+}
+
+/** `, default 4194304` for a key whose default the help does not already state (booleans say it by their flag). */
+function defaultNote(key: ConfigKey): string {
+  const value = DEFAULTS[key];
+  if (value === undefined || typeof value === 'boolean' || /\bdefault\b/.test(CONFIG_HELP[key])) return '';
+  return `, default ${Array.isArray(value) ? value.join(',') : String(value)}`;
 }
 
 /**

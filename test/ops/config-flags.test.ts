@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Command } from 'commander';
 import { addConfigOptions, explicitFlags } from '../../src/ops/config-flags.ts';
 import { resolveServeConfig } from '../../src/ops/config-load.ts';
-import { CONFIG_KEYS } from '../../src/ops/config.ts';
+import { CONFIG_KEYS, DEFAULTS } from '../../src/ops/config.ts';
 
 function command(): Command {
   const cmd = new Command('serve').exitOverride().option('-p, --port <port>', 'port', Number, 4000).option('--token <secret>', 'token');
@@ -17,6 +17,18 @@ test('every key gets a flag, keeping the ones the command already declares', () 
   assert.equal(names.filter((n) => n === 'port').length, 1);
   assert.ok(names.includes('config'));
   assert.ok(cmd.options.some((o) => o.long === '--no-dashboard'));
+});
+
+test('the help of every flag with a default value states it (the standard preset\'s)', () => {
+  const cmd = command();
+  for (const key of CONFIG_KEYS) {
+    const value = DEFAULTS[key];
+    if (value === undefined || typeof value === 'boolean') continue;
+    const option = cmd.options.find((o) => o.attributeName() === key)!;
+    if (option.description === 'port') continue; // declared by the command itself here
+    assert.match(option.description, /\bdefault\b/, `${key}: ${option.description}`);
+  }
+  assert.match(cmd.options.find((o) => o.attributeName() === 'outboundBudgetBytes')!.description, /default 4194304\)$/);
 });
 
 test('only typed flags count: defaults do not override the environment', () => {
