@@ -7,7 +7,7 @@ import { register as registerConnect } from './connect.ts';
 import { register as registerBench } from './bench.ts';
 import { register as registerProxy } from './proxy.ts';
 import { register as registerTasks } from './tasks.ts';
-import { commandPath, reportUsageErrors, usageHint, USAGE_EXIT_CODE } from './ui/usage.ts';
+import { commandPath, reportUsageErrors, usageMessage, USAGE_EXIT_CODE } from './ui/usage.ts';
 
 // The same relative path from src/cli/ and from the published dist/cli/.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -40,8 +40,8 @@ try {
   } else {
     // A ConfigError carries exit code 2 (usage), and like any usage error says where the rest is; anything else is 1.
     const exitCode = (err as { exitCode?: number }).exitCode ?? 1;
-    const hint = exitCode === USAGE_EXIT_CODE ? `${usageHint(running)}\n` : '';
-    process.stderr.write(`${running}: ${err instanceof Error ? err.message : String(err)}\n${hint}`);
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(exitCode === USAGE_EXIT_CODE ? usageMessage(running, message) : `${running}: ${message}\n`);
     process.exit(exitCode);
   }
 }
