@@ -7,13 +7,11 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { workerCount, type ServeConfig } from '../ops/config.ts';
+import { ENV_VARS, workerCount, type ServeConfig } from '../ops/config.ts';
 import { primaryMetrics, type PrimaryMessage, type WorkerMessage, type WorkerRow } from '../ops/cluster-metrics.ts';
 
 const INDEX_ENV = 'TETHER_WORKER_INDEX';
 const NODE_ENV = 'TETHER_WORKER_NODE_ID';
-/** The env var of `longPollSecret` (src/ops/config.ts), set for the workers when the config has none. */
-const LONG_POLL_SECRET_ENV = 'TETHER_LONG_POLL_SECRET';
 /** A crashed worker is restarted after 250 ms, doubling per crash in a row up to 30 s; 60 s alive resets it. */
 const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
@@ -67,7 +65,7 @@ export async function runPrimary(config: ServeConfig, out: { info(line: string):
   // One long-poll secret for every worker (and every restart of one): a new connection may reach any worker, and
   // each must verify the others' session tokens to relay the request. Random per process would mean 410s.
   const shared: Record<string, string> =
-    config.longPollSecret === undefined ? { [LONG_POLL_SECRET_ENV]: randomBytes(32).toString('base64url') } : {};
+    config.longPollSecret === undefined ? { [ENV_VARS.longPollSecret]: randomBytes(32).toString('base64url') } : {};
   const slots: Slot[] = Array.from({ length: count }, (_, i) => ({
     index: i + 1,
     node: `${base}-w${i + 1}`,

@@ -7,7 +7,7 @@ import { createServer } from '../server/server.ts';
 import type { ConnectHook } from '../server/options.ts';
 import { tokenMatches } from '../server/token-check.ts';
 import { addConfigOptions, explicitFlags } from '../ops/config-flags.ts';
-import { historyBounds, type ServeConfig } from '../ops/config.ts';
+import { ENV_VARS, historyBounds, type ServeConfig } from '../ops/config.ts';
 import { prepareOperations } from '../ops/operations.ts';
 import type { WorkerRow } from '../ops/cluster-metrics.ts';
 import { prepareTasks, tasksConnect } from './serve-tasks.ts';
@@ -79,7 +79,7 @@ export async function serve(flags: ServeFlags = {}): Promise<void> {
   // Each node's own random key: a long-poll request that reaches another node cannot be verified there (410).
   if (config.longPollSecret === undefined && (config.redis !== undefined || config.redisCluster !== undefined) && role === undefined) {
     process.stderr.write(
-      'warning: long-poll sessions of this node are valid only on this node; set --long-poll-secret (TETHER_LONG_POLL_SECRET), the same on every node, so any node can serve any long-poll request\n',
+      `warning: long-poll sessions of this node are valid only on this node; set --long-poll-secret (${ENV_VARS.longPollSecret}), the same on every node, so any node can serve any long-poll request\n`,
     );
   }
   if (role) reportToPrimary(() => server.connectionCount, (rows) => (workers = rows));
