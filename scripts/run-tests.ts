@@ -48,6 +48,10 @@ const args = [
 const child = spawn(process.execPath, args, { stdio: 'inherit', env, detached: true });
 // The whole suite takes about 4 minutes here; a run still going after this long is stuck, and says so.
 const limitMin = Number(process.env.TEST_RUN_LIMIT_MIN ?? 20);
+if (!(limitMin > 0)) {
+  console.error(`npm test: TEST_RUN_LIMIT_MIN must be a positive number of minutes, not ${JSON.stringify(process.env.TEST_RUN_LIMIT_MIN)}`);
+  process.exit(2);
+}
 function stopAll(): void {
   try {
     process.kill(-child.pid!, 'SIGKILL');
@@ -63,7 +67,8 @@ const watchdog = setTimeout(() => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     stopAll();
-    process.exit(130);
+    // The shell's convention: 128 + the signal's number.
+    process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }
 watchdog.unref();
