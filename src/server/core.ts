@@ -13,7 +13,7 @@ import { createSerializer, negotiateVersion, type ProtocolVersion, type Serializ
 import type { BroadcastFailure, BroadcastResult } from './channel.ts';
 import type { Clock } from './clock.ts';
 import { Connection, type Limits } from './connection.ts';
-import { Fanout } from './fanout.ts';
+import { EncodedBroadcast, Fanout } from './fanout.ts';
 import { ObserverSet } from './observer.ts';
 import type { ConnectHook, ConnectResult, ResolvedOptions, TransportKind } from './options.ts';
 import { Presence } from './presence.ts';
@@ -21,7 +21,7 @@ import { PushDeduplicator } from './recovery/push-dedup.ts';
 import { SharedRanges } from './recovery/shared-ranges.ts';
 import { isStorable, notStorableError, validateHistory } from './recovery/channel-recovery.ts';
 import { Router } from './router.ts';
-import { sharedFrame, type TransportSocket } from './transport.ts';
+import type { TransportSocket } from './transport.ts';
 import { asError, isThenable, nullProtoCopy } from './unknown.ts';
 import { isLoopbackHost, isSameOrigin, OriginPolicy, parseQuery, readProtocols } from './upgrade.ts';
 
@@ -406,17 +406,18 @@ export class ServerCore {
       this.#drained = finish;
       // The whole drain plus one step, as the last batch's close will say.
       const payload = drainNoticePayload({ afterMs: batchesAfter(0) * drainIntervalMs, windowMs: drainReconnectWindowMs });
-      const frame = { joinRef: null, ref: null, topic: HEARTBEAT_TOPIC, event: DRAIN_NOTICE_EVENT, payload };
-      // Encoded once per protocol version and shared, like a broadcast: the pass costs one write per connection.
-      const notices = { 1: sharedFrame(SERIALIZERS[1].encode(frame)), 2: sharedFrame(SERIALIZERS[2].encode(frame)) };
+      // Encoded as a broadcast is (at most once per protocol version, on first use) and shared: one write per connection.
+      const notice = new EncodedBroadcast(HEARTBEAT_TOPIC, DRAIN_NOTICE_EVENT, payload);
       let frames = 0;
       let bytes = 0;
       for (const conn of queue) {
         try {
           if (!optsIn(conn.connectParams)) continue;
-          conn.sendShared(notices[conn.vsn]);
+          // A JSON payload: V1 can carry it, so v1() is never null here.
+          const shared = conn.vsn === 1 ? notice.v1()! : notice.v2();
+          conn.sendShared(shared);
           frames++;
-          bytes += notices[conn.vsn].byteLength;
+          bytes += shared.byteLength;
         } catch (err) {
           this.#reportError(asError(err), `drain notice ${conn.id}`);
         }

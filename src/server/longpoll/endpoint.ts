@@ -13,6 +13,7 @@ import { FORBIDDEN, GONE, statusBody } from './answers.ts';
 import { readBody } from './body.ts';
 import { allowOrigin, answerPreflight } from './cors.ts';
 import type { LongPollSessions } from './sessions.ts';
+import type { SessionRef } from './token.ts';
 import type { LongPollRelay, LongPollRequest } from './types.ts';
 
 export interface LongPollEndpointOptions {
@@ -100,7 +101,7 @@ export function attachLongPoll(
       // the same way): the GET opens a session. A header names a session, and one that does not verify is gone.
       if (ref === null && fromHeader === undefined) return openSession(req, res, search);
       if (ref === null) return sendJson(res, GONE);
-      return answer(res, ref.node, { method: 'GET', sessionToken: sessionToken! });
+      return answer(res, ref, { method: 'GET', sessionToken: sessionToken! });
     }
     if (ref === null) {
       closeAfter(req, res);
@@ -115,7 +116,7 @@ export function attachLongPoll(
     const isNdjson = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/x-ndjson';
     // Any other content type is one frame (older clients); JSON whitespace may go, a newline may not stay.
     const text = isNdjson ? body.body : body.body.replace(/\r?\n/g, ' ');
-    return answer(res, ref.node, { method: 'POST', sessionToken: sessionToken!, body: text });
+    return answer(res, ref, { method: 'POST', sessionToken: sessionToken!, body: text });
   };
 
   const openSession = async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
@@ -139,9 +140,10 @@ export function attachLongPoll(
     sendJson(res, sessions.open(admission));
   };
 
-  const answer = async (res: ServerResponse, node: string, request: LongPollRequest): Promise<void> => {
-    if (node !== sessions.nodeId) {
-      const relayed = await relay.forward(node, request, options.windowMs + RELAY_MARGIN_MS);
+  /** `ref` is what the request's token names, verified above: a local session is answered without verifying it again. */
+  const answer = async (res: ServerResponse, ref: SessionRef, request: LongPollRequest): Promise<void> => {
+    if (ref.node !== sessions.nodeId) {
+      const relayed = await relay.forward(ref.node, request, options.windowMs + RELAY_MARGIN_MS);
       sendJson(res, relayed === null ? GONE : relayed.body);
       return;
     }
@@ -150,7 +152,7 @@ export function attachLongPoll(
       if (!res.writableEnded) abort.abort();
     };
     res.once('close', onClose);
-    const response = await sessions.handle(request, abort.signal);
+    const response = await sessions.answer(ref, request, abort.signal);
     res.off('close', onClose);
     if (!abort.signal.aborted) sendJson(res, response.body);
   };

@@ -66,12 +66,14 @@ export class LongPollSession implements TransportSocket {
   // TransportSocket
 
   send(data: string | Uint8Array): void {
-    this.#enqueue(asText(data));
+    if (typeof data === 'string') this.#enqueue(data, Buffer.byteLength(data));
+    else this.#enqueue(asText(data), base64Length(data.byteLength));
   }
 
   sendShared(frame: SharedFrame): void {
-    // A binary broadcast is base64-encoded once for all its long-poll recipients.
-    this.#enqueue(typeof frame.data === 'string' ? frame.data : (frame.base64 ??= asText(frame.data)));
+    // A binary broadcast is base64-encoded once for all its long-poll recipients; its bytes are known either way.
+    const text = typeof frame.data === 'string' ? frame.data : (frame.base64 ??= asText(frame.data));
+    this.#enqueue(text, this.sharedWireBytes(frame));
   }
 
   sharedWireBytes(frame: SharedFrame): number {
@@ -191,7 +193,8 @@ export class LongPollSession implements TransportSocket {
     if (!this.#closed) this.connection.touch();
   }
 
-  #enqueue(text: string): void {
+  /** `bytes`: the UTF-8 length of `text`, which the caller knows (base64 is ASCII; a shared frame carries it). */
+  #enqueue(text: string, bytes: number): void {
     if (this.#closed) return;
     if (this.#queue.length >= this.#limits.maxQueuedMessages) {
       const conn = this.connection;
@@ -200,7 +203,7 @@ export class LongPollSession implements TransportSocket {
       return;
     }
     this.#queue.push(text);
-    this.#queuedBytes += Buffer.byteLength(text);
+    this.#queuedBytes += bytes;
     if (this.#poll !== null && !this.#flushScheduled) {
       // Frames sent in the same task (the replies to one POST, a presence state and diff) go out in one answer.
       this.#flushScheduled = true;

@@ -52,14 +52,22 @@ export class LongPollSessions {
     return pollBody(410, token, []);
   }
 
-  /** Answers a poll or a POST for a session of this node (`{"status":410}` for any other). */
-  readonly handle = async (request: LongPollRequest, signal?: AbortSignal): Promise<LongPollResponse> => {
+  /** Answers a poll or a POST another node relayed: its token crossed the network, so it is verified here. */
+  readonly handle = (request: LongPollRequest): Promise<LongPollResponse> => {
     const ref = this.tokens.verify(request.sessionToken);
-    const session = ref === null || ref.node !== this.nodeId ? undefined : this.#sessions.get(ref.session);
+    return ref === null ? Promise.resolve({ body: GONE }) : this.answer(ref, request);
+  };
+
+  /**
+   * Answers a poll or a POST whose token the caller verified (the endpoint, which read `ref` from it), for a
+   * session of this node (`{"status":410}` for any other).
+   */
+  async answer(ref: SessionRef, request: LongPollRequest, signal?: AbortSignal): Promise<LongPollResponse> {
+    const session = ref.node !== this.nodeId ? undefined : this.#sessions.get(ref.session);
     if (session === undefined) return { body: GONE };
     if (request.method === 'GET') return { body: await session.poll(signal) };
     return { body: this.#publish(session, request.body ?? '') };
-  };
+  }
 
   /** Ends a session of this node the endpoint refused a request for (a body too large to read). */
   end(ref: SessionRef, code: number, reason: string): void {
