@@ -379,10 +379,12 @@ export class ServerCore {
   drain(): Promise<void> {
     this.#draining = true;
     const { drainBatchSize, drainIntervalMs, drainTimeoutMs, drainReconnectWindowMs, drainHandoverMs } = this.#options;
-    const all = [...this.#connections.values()];
     // Connections whose clients move elsewhere on the notice go last, once the handover time is up.
-    const moves = (conn: Connection) => drainHandoverMs > 0 && canMove(conn.connectParams);
-    const queue = [...all.filter((conn) => !moves(conn)), ...all.filter(moves)];
+    const stay: Connection[] = [];
+    const move: Connection[] = [];
+    for (const conn of this.#connections.values()) (drainHandoverMs > 0 && canMove(conn.connectParams) ? move : stay).push(conn);
+    const queue = [...stay, ...move];
+    const firstMover = stay.length;
     const handoverEnds = this.clock.now() + drainHandoverMs;
     let next = 0;
     const batchesAfter = (from: number) => Math.ceil((queue.length - from) / drainBatchSize);
@@ -435,7 +437,7 @@ export class ServerCore {
             next++;
             continue;
           }
-          const wait = moves(conn) ? handoverEnds - this.clock.now() : 0;
+          const wait = next >= firstMover ? handoverEnds - this.clock.now() : 0;
           if (wait > 0) {
             stepTimer = this.clock.setTimeout(step, wait);
             return;
@@ -450,6 +452,8 @@ export class ServerCore {
             this.#reportError(asError(err), `drain ${conn.id}`);
           }
         }
+        // A transport that reports its close at once may have ended the drain inside the loop: no timer after it.
+        if (done) return;
         if (next < queue.length) stepTimer = this.clock.setTimeout(step, drainIntervalMs);
         else timeout = this.clock.setTimeout(finish, drainTimeoutMs);
       };
