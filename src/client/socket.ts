@@ -21,7 +21,7 @@ import { Push, type PushResult } from './push.ts';
 import { SOCKET_DEFAULTS, type SocketEvents, type SocketOptions } from './socket-options.ts';
 import { Counters, type SocketStats } from './stats.ts';
 import { SocketStates, TransitionReasons, type SocketState, type StateTransition, type TransitionReason } from './states.ts';
-import type { Transport, TransportClose } from './transport.ts';
+import type { Transport, TransportClose, TransportFactory } from './transport.ts';
 import { TransportPlan } from './transport-fallback.ts';
 import { selectTransports } from './transport-select.ts';
 
@@ -70,7 +70,7 @@ export class Socket {
   #unwatchPage: (() => void) | null = null;
   #closeWaiters: (() => void)[] = [];
   /** The link a drain notice opened to the next endpoint while the current one still serves (make before break). */
-  #standby: { transport: Transport | null; endpoint: string; timer: unknown } | null = null;
+  #standby: { transport: Transport | null; timer: unknown } | null = null;
   #loaded = false;
   /** Resolves once the outbox store's messages are loaded (at once for the memory store). */
   readonly ready: Promise<void>;
@@ -317,13 +317,19 @@ export class Socket {
       return;
     }
     if (attemptNo !== this.#attemptNo || this.#current !== SocketStates.connecting) return;
+    const transport = this.#dial(factory, request);
+    this.#transport = transport;
+    this.#armConnectTimer(transport);
+  }
+
+  /** Opens a link (an attempt's or a standby's): its frames count only while it is the socket's link. */
+  #dial(factory: TransportFactory, request: AttemptRequest): Transport {
     const transport: Transport = factory(request.url, request.protocols, {
-      open: () => this.#transport === transport && this.#opened(),
+      open: () => this.#transportOpened(transport),
       message: (data, bytes) => this.#transport === transport && this.#receive(transport, data, bytes),
       close: (info) => this.#transportClosed(transport, info),
     });
-    this.#transport = transport;
-    this.#armConnectTimer(transport);
+    return transport;
   }
 
   /** The attempt on `transport` must open within connectTimeoutMs. */
@@ -525,26 +531,21 @@ export class Socket {
   #drainNotice(hint: ReconnectHint | null): void {
     if (hint === null || this.#transport === null || !this.isOpen || !this.#retry.endpoints.several || this.#standby !== null) return;
     const endpoint = this.#retry.endpoints.following;
-    const standby = { transport: null as Transport | null, endpoint, timer: null as unknown };
+    const standby = { transport: null as Transport | null, timer: null as unknown };
     this.#standby = standby;
     // At a random point in the hint's window, so a fleet does not land on the other node all at once.
     standby.timer = this.clock.setTimeout(() => {
       standby.timer = null;
       attemptRequest(this.#o, endpoint, this.#clientId, { attempt: 1, refresh: false }, true).then((request) => {
         if (this.#standby !== standby) return;
-        const transport: Transport = this.#plan.factory(request.url, request.protocols, {
-          open: () => this.#standbyOpened(transport),
-          message: (data, bytes) => this.#transport === transport && this.#receive(transport, data, bytes),
-          close: (info) => this.#transportClosed(transport, info),
-        });
-        standby.transport = transport;
+        standby.transport = this.#dial(this.#plan.factory, request);
         standby.timer = this.clock.setTimeout(() => this.#standby === standby && this.#dropStandby(), this.#connectTimeoutMs);
       }, () => this.#standby === standby && this.#dropStandby());
     }, this.#retry.spread(hint));
   }
 
-  /** The standby link opened: move to it (open to open), or, adopted as the attempt already, open as usual. */
-  #standbyOpened(transport: Transport): void {
+  /** A link opened: the attempt's opens the socket; a standby's is moved to (open to open); any other is stale. */
+  #transportOpened(transport: Transport): void {
     if (this.#transport === transport) return this.#opened();
     const standby = this.#standby;
     if (standby?.transport !== transport || !this.isOpen) return;
