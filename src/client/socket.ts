@@ -27,6 +27,12 @@ import { selectTransports } from './transport-select.ts';
 
 export type { SocketEvents, SocketOptions, TokenContext } from './socket-options.ts';
 
+/** A drain notice's link to the next endpoint: `timer` waits for its start, then for its open (connectTimeoutMs). */
+interface Standby {
+  transport: Transport | null;
+  timer: unknown;
+}
+
 // Not `implements SocketLink`: the link's members are internal (stripped from the published types), and a
 // class there cannot claim an interface it no longer shows. `new Channel(this, ...)` still checks it.
 export class Socket {
@@ -70,7 +76,7 @@ export class Socket {
   #unwatchPage: (() => void) | null = null;
   #closeWaiters: (() => void)[] = [];
   /** The link a drain notice opened to the next endpoint while the current one still serves (make before break). */
-  #standby: { transport: Transport | null; timer: unknown } | null = null;
+  #standby: Standby | null = null;
   #loaded = false;
   /** Resolves once the outbox store's messages are loaded (at once for the memory store). */
   readonly ready: Promise<void>;
@@ -531,7 +537,7 @@ export class Socket {
   #drainNotice(hint: ReconnectHint | null): void {
     if (hint === null || this.#transport === null || !this.isOpen || !this.#retry.endpoints.several || this.#standby !== null) return;
     const endpoint = this.#retry.endpoints.following;
-    const standby = { transport: null as Transport | null, timer: null as unknown };
+    const standby: Standby = { transport: null, timer: null };
     this.#standby = standby;
     // At a random point in the hint's window, so a fleet does not land on the other node all at once.
     standby.timer = this.clock.setTimeout(() => {
@@ -549,15 +555,11 @@ export class Socket {
     if (this.#transport === transport) return this.#opened();
     const standby = this.#standby;
     if (standby?.transport !== transport || !this.isOpen) return;
-    this.#standby = null;
-    if (standby.timer !== null) this.clock.clearTimeout(standby.timer);
     const old = this.#transport;
     this.#transport = null;
-    this.#linkDown('transport_closed');
+    this.#moveToStandby();
     old?.close(1000, 'moved to another endpoint');
     this.#transport = transport;
-    this.#retry.endpoints.advance();
-    this.#attemptNo += 1;
     this.#transition(SocketStates.reconnecting, TransitionReasons.handover, `the server is draining; the link to ${this.endpoint} is open`, { code: CloseCodes.serviceRestart, delayMs: 0 });
     this.#transition(SocketStates.connecting, TransitionReasons.retry, `moving to ${this.endpoint}`);
     this.#opened();
@@ -565,12 +567,7 @@ export class Socket {
 
   /** The draining server closed before the standby link opened: that link is the next attempt. */
   #adoptStandby(info: TransportClose): void {
-    const standby = this.#standby!;
-    this.#standby = null;
-    if (standby.timer !== null) this.clock.clearTimeout(standby.timer);
-    this.#linkDown('transport_closed');
-    this.#retry.endpoints.advance();
-    this.#attemptNo += 1;
+    const standby = this.#moveToStandby();
     this.#transition(SocketStates.reconnecting, TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}; the link to ${this.endpoint} is already opening`, { code: info.code, delayMs: 0 });
     this.#transition(SocketStates.connecting, TransitionReasons.retry, `connecting to ${this.endpoint} (opened on the drain notice)`);
     if (standby.transport === null) return void this.#attempt(false);
@@ -578,12 +575,26 @@ export class Socket {
     this.#armConnectTimer(standby.transport);
   }
 
+  /** The socket leaves the draining node for the standby's endpoint: the standby is taken and the old link is down. */
+  #moveToStandby(): Standby {
+    const standby = this.#takeStandby()!;
+    this.#linkDown('transport_closed');
+    this.#retry.endpoints.advance();
+    this.#attemptNo += 1;
+    return standby;
+  }
+
   #dropStandby(): void {
+    const standby = this.#takeStandby();
+    if (standby !== null && standby.transport !== this.#transport) standby.transport?.close(1000, 'not needed');
+  }
+
+  /** Empties the standby slot and stops its timer; the caller decides what becomes of its link. */
+  #takeStandby(): Standby | null {
     const standby = this.#standby;
-    if (standby === null) return;
     this.#standby = null;
-    if (standby.timer !== null) this.clock.clearTimeout(standby.timer);
-    if (standby.transport !== this.#transport) standby.transport?.close(1000, 'not needed');
+    if (standby !== null && standby.timer !== null) this.clock.clearTimeout(standby.timer);
+    return standby;
   }
 
   #heartbeatReply(ref: string): boolean {
