@@ -387,8 +387,7 @@ export class Socket {
           return;
         }
         this.reportError('auth_rejected', `The server refused the connection with HTTP ${info.status}. Asking the token provider for a fresh token and retrying once.`);
-        this.#transition(SocketStates.reconnecting, TransitionReasons.authRejected, `HTTP ${info.status}; retrying at once with a fresh token`, { status: info.status, delayMs: 0 });
-        this.#transition(SocketStates.connecting, TransitionReasons.retry, 'retrying with a fresh token');
+        this.#reconnectAtOnce(TransitionReasons.authRejected, `HTTP ${info.status}; retrying at once with a fresh token`, { status: info.status }, 'retrying with a fresh token');
         void this.#attempt(true);
         return;
       }
@@ -397,10 +396,11 @@ export class Socket {
       return;
     }
     if (info.frameTooLarge) return this.#frameTooLarge(null, info.error ?? 'the server sent a frame over the transport\'s maxFrameBytes');
-    if (this.#standby !== null && info.code === CloseCodes.serviceRestart) return this.#adoptStandby(info);
+    const closed = `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`;
+    if (this.#standby !== null && info.code === CloseCodes.serviceRestart) return this.#adoptStandby(closed);
     this.#linkDown('transport_closed');
     const hint = info.code === CloseCodes.serviceRestart ? parseReconnectHint(info.reason) : null;
-    this.#scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, hint);
+    this.#scheduleRetry(TransitionReasons.transportClosed, closed, { code: info.code }, false, hint);
   }
 
   /** The primary transport failed its check (`longPollFallbackMs`): drop the attempt or link, go on over long-poll at once. */
@@ -411,8 +411,7 @@ export class Socket {
     this.#clearTimer('connectTimer');
     transport?.close(1000, 'falling back to long-poll');
     if (this.#current === SocketStates.open) this.#linkDown('transport_fallback');
-    this.#transition(SocketStates.reconnecting, TransitionReasons.transportFallback, `${why}; switching to long-poll`, { delayMs: 0 });
-    this.#transition(SocketStates.connecting, TransitionReasons.retry, 'connecting over long-poll');
+    this.#reconnectAtOnce(TransitionReasons.transportFallback, `${why}; switching to long-poll`, {}, 'connecting over long-poll');
     void this.#attempt(false);
   }
 
@@ -459,6 +458,12 @@ export class Socket {
       this.#timers.retryTimer = null;
       this.#retryNow('the retry delay elapsed', refreshToken);
     }, delay);
+  }
+
+  /** Straight on to the next attempt: the history still shows the loss (`reconnecting`, no delay), then the retry. */
+  #reconnectAtOnce(reason: TransitionReason, message: string, detail: { code?: number; status?: number }, why: string): void {
+    this.#transition(SocketStates.reconnecting, reason, message, { ...detail, delayMs: 0 });
+    this.#transition(SocketStates.connecting, TransitionReasons.retry, why);
   }
 
   #retryNow(why: string, refreshToken = false): void {
@@ -560,16 +565,14 @@ export class Socket {
     this.#moveToStandby();
     old?.close(1000, 'moved to another endpoint');
     this.#transport = transport;
-    this.#transition(SocketStates.reconnecting, TransitionReasons.handover, `the server is draining; the link to ${this.endpoint} is open`, { code: CloseCodes.serviceRestart, delayMs: 0 });
-    this.#transition(SocketStates.connecting, TransitionReasons.retry, `moving to ${this.endpoint}`);
+    this.#reconnectAtOnce(TransitionReasons.handover, `the server is draining; the link to ${this.endpoint} is open`, { code: CloseCodes.serviceRestart }, `moving to ${this.endpoint}`);
     this.#opened();
   }
 
-  /** The draining server closed before the standby link opened: that link is the next attempt. */
-  #adoptStandby(info: TransportClose): void {
+  /** The draining server closed (1012, `closed` says how) before the standby link opened: that link is the next attempt. */
+  #adoptStandby(closed: string): void {
     const standby = this.#moveToStandby();
-    this.#transition(SocketStates.reconnecting, TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}; the link to ${this.endpoint} is already opening`, { code: info.code, delayMs: 0 });
-    this.#transition(SocketStates.connecting, TransitionReasons.retry, `connecting to ${this.endpoint} (opened on the drain notice)`);
+    this.#reconnectAtOnce(TransitionReasons.transportClosed, `${closed}; the link to ${this.endpoint} is already opening`, { code: CloseCodes.serviceRestart }, `connecting to ${this.endpoint} (opened on the drain notice)`);
     if (standby.transport === null) return void this.#attempt(false);
     this.#transport = standby.transport;
     this.#armConnectTimer(standby.transport);
