@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Payload } from '../protocol/frame.ts';
+import { positiveInteger } from './bounds.ts';
 import type { HistoryEntry, HistoryPolicy, HistoryStore, RecoveryResult, StreamPosition } from './types.ts';
+
+const positive = positiveInteger.bind(null, 'MemoryHistoryStore');
 
 /**
  * The bounds of the in-process history (docs/recovery.md, "Bounds"). Every limit applies on top of each channel's
@@ -310,10 +313,4 @@ export class MemoryHistoryStore implements HistoryStore {
 
 function oldestOffset(stream: TopicStream): number {
   return stream.head < stream.entries.length ? stream.entries[stream.head].offset : stream.last + 1;
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new TypeError(`MemoryHistoryStore: ${name} must be a positive integer, got ${value}`);
-  return value;
 }

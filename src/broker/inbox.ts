@@ -3,6 +3,7 @@
  * supplies only the transport (loop-back in memory, the node's own pub/sub channel on Redis) and hands every
  * envelope addressed to this node to `receive`.
  */
+import { positiveInteger } from './bounds.ts';
 import type { BrokerTimers } from './timers.ts';
 import type { InboxContext, InboxErrorCode, InboxHandler, InboxListener, NodeInbox } from './types.ts';
 
@@ -67,12 +68,6 @@ interface Waiting {
 
 const REMOTE_CODES = new Set<string>(['too_large', 'busy', 'not_running', 'failed']);
 
-function bound(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new TypeError(`inbox: ${name} must be a positive integer, got ${value}`);
-  return value;
-}
-
 export class Inbox implements NodeInbox {
   readonly maxMessageBytes: number;
   readonly maxPendingRequests: number;
@@ -87,8 +82,8 @@ export class Inbox implements NodeInbox {
 
   constructor(transport: InboxTransport, options: InboxOptions = {}) {
     this.#t = transport;
-    this.maxMessageBytes = bound('maxMessageBytes', options.maxMessageBytes, INBOX_DEFAULTS.maxMessageBytes);
-    this.maxPendingRequests = bound('maxPendingRequests', options.maxPendingRequests, INBOX_DEFAULTS.maxPendingRequests);
+    this.maxMessageBytes = positiveInteger('inbox', 'maxMessageBytes', options.maxMessageBytes, INBOX_DEFAULTS.maxMessageBytes);
+    this.maxPendingRequests = positiveInteger('inbox', 'maxPendingRequests', options.maxPendingRequests, INBOX_DEFAULTS.maxPendingRequests);
   }
 
   /** Requests waiting for an answer, and requests being answered (for tests and metrics). */

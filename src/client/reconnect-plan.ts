@@ -45,10 +45,10 @@ export class ReconnectPlan {
     if (delay === null) return null;
     if (this.endpoints.several) return { delayMs: hint === null ? delay : 0, endpoint: this.endpoints.advance(), hinted: hint !== null };
     if (hint === null) return { delayMs: delay, endpoint: this.endpoint, hinted: false };
-    return { delayMs: hint.afterMs + Math.floor(this.#random() * hint.windowMs), endpoint: this.endpoint, hinted: true };
+    return { delayMs: hint.afterMs + this.spread(hint), endpoint: this.endpoint, hinted: true };
   }
 
-  /** A random point (ms) in a drain hint's window: when a socket with another endpoint starts its move. */
+  /** A random point (ms) in a drain hint's window: when a socket with another endpoint starts its move (one without, after `afterMs`). */
   spread(hint: ReconnectHint): number {
     return Math.floor(this.#random() * hint.windowMs);
   }

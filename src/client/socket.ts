@@ -21,11 +21,17 @@ import { Push, type PushResult } from './push.ts';
 import { SOCKET_DEFAULTS, type SocketEvents, type SocketOptions } from './socket-options.ts';
 import { Counters, type SocketStats } from './stats.ts';
 import { SocketStates, TransitionReasons, type SocketState, type StateTransition, type TransitionReason } from './states.ts';
-import type { Transport, TransportClose } from './transport.ts';
+import type { Transport, TransportClose, TransportFactory } from './transport.ts';
 import { TransportPlan } from './transport-fallback.ts';
 import { selectTransports } from './transport-select.ts';
 
 export type { SocketEvents, SocketOptions, TokenContext } from './socket-options.ts';
+
+/** A drain notice's link to the next endpoint: `timer` waits for its start, then for its open (connectTimeoutMs). */
+interface Standby {
+  transport: Transport | null;
+  timer: unknown;
+}
 
 // Not `implements SocketLink`: the link's members are internal (stripped from the published types), and a
 // class there cannot claim an interface it no longer shows. `new Channel(this, ...)` still checks it.
@@ -70,7 +76,7 @@ export class Socket {
   #unwatchPage: (() => void) | null = null;
   #closeWaiters: (() => void)[] = [];
   /** The link a drain notice opened to the next endpoint while the current one still serves (make before break). */
-  #standby: { transport: Transport | null; endpoint: string; timer: unknown } | null = null;
+  #standby: Standby | null = null;
   #loaded = false;
   /** Resolves once the outbox store's messages are loaded (at once for the memory store). */
   readonly ready: Promise<void>;
@@ -317,13 +323,19 @@ export class Socket {
       return;
     }
     if (attemptNo !== this.#attemptNo || this.#current !== SocketStates.connecting) return;
+    const transport = this.#dial(factory, request);
+    this.#transport = transport;
+    this.#armConnectTimer(transport);
+  }
+
+  /** Opens a link (an attempt's or a standby's): its frames count only while it is the socket's link. */
+  #dial(factory: TransportFactory, request: AttemptRequest): Transport {
     const transport: Transport = factory(request.url, request.protocols, {
-      open: () => this.#transport === transport && this.#opened(),
+      open: () => this.#transportOpened(transport),
       message: (data, bytes) => this.#transport === transport && this.#receive(transport, data, bytes),
       close: (info) => this.#transportClosed(transport, info),
     });
-    this.#transport = transport;
-    this.#armConnectTimer(transport);
+    return transport;
   }
 
   /** The attempt on `transport` must open within connectTimeoutMs. */
@@ -375,8 +387,7 @@ export class Socket {
           return;
         }
         this.reportError('auth_rejected', `The server refused the connection with HTTP ${info.status}. Asking the token provider for a fresh token and retrying once.`);
-        this.#transition(SocketStates.reconnecting, TransitionReasons.authRejected, `HTTP ${info.status}; retrying at once with a fresh token`, { status: info.status, delayMs: 0 });
-        this.#transition(SocketStates.connecting, TransitionReasons.retry, 'retrying with a fresh token');
+        this.#reconnectAtOnce(TransitionReasons.authRejected, `HTTP ${info.status}; retrying at once with a fresh token`, { status: info.status }, 'retrying with a fresh token');
         void this.#attempt(true);
         return;
       }
@@ -385,10 +396,11 @@ export class Socket {
       return;
     }
     if (info.frameTooLarge) return this.#frameTooLarge(null, info.error ?? 'the server sent a frame over the transport\'s maxFrameBytes');
-    if (this.#standby !== null && info.code === CloseCodes.serviceRestart) return this.#adoptStandby(info);
+    const closed = `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`;
+    if (this.#standby !== null && info.code === CloseCodes.serviceRestart) return this.#adoptStandby(closed);
     this.#linkDown('transport_closed');
     const hint = info.code === CloseCodes.serviceRestart ? parseReconnectHint(info.reason) : null;
-    this.#scheduleRetry(TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`, { code: info.code }, false, hint);
+    this.#scheduleRetry(TransitionReasons.transportClosed, closed, { code: info.code }, false, hint);
   }
 
   /** The primary transport failed its check (`longPollFallbackMs`): drop the attempt or link, go on over long-poll at once. */
@@ -399,8 +411,7 @@ export class Socket {
     this.#clearTimer('connectTimer');
     transport?.close(1000, 'falling back to long-poll');
     if (this.#current === SocketStates.open) this.#linkDown('transport_fallback');
-    this.#transition(SocketStates.reconnecting, TransitionReasons.transportFallback, `${why}; switching to long-poll`, { delayMs: 0 });
-    this.#transition(SocketStates.connecting, TransitionReasons.retry, 'connecting over long-poll');
+    this.#reconnectAtOnce(TransitionReasons.transportFallback, `${why}; switching to long-poll`, {}, 'connecting over long-poll');
     void this.#attempt(false);
   }
 
@@ -447,6 +458,12 @@ export class Socket {
       this.#timers.retryTimer = null;
       this.#retryNow('the retry delay elapsed', refreshToken);
     }, delay);
+  }
+
+  /** Straight on to the next attempt: the history still shows the loss (`reconnecting`, no delay), then the retry. */
+  #reconnectAtOnce(reason: TransitionReason, message: string, detail: { code?: number; status?: number }, why: string): void {
+    this.#transition(SocketStates.reconnecting, reason, message, { ...detail, delayMs: 0 });
+    this.#transition(SocketStates.connecting, TransitionReasons.retry, why);
   }
 
   #retryNow(why: string, refreshToken = false): void {
@@ -525,64 +542,62 @@ export class Socket {
   #drainNotice(hint: ReconnectHint | null): void {
     if (hint === null || this.#transport === null || !this.isOpen || !this.#retry.endpoints.several || this.#standby !== null) return;
     const endpoint = this.#retry.endpoints.following;
-    const standby = { transport: null as Transport | null, endpoint, timer: null as unknown };
+    const standby: Standby = { transport: null, timer: null };
     this.#standby = standby;
     // At a random point in the hint's window, so a fleet does not land on the other node all at once.
     standby.timer = this.clock.setTimeout(() => {
       standby.timer = null;
       attemptRequest(this.#o, endpoint, this.#clientId, { attempt: 1, refresh: false }, true).then((request) => {
         if (this.#standby !== standby) return;
-        const transport: Transport = this.#plan.factory(request.url, request.protocols, {
-          open: () => this.#standbyOpened(transport),
-          message: (data, bytes) => this.#transport === transport && this.#receive(transport, data, bytes),
-          close: (info) => this.#transportClosed(transport, info),
-        });
-        standby.transport = transport;
+        standby.transport = this.#dial(this.#plan.factory, request);
         standby.timer = this.clock.setTimeout(() => this.#standby === standby && this.#dropStandby(), this.#connectTimeoutMs);
       }, () => this.#standby === standby && this.#dropStandby());
     }, this.#retry.spread(hint));
   }
 
-  /** The standby link opened: move to it (open to open), or, adopted as the attempt already, open as usual. */
-  #standbyOpened(transport: Transport): void {
+  /** A link opened: the attempt's opens the socket; a standby's is moved to (open to open); any other is stale. */
+  #transportOpened(transport: Transport): void {
     if (this.#transport === transport) return this.#opened();
     const standby = this.#standby;
     if (standby?.transport !== transport || !this.isOpen) return;
-    this.#standby = null;
-    if (standby.timer !== null) this.clock.clearTimeout(standby.timer);
     const old = this.#transport;
     this.#transport = null;
-    this.#linkDown('transport_closed');
+    this.#moveToStandby();
     old?.close(1000, 'moved to another endpoint');
     this.#transport = transport;
-    this.#retry.endpoints.advance();
-    this.#attemptNo += 1;
-    this.#transition(SocketStates.reconnecting, TransitionReasons.handover, `the server is draining; the link to ${this.endpoint} is open`, { code: CloseCodes.serviceRestart, delayMs: 0 });
-    this.#transition(SocketStates.connecting, TransitionReasons.retry, `moving to ${this.endpoint}`);
+    this.#reconnectAtOnce(TransitionReasons.handover, `the server is draining; the link to ${this.endpoint} is open`, { code: CloseCodes.serviceRestart }, `moving to ${this.endpoint}`);
     this.#opened();
   }
 
-  /** The draining server closed before the standby link opened: that link is the next attempt. */
-  #adoptStandby(info: TransportClose): void {
-    const standby = this.#standby!;
-    this.#standby = null;
-    if (standby.timer !== null) this.clock.clearTimeout(standby.timer);
-    this.#linkDown('transport_closed');
-    this.#retry.endpoints.advance();
-    this.#attemptNo += 1;
-    this.#transition(SocketStates.reconnecting, TransitionReasons.transportClosed, `closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}; the link to ${this.endpoint} is already opening`, { code: info.code, delayMs: 0 });
-    this.#transition(SocketStates.connecting, TransitionReasons.retry, `connecting to ${this.endpoint} (opened on the drain notice)`);
+  /** The draining server closed (1012, `closed` says how) before the standby link opened: that link is the next attempt. */
+  #adoptStandby(closed: string): void {
+    const standby = this.#moveToStandby();
+    this.#reconnectAtOnce(TransitionReasons.transportClosed, `${closed}; the link to ${this.endpoint} is already opening`, { code: CloseCodes.serviceRestart }, `connecting to ${this.endpoint} (opened on the drain notice)`);
     if (standby.transport === null) return void this.#attempt(false);
     this.#transport = standby.transport;
     this.#armConnectTimer(standby.transport);
   }
 
+  /** The socket leaves the draining node for the standby's endpoint: the standby is taken and the old link is down. */
+  #moveToStandby(): Standby {
+    const standby = this.#takeStandby()!;
+    this.#linkDown('transport_closed');
+    this.#retry.endpoints.advance();
+    this.#attemptNo += 1;
+    return standby;
+  }
+
   #dropStandby(): void {
+    const standby = this.#takeStandby();
+    if (standby !== null && standby.transport !== this.#transport) standby.transport?.close(1000, 'not needed');
+  }
+
+  /** Empties the standby slot and stops its timer; the caller decides what becomes of its link. */
+  #takeStandby(): Standby | null {
     const standby = this.#standby;
-    if (standby === null) return;
     this.#standby = null;
-    if (standby.timer !== null) this.clock.clearTimeout(standby.timer);
-    if (standby.transport !== this.#transport) standby.transport?.close(1000, 'not needed');
+    if (standby !== null && standby.timer !== null) this.clock.clearTimeout(standby.timer);
+    return standby;
   }
 
   #heartbeatReply(ref: string): boolean {

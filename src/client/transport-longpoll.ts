@@ -78,6 +78,8 @@ class LongPollTransport implements Transport {
   #poll: AbortController | null = null;
   readonly #deliveries = new Set<ReturnType<typeof setTimeout>>();
   readonly #queue: string[] = [];
+  /** UTF-8 bytes of each queued line, measured once in send() for the bound and the batching. */
+  readonly #lineBytes: number[] = [];
   #queuedBytes = 0;
   #postBytes = 0;
   #posting = false;
@@ -124,6 +126,7 @@ class LongPollTransport implements Transport {
       return;
     }
     this.#queue.push(line);
+    this.#lineBytes.push(bytes);
     this.#queuedBytes += bytes;
     // Everything sent in this task goes in one POST, as phoenix.js batches back-to-back pushes.
     if (!this.#posting && this.#batchTimer === null) this.#batchTimer = setTimeout(() => void this.#postLoop(), 0);
@@ -206,12 +209,13 @@ class LongPollTransport implements Transport {
       let count = 0;
       let bytes = 0;
       while (count < this.#queue.length && count < this.#o.maxBatchFrames) {
-        const next = utf8Length(this.#queue[count]!) + (count > 0 ? 1 : 0);
+        const next = this.#lineBytes[count]! + (count > 0 ? 1 : 0);
         if (count > 0 && bytes + next > this.#o.maxBatchBytes) break;
         bytes += next;
         count += 1;
       }
       const batch = this.#queue.splice(0, count);
+      this.#lineBytes.splice(0, count);
       const batchBytes = bytes - (count - 1);
       this.#queuedBytes -= batchBytes;
       this.#postBytes = batchBytes;
@@ -291,6 +295,7 @@ class LongPollTransport implements Transport {
     this.#batchTimer = null;
     if (dropQueue || !info.opened) {
       this.#queue.length = 0;
+      this.#lineBytes.length = 0;
       this.#queuedBytes = 0;
     } else if (!this.#posting && this.#queue.length > 0) {
       void this.#postLoop();
