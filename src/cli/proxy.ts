@@ -103,6 +103,11 @@ export function register(program: Command): void {
     .option('--quiet', 'do not print each connection', false)
     .addHelpText('after', '\nexit codes: 0 stopped by SIGINT/SIGTERM, 1 failed (e.g. the port is taken), 2 usage (bad script, mode or address)')
     .action(async (listen: string, target: string, flags: ProxyFlags) => {
+      // Stopping is wired before the "listening" line is printed: a SIGTERM right after it must still exit 0.
+      let stopped: (() => void) | null = null;
+      const stop = () => (stopped ? stopped() : process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
       const link = await runProxy(listen, target, flags);
       const input = createInterface({ input: process.stdin, terminal: false });
       input.on('line', (line) => {
@@ -114,11 +119,9 @@ export function register(program: Command): void {
           process.stderr.write(`${(err as Error).message}\n`);
         }
       });
-      const stop = () => {
+      stopped = () => {
         input.close();
         void link.close().then(() => process.exit(0));
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
     });
 }
