@@ -68,21 +68,7 @@ export async function serve(flags: ServeFlags = {}): Promise<void> {
   const { url, httpUrl } = await server.listen();
   await tasks?.attach(server);
   if (tasks) ops.showTasks(tasks.overview);
-  // With workers, the first prints the banner; the others one line each (the primary announces them too).
-  if (role && role.index > 1) process.stdout.write(`  worker ${broker.nodeId} listening on ${url}\n`);
-  else process.stdout.write(
-    `tether serve listening\n  WebSocket  ${url}/websocket  (Phoenix clients take ${url})\n  Long-poll  ${httpUrl}${config.mount}/longpoll\n  HTTP       ${httpUrl}\n` +
-      `  channels   room:*${config.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}` +
-      `\n  broker     ${describeBroker(config)}, node ${broker.nodeId}` +
-      `\n${[...ops.describe(httpUrl), ...(tasks?.describe(httpUrl) ?? [])].join('\n')}\n`,
-  );
-  // Each node's own random key: a long-poll request that reaches another node cannot be verified there (410).
-  if (config.longPollSecret === undefined && (config.redis !== undefined || config.redisCluster !== undefined) && role === undefined) {
-    process.stderr.write(
-      `warning: long-poll sessions of this node are valid only on this node; set --long-poll-secret (${ENV_VARS.longPollSecret}), the same on every node, so any node can serve any long-poll request\n`,
-    );
-  }
-  if (role) reportToPrimary(() => server.connectionCount, (rows) => (workers = rows));
+  // Stopping is wired before the banner: a SIGTERM sent the moment "listening" is read must drain, not kill.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -103,6 +89,21 @@ export async function serve(flags: ServeFlags = {}): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // With workers, the first prints the banner; the others one line each (the primary announces them too).
+  if (role && role.index > 1) process.stdout.write(`  worker ${broker.nodeId} listening on ${url}\n`);
+  else process.stdout.write(
+    `tether serve listening\n  WebSocket  ${url}/websocket  (Phoenix clients take ${url})\n  Long-poll  ${httpUrl}${config.mount}/longpoll\n  HTTP       ${httpUrl}\n` +
+      `  channels   room:*${config.token === undefined ? '' : '\n  auth       token required (param "token" or authToken)'}` +
+      `\n  broker     ${describeBroker(config)}, node ${broker.nodeId}` +
+      `\n${[...ops.describe(httpUrl), ...(tasks?.describe(httpUrl) ?? [])].join('\n')}\n`,
+  );
+  // Each node's own random key: a long-poll request that reaches another node cannot be verified there (410).
+  if (config.longPollSecret === undefined && (config.redis !== undefined || config.redisCluster !== undefined) && role === undefined) {
+    process.stderr.write(
+      `warning: long-poll sessions of this node are valid only on this node; set --long-poll-secret (${ENV_VARS.longPollSecret}), the same on every node, so any node can serve any long-poll request\n`,
+    );
+  }
+  if (role) reportToPrimary(() => server.connectionCount, (rows) => (workers = rows));
 }
 
 function redactPassword(url: string): string {
